@@ -1,0 +1,1 @@
+"""Talking to a MicroPython board: transports, the raw-REPL protocol, board operations."""

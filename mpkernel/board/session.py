@@ -1,0 +1,207 @@
+"""One connected board: opening it, running cells, asking it questions, resetting it."""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..cell import RESULT_MARK, prepare
+from .rawrepl import ExecResult, RawRepl, ReplError
+from .serial_transport import SerialTransport
+from .transport import Transport, TransportError
+from .virtual import VirtualBoard
+
+BoardError = (ReplError, TransportError)
+_MARK = RESULT_MARK.encode()
+
+
+@dataclass
+class CellResult:
+    """The outcome of a cell run on the board."""
+
+    value: str | None = None  # repr() of the last expression, if any
+    ename: str = ""
+    evalue: str = ""
+    traceback: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    reset: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.ename
+
+
+def parse_traceback(text: str) -> tuple[str, str, list[str]]:
+    """Split a MicroPython traceback into (ename, evalue, lines)."""
+    lines = [line for line in text.replace("\r", "").split("\n") if line.strip()]
+    last = lines[-1] if lines else "Error"
+    name, _, value = last.partition(":")
+    if " " in name.strip() or not name.strip():
+        name, value = "Error", last
+    return name.strip(), value.strip(), lines
+
+
+class TextStream:
+    """Bytes from the board to text for the notebook: UTF-8 across chunk edges, \\r\\n -> \\n."""
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._emit = emit
+        self._cr = False
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        text = self._decoder.decode(data, final)
+        if self._cr:
+            text = "\r" + text
+        self._cr = text.endswith("\r") and not final
+        if self._cr:
+            text = text[:-1]
+        text = text.replace("\r\n", "\n")
+        if text:
+            self._emit(text)
+
+
+class _ValueSplitter:
+    """Passes stdout on, keeping back what follows RESULT_MARK (the cell's value)."""
+
+    def __init__(self, out: Callable[[bytes], None]) -> None:
+        self.out = out
+        self.buf = bytearray()
+        self.value: bytearray | None = None
+
+    def feed(self, data: bytes) -> None:
+        if self.value is not None:
+            self.value += data
+            return
+        self.buf += data
+        idx = self.buf.find(_MARK)
+        if idx >= 0:
+            self.value = self.buf[idx + len(_MARK) :]
+            self._flush(idx)
+            self.buf.clear()
+            return
+        keep = _partial_mark(self.buf)
+        self._flush(len(self.buf) - keep)
+        del self.buf[: len(self.buf) - keep]
+
+    def _flush(self, upto: int) -> None:
+        if upto > 0:
+            self.out(bytes(self.buf[:upto]))
+
+    def finish(self) -> None:
+        if self.buf and self.value is None:
+            self.out(bytes(self.buf))
+            self.buf.clear()
+
+
+def _partial_mark(buf: bytes | bytearray) -> int:
+    """How many bytes at the end of buf could be the start of the mark."""
+    for n in range(min(len(_MARK) - 1, len(buf)), 0, -1):
+        if buf.endswith(_MARK[:n]):
+            return n
+    return 0
+
+
+class Board:
+    """A connected board: its transport, its raw REPL, and the virtual board if we started it."""
+
+    def __init__(self, transport: Transport, virtual: VirtualBoard | None = None) -> None:
+        self.transport = transport
+        self.repl = RawRepl(transport)
+        self.virtual = virtual
+        self.notices: list[str] = []
+
+    @classmethod
+    def open(
+        cls, target: str, baudrate: int = 115200, root: str | Path | None = None
+    ) -> Board:
+        """Open a board: "virtual" starts the built-in virtual board, anything else is a port."""
+        virtual = None
+        if target == "virtual":
+            virtual = VirtualBoard(root=root)
+            transport: Transport = SerialTransport(virtual.port, baudrate)
+            transport.kind = "virtual"
+            transport.name = "virtual"
+        else:
+            transport = SerialTransport(target, baudrate)
+        board = cls(transport, virtual)
+        try:
+            seen = board.repl.enter()
+        except BaseException:
+            board.close(leave=False)
+            raise
+        if b"Traceback" in seen or b"KeyboardInterrupt" in seen:
+            board.notices.append(
+                "A program was running on the board (main.py?); Ctrl-C stopped it."
+            )
+        return board
+
+    @property
+    def kind(self) -> str:
+        return self.transport.kind
+
+    @property
+    def name(self) -> str:
+        return self.transport.name
+
+    # -- running code --------------------------------------------------------------
+
+    def run_cell(self, code: str, emit: Callable[[str], None]) -> CellResult:
+        """Run a notebook cell; `emit` receives its printed text as it arrives."""
+        to_send, _ = prepare(code)
+        text = TextStream(emit)
+        values = _ValueSplitter(text.feed)
+        res: ExecResult = self.repl.exec(to_send, values.feed)
+        values.finish()
+        text.feed(b"", final=True)
+        result = CellResult(interrupted=res.interrupted, reset=res.reset)
+        if res.error:
+            result.ename, result.evalue, result.traceback = parse_traceback(res.error)
+        elif values.value is not None:
+            result.value = values.value.decode("utf-8", "replace")
+        return result
+
+    def exec_capture(self, code: str) -> str:
+        """Run helper code and return what it printed; raise ReplError if it failed."""
+        out = bytearray()
+        res = self.repl.exec(code, out.extend)
+        if res.error:
+            ename, evalue, _ = parse_traceback(res.error)
+            raise ReplError(f"{ename}: {evalue}" if evalue else ename)
+        return out.decode("utf-8", "replace")
+
+    def eval_literal(self, expr: str) -> object:
+        """Evaluate an expression on the board and read its repr() back as a Python value."""
+        text = self.exec_capture(f"print(repr({expr}))")
+        return ast.literal_eval(text.strip())
+
+    # -- resets and closing ------------------------------------------------------------
+
+    def soft_reset(self) -> str:
+        """Soft reset: variables are gone, boot.py runs; return what boot.py printed."""
+        return self.repl.soft_reset().decode("utf-8", "replace").replace("\r\n", "\n")
+
+    def hard_reset(self) -> str:
+        """Reset the chip (reset button, DTR/RTS, or machine.reset()) and re-enter the REPL."""
+        if self.virtual is not None:
+            self.virtual.press_reset()
+        elif not self.transport.hard_reset():
+            with contextlib.suppress(ReplError):
+                self.repl.send(b"import machine\nmachine.reset()\n")
+        self.repl.in_raw = False
+        seen = self.repl.enter(timeout=8.0)
+        return seen.decode("utf-8", "replace")
+
+    def close(self, leave: bool = True) -> None:
+        """Leave the board in its friendly REPL and release the port."""
+        if leave:
+            with contextlib.suppress(*BoardError):
+                self.repl.leave()
+        self.transport.close()
+        if self.virtual is not None:
+            self.virtual.stop()
+            self.virtual = None

@@ -1,0 +1,59 @@
+"""The transport layer: bytes in, bytes out, to one board."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+
+
+class TransportError(Exception):
+    """The link to the board failed (missing, busy, or gone); the message says what to do."""
+
+
+class Transport(ABC):
+    """A byte link to a board: a serial port, a WebREPL socket, ..."""
+
+    #: "serial", "virtual" or "webrepl": shown to users and recorded in provenance.
+    kind: str = "serial"
+    #: What the user typed to reach the board (port path, URL).
+    name: str = ""
+
+    @abstractmethod
+    def write(self, data: bytes) -> None:
+        """Send bytes to the board."""
+
+    @abstractmethod
+    def read(self, timeout: float) -> bytes:
+        """Return the bytes that arrive within `timeout` seconds (b"" if none).
+
+        Returns as soon as anything is available. Raises TransportError when the link is gone.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the link (idempotent)."""
+
+    def interrupt(self) -> None:
+        """Ask the board to stop what it runs (Ctrl-C)."""
+        self.write(b"\x03")  # Ctrl-C: KeyboardInterrupt on the board
+
+    def hard_reset(self) -> bool:
+        """Reset the chip by hardware if this link can (DTR/RTS); return whether it did."""
+        return False
+
+    def drain(self, quiet: float = 0.05, limit: float = 2.0) -> bytes:
+        """Read until the board has been silent for `quiet` seconds (at most `limit` seconds)."""
+        out = bytearray()
+        end = time.monotonic() + limit
+        while time.monotonic() < end:
+            chunk = self.read(quiet)
+            if not chunk:
+                break
+            out += chunk
+        return bytes(out)
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

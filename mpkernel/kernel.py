@@ -1,0 +1,289 @@
+"""The Jupyter kernel: routes each cell to magics, to the host's IPython, or to the board."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+import traceback
+from typing import Any
+
+from ipykernel.ipkernel import IPythonKernel
+
+from . import __version__
+from .board.session import Board, BoardError, CellResult
+from .introspect import complete, inspect
+from .magics import MAGICS, MagicError, run_magic_line
+from .magics.connection import connect, pick_default_target
+
+RED, RESET = "\x1b[31m", "\x1b[0m"
+#: Characters of board output shown per cell before the rest is counted, not shown.
+MAX_OUTPUT = int(os.environ.get("MPKERNEL_MAX_OUTPUT", 2_000_000))
+
+
+class MicroPythonKernel(IPythonKernel):
+    """Runs cells on a MicroPython board; `%%host` cells run in the kernel's own IPython."""
+
+    implementation = "mpkernel"
+    implementation_version = __version__
+    banner = f"mpkernel {__version__}: Jupyter cells on MicroPython boards (%lsmagic for magics)"
+    language_info = {  # noqa: RUF012  (the base class declares it as a plain dict)
+        "name": "python",
+        "version": "3.4",
+        "mimetype": "text/x-python",
+        "codemirror_mode": {"name": "ipython", "version": 3},
+        "pygments_lexer": "ipython3",
+        "file_extension": ".py",
+        "nbconvert_exporter": "python",
+    }
+    help_links = [  # noqa: RUF012
+        {"text": "MicroPython docs", "url": "https://docs.micropython.org/"},
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.board: Board | None = None
+        self.board_lock = threading.RLock()
+        self._auto_connect = True  # until the user connects or disconnects explicitly
+        self._startup_error: str | None = None
+        if os.environ.get("MPKERNEL_PORT", "").strip():
+            self._connect_at_start()
+
+    # -- what frontends are told -------------------------------------------------------
+
+    @property
+    def kernel_info(self) -> dict[str, Any]:
+        info = super().kernel_info
+        # The debugger would debug this host process, not the board; subshells would let
+        # widget callbacks race cells for the serial port.
+        dropped = ("debugger", "kernel subshells")
+        features = info.get("supported_features", [])
+        info["supported_features"] = [f for f in features if f not in dropped]
+        return info
+
+    # -- output --------------------------------------------------------------------------
+
+    def say(self, text: str, name: str = "stdout") -> None:
+        """Show text in the current cell's output."""
+        if text:
+            self.send_response(self.iopub_socket, "stream", {"name": name, "text": text})
+
+    def _error(self, ename: str, evalue: str, lines: list[str]) -> dict[str, Any]:
+        content = {"ename": ename, "evalue": evalue, "traceback": lines}
+        self.send_response(self.iopub_socket, "error", content)
+        return {"status": "error", **content}
+
+    def _one_line_error(self, ename: str, message: str) -> dict[str, Any]:
+        return self._error(ename, message, [f"{RED}{message}{RESET}"])
+
+    # -- the board -------------------------------------------------------------------------
+
+    def _connect_at_start(self) -> None:
+        try:
+            connect(self, pick_default_target())
+        except (MagicError, *BoardError) as exc:
+            self._startup_error = str(exc)
+            self.log.error("mpkernel: could not connect at start: %s", exc)
+
+    def disconnect(self) -> None:
+        """Close the current board, if any."""
+        self._auto_connect = False
+        board, self.board = self.board, None
+        if board is not None:
+            with self.board_lock:
+                board.close()
+
+    def require_board(self) -> Board:
+        """The connected board; the first time, connect to the default one."""
+        if self.board is not None:
+            return self.board
+        if self._startup_error:
+            error, self._startup_error = self._startup_error, None
+            self._auto_connect = False
+            raise MagicError(f"Connecting at start failed: {error}")
+        if not self._auto_connect:
+            raise MagicError("Not connected to a board: run %connect (or %connect PORT).")
+        self._auto_connect = False
+        target = pick_default_target()
+        if target == "virtual":
+            self.say(
+                "No board found: using the virtual board (MicroPython on this computer). "
+                "%connect PORT uses a real one.\n"
+            )
+        return connect(self, target)
+
+    def _board_lost(self, exc: Exception) -> None:
+        """The link broke: forget the board so that the next %connect starts clean."""
+        board, self.board = self.board, None
+        if board is not None:
+            board.close(leave=False)
+
+    # -- executing -------------------------------------------------------------------------
+
+    async def do_execute(  # type: ignore[override]
+        self,
+        code: str,
+        silent: bool,
+        store_history: bool = True,
+        user_expressions: dict[str, Any] | None = None,
+        allow_stdin: bool = False,
+        *,
+        cell_meta: dict[str, Any] | None = None,
+        cell_id: str | None = None,
+    ) -> dict[str, Any]:
+        first = code.lstrip().split("\n", 1)[0].strip()
+        if first.startswith("%%host"):
+            body = code.lstrip().split("\n", 1)[1] if "\n" in code.lstrip() else ""
+            return await super().do_execute(
+                body, silent, store_history, user_expressions, allow_stdin,
+                cell_meta=cell_meta, cell_id=cell_id,
+            )  # fmt: skip
+        count = self.shell.execution_count
+        if store_history:
+            self.shell.history_manager.store_inputs(count, code)
+            self.shell.execution_count += 1
+        self._forward_input(allow_stdin)
+        try:
+            reply = self._execute(code, count, silent)
+        except KeyboardInterrupt:
+            reply = self._one_line_error("KeyboardInterrupt", "Interrupted.")
+        except MagicError as exc:
+            reply = self._one_line_error("UsageError", str(exc))
+        except BoardError as exc:
+            self._board_lost(exc)
+            reply = self._one_line_error("BoardError", str(exc))
+        except Exception as exc:  # a bug of ours: one line for the user, details in the log
+            self.log.error("mpkernel internal error:\n%s", traceback.format_exc())
+            reply = self._one_line_error(
+                "InternalError", f"mpkernel failed ({type(exc).__name__}: {exc}); see the log."
+            )
+        finally:
+            self._restore_input()
+        reply["execution_count"] = count
+        reply.setdefault("user_expressions", {})
+        reply.setdefault("payload", [])
+        return reply
+
+    def _execute(self, code: str, count: int, silent: bool) -> dict[str, Any]:
+        lines = code.lstrip("\n").split("\n")
+        if lines and lines[0].lstrip().startswith("%%"):
+            run_magic_line(self, lines[0], "\n".join(lines[1:]))
+            return {"status": "ok"}
+        rest = 0
+        for i, line in enumerate(lines):
+            stripped = line.strip()
+            if stripped.startswith("%"):
+                run_magic_line(self, stripped)
+                rest = i + 1
+            elif stripped and not stripped.startswith("#"):
+                break
+        board_code = "\n".join(lines[rest:])
+        if not board_code.strip():
+            return {"status": "ok"}
+        return self._run_on_board(board_code, count, silent)
+
+    def _run_on_board(self, code: str, count: int, silent: bool) -> dict[str, Any]:
+        board = self.require_board()
+        shown = 0
+        hidden = 0
+
+        def emit(text: str) -> None:
+            nonlocal shown, hidden
+            if silent:
+                return
+            if shown >= MAX_OUTPUT:
+                hidden += len(text)
+                return
+            part = text[: MAX_OUTPUT - shown]
+            shown += len(part)
+            hidden += len(text) - len(part)
+            self.say(part)
+
+        with self.board_lock:
+            result = board.run_cell(code, emit)
+        if hidden:
+            self.say(
+                f"\n[mpkernel: output truncated after {shown:,} characters; "
+                f"{hidden:,} more were not shown. Set MPKERNEL_MAX_OUTPUT to change the limit.]\n",
+                "stderr",
+            )
+        return self._reply_for(result, count, silent)
+
+    def _reply_for(self, result: CellResult, count: int, silent: bool) -> dict[str, Any]:
+        if result.reset:
+            self.say(
+                "The board reset during this cell (sys.exit(), machine.reset() or a crash): "
+                "its variables are gone.\n",
+                "stderr",
+            )
+        if result.ename:
+            lines = [*result.traceback[:-1], f"{RED}{result.traceback[-1]}{RESET}"]
+            return self._error(result.ename, result.evalue, lines)
+        if result.value is not None and not silent:
+            self.send_response(
+                self.iopub_socket,
+                "execute_result",
+                {"execution_count": count, "data": {"text/plain": result.value}, "metadata": {}},
+            )
+        return {"status": "ok"}
+
+    # -- completion and inspection -----------------------------------------------------------
+
+    def do_complete(self, code: str, cursor_pos: int | None) -> dict[str, Any]:  # type: ignore[override]
+        if cursor_pos is None:
+            cursor_pos = len(code)
+        if code.lstrip().startswith("%%host"):
+            return super().do_complete(code, cursor_pos)
+        line_start = code.rfind("\n", 0, cursor_pos) + 1
+        line = code[line_start:cursor_pos]
+        match = re.match(r"\s*(%\w*)$", line)
+        if match:
+            word = match.group(1)
+            names = sorted(n for n in MAGICS if n.startswith(word) and not n.startswith("%%"))
+            return _completion(names, cursor_pos - len(word), cursor_pos)
+        if self.board is None:
+            return _completion([], cursor_pos, cursor_pos)
+        with self.board_lock:
+            matches, start = complete(self.board, code[:cursor_pos])
+        return _completion(matches, start, cursor_pos)
+
+    def do_inspect(  # type: ignore[override]
+        self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: tuple = ()
+    ) -> dict[str, Any]:
+        if self.board is None or code.lstrip().startswith("%%host"):
+            return super().do_inspect(code, cursor_pos, detail_level, omit_sections)
+        with self.board_lock:
+            text = inspect(self.board, code, cursor_pos)
+        return {
+            "status": "ok",
+            "found": bool(text),
+            "data": {"text/plain": text} if text else {},
+            "metadata": {},
+        }
+
+    def do_shutdown(self, restart: bool) -> dict[str, Any]:  # type: ignore[override]
+        self.disconnect()
+        return super().do_shutdown(restart)
+
+
+def _completion(matches: list[str], start: int, end: int) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "matches": matches,
+        "cursor_start": start,
+        "cursor_end": end,
+        "metadata": {},
+    }
+
+
+def main() -> None:
+    """Launch the kernel (what kernel.json runs)."""
+    from ipykernel.kernelapp import IPKernelApp
+
+    IPKernelApp.launch_instance(kernel_class=MicroPythonKernel)
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

@@ -1,0 +1,126 @@
+"""Connection magics: %connect, %disconnect, %ports, %reset."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+from typing import TYPE_CHECKING
+
+from ..board.helpers import helper
+from ..board.ports import find_boards, format_ports, list_serial_ports
+from ..board.session import Board, BoardError
+from .registry import MagicError, arg, magic
+
+if TYPE_CHECKING:
+    from ..kernel import MicroPythonKernel
+
+VIRTUAL = "virtual"
+
+
+def pick_default_target() -> str:
+    """MPKERNEL_PORT, else the single board found, else the virtual board."""
+    env = os.environ.get("MPKERNEL_PORT", "").strip()
+    if env:
+        return env
+    boards = find_boards()
+    if len(boards) == 1:
+        return boards[0].device
+    if len(boards) > 1:
+        raise MagicError(
+            "Several boards found: "
+            + ", ".join(f"{p.device} ({p.known_as})" for p in boards)
+            + ". Choose one with %connect PORT."
+        )
+    return VIRTUAL
+
+
+def describe(board: Board) -> str:
+    """One line naming the firmware and the link."""
+    try:
+        name, version, machine = ast.literal_eval(board.exec_capture(helper("info")).strip())
+        release = version.split("; ", 1)[-1]  # "3.4.0; MicroPython v1.22.0 on 2023-12-27"
+        firmware = f"{release} ({machine})" if name == "micropython" else f"{name} {release}"
+    except (*BoardError, ValueError, SyntaxError, TypeError):
+        firmware = "MicroPython"
+    if board.kind == VIRTUAL:
+        link = "the virtual board (MicroPython's unix port on this computer)"
+    else:
+        link = f"{board.name} at {getattr(board.transport, 'baudrate', '?')} baud"
+    return f"Connected to {firmware} via {link}."
+
+
+def connect(
+    kernel: MicroPythonKernel, target: str, baudrate: int = 115200, root: str | None = None
+) -> Board:
+    """Open a board, replacing any current connection, and tell the user."""
+    kernel.disconnect()
+    try:
+        board = Board.open(target, baudrate=baudrate, root=root)
+    except BoardError as exc:
+        raise MagicError(str(exc)) from None
+    kernel.board = board
+    for notice in board.notices:
+        kernel.say(notice + "\n")
+    kernel.say(describe(board) + "\n")
+    return board
+
+
+@magic("connect")
+@arg("port", nargs="?", help="a device (/dev/ttyUSB0, COM3), a pyserial URL, or 'virtual'")
+@arg("--baud", type=int, default=115200, help="baud rate (default 115200)")
+@arg("--root", help="virtual board only: the folder that is its filesystem")
+def connect_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+    """Connect to a board: a serial port, a pyserial URL, or 'virtual'; alone, find one.
+
+    With no PORT: uses MPKERNEL_PORT if set, else the one board found by its USB id,
+    else the built-in virtual board. Connecting never resets the board.
+    """
+    target = args.port
+    if target is None:
+        boards = find_boards()
+        if len(boards) > 1:
+            raise MagicError(
+                "Several boards found, choose one with %connect PORT:\n" + format_ports(boards)
+            )
+        target = boards[0].device if boards else VIRTUAL
+        if not boards:
+            kernel.say(
+                "No board found by USB id (see %ports): connecting to the virtual board.\n"
+            )
+    connect(kernel, target, args.baud, args.root)
+
+
+@magic("disconnect")
+def disconnect_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+    """Release the board's port (the board is left in its normal REPL)."""
+    if kernel.board is None:
+        kernel.say("Not connected.\n")
+        return
+    name = kernel.board.name
+    kernel.disconnect()
+    kernel.say(f"Disconnected from {name}.\n")
+
+
+@magic("ports")
+def ports_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+    """List serial ports with their USB VID:PID; known MicroPython boards are marked."""
+    kernel.say(format_ports(list_serial_ports()) + "\n")
+
+
+@magic("reset")
+@arg("--hard", action="store_true", help="reset the chip (as the reset button does)")
+def reset_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+    """Soft-reset the board (variables are gone, boot.py runs); --hard resets the chip."""
+    board = kernel.require_board()
+    try:
+        if args.hard:
+            board.hard_reset()
+            kernel.say("Hard reset done: the board restarted (boot.py and main.py ran).\n")
+        else:
+            boot = board.soft_reset()
+            if boot.strip():
+                kernel.say(boot if boot.endswith("\n") else boot + "\n")
+            kernel.say("Soft reset done: the board's variables are gone (boot.py ran).\n")
+    except BoardError as exc:
+        raise MagicError(str(exc)) from None

@@ -1,0 +1,102 @@
+"""Declaring magics: a decorator builds each one's argument parser and help line."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..kernel import MicroPythonKernel
+
+
+class MagicError(Exception):
+    """A magic could not do its job; the message is one line that says what to do."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as MagicError instead of exiting the kernel."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise MagicError(f"{message}. Usage: {self.format_usage().strip()[7:]}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        raise _HelpShown()
+
+    def print_help(self, file: object = None) -> None:
+        """The kernel shows the help itself (see run_magic_line)."""
+
+
+class _HelpShown(Exception):
+    """`-h` was given: the help has been printed."""
+
+
+@dataclass
+class Magic:
+    name: str
+    func: Callable[..., Any]
+    cell: bool
+    parser: _Parser
+
+    @property
+    def summary(self) -> str:
+        return (self.func.__doc__ or "").strip().splitlines()[0]
+
+
+MAGICS: dict[str, Magic] = {}
+
+
+def arg(*names: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare one argument of a magic (same arguments as argparse's add_argument)."""
+
+    def add(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.__dict__.setdefault("_mpk_args", []).insert(0, (names, options))
+        return func
+
+    return add
+
+
+def magic(name: str, cell: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a line magic (`%name`) or, with cell=True, a cell magic (`%%name`).
+
+    The function's docstring: first line is the one-line help, the rest the long help.
+    A line magic is called as func(kernel, args); a cell magic as func(kernel, args, body).
+    """
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        doc = (func.__doc__ or "").strip()
+        prefix = "%%" if cell else "%"
+        parser = _Parser(
+            prog=prefix + name,
+            description=doc,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            add_help=True,
+        )
+        for names, options in func.__dict__.get("_mpk_args", []):
+            parser.add_argument(*names, **options)
+        MAGICS[prefix + name] = Magic(name, func, cell, parser)
+        return func
+
+    return register
+
+
+def run_magic_line(kernel: MicroPythonKernel, line: str, body: str | None = None) -> Any:
+    """Run one magic line (`%name args` or, with a body, `%%name args`)."""
+    head, _, rest = line.strip().partition(" ")
+    found = MAGICS.get(head)
+    if found is None:
+        raise MagicError(f"Unknown magic {head}: run %lsmagic to list the magics.")
+    try:
+        words = shlex.split(rest)
+    except ValueError as exc:
+        raise MagicError(f"{head}: {exc} (check the quotes)") from None
+    try:
+        args = found.parser.parse_args(words)
+    except _HelpShown:
+        kernel.say(found.parser.format_help())
+        return None
+    if found.cell:
+        return found.func(kernel, args, body or "")
+    return found.func(kernel, args)
