@@ -49,10 +49,7 @@ class Port:
 
 def list_serial_ports() -> list[Port]:
     """All serial ports, sorted by device name."""
-    ports = [
-        Port(p.device, p.vid, p.pid, p.description or "")
-        for p in list_ports.comports()
-    ]
+    ports = [Port(p.device, p.vid, p.pid, p.description or "") for p in list_ports.comports()]
     return sorted(ports, key=lambda p: p.device)
 
 

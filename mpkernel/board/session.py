@@ -116,9 +116,7 @@ class Board:
         self.notices: list[str] = []
 
     @classmethod
-    def open(
-        cls, target: str, baudrate: int = 115200, root: str | Path | None = None
-    ) -> Board:
+    def open(cls, target: str, baudrate: int = 115200, root: str | Path | None = None) -> Board:
         """Open a board: "virtual" starts the built-in virtual board, anything else is a port."""
         virtual = None
         if target == "virtual":

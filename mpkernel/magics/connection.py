@@ -85,9 +85,7 @@ def connect_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
             )
         target = boards[0].device if boards else VIRTUAL
         if not boards:
-            kernel.say(
-                "No board found by USB id (see %ports): connecting to the virtual board.\n"
-            )
+            kernel.say("No board found by USB id (see %ports): connecting to the virtual board.\n")
     connect(kernel, target, args.baud, args.root)
 
 

@@ -1,0 +1,138 @@
+"""Shared fixtures: real kernels (started as Jupyter starts them) on the virtual board."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager, start_new_kernel
+
+from mpkernel.board.virtual import VirtualBoard
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kernelspec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A `micropython` kernelspec that runs this interpreter, found first by Jupyter."""
+    root = tmp_path_factory.mktemp("jupyter")
+    spec = root / "kernels" / "micropython"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "mpkernel", "-f", "{connection_file}"],
+                "display_name": "MicroPython",
+                "language": "python",
+                "interrupt_mode": "signal",
+            }
+        )
+    )
+    # A history database of this test session only, not the developer's.
+    os.environ["IPYTHONDIR"] = str(tmp_path_factory.mktemp("ipython"))
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(root) + (os.pathsep + old if old else "")
+    # Tests choose their board explicitly; nothing from the developer's shell leaks in.
+    os.environ.pop("MPKERNEL_PORT", None)
+    yield root
+    if old is None:
+        os.environ.pop("JUPYTER_PATH", None)
+    else:
+        os.environ["JUPYTER_PATH"] = old
+
+
+@dataclass
+class Run:
+    """What one execute request produced, as a frontend sees it."""
+
+    reply: dict[str, Any]
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # arrival time of each message
+
+    @property
+    def status(self) -> str:
+        return self.reply["status"]
+
+    def of(self, msg_type: str) -> list[dict[str, Any]]:
+        return [m["content"] for m in self.messages if m["msg_type"] == msg_type]
+
+    @property
+    def stdout(self) -> str:
+        return "".join(c["text"] for c in self.of("stream") if c["name"] == "stdout")
+
+    @property
+    def stderr(self) -> str:
+        return "".join(c["text"] for c in self.of("stream") if c["name"] == "stderr")
+
+    @property
+    def text(self) -> str:
+        return self.stdout + self.stderr
+
+    @property
+    def result(self) -> str | None:
+        results = self.of("execute_result")
+        return results[0]["data"]["text/plain"] if results else None
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        errors = self.of("error")
+        return errors[0] if errors else None
+
+
+def run(kc: BlockingKernelClient, code: str, timeout: float = 30, **kwargs: Any) -> Run:
+    """Execute code and collect every iopub message until the kernel is idle again."""
+    messages: list[dict[str, Any]] = []
+    times: list[float] = []
+
+    def hook(msg: dict[str, Any]) -> None:
+        if msg["msg_type"] not in ("status", "execute_input"):
+            messages.append(msg)
+            times.append(time.monotonic())
+
+    reply = kc.execute_interactive(code, output_hook=hook, timeout=timeout, **kwargs)
+    return Run(reply["content"], messages, times)
+
+
+def start_kernel(env: dict[str, str] | None = None) -> tuple[KernelManager, BlockingKernelClient]:
+    extra = dict(env or {})
+    km, kc = start_new_kernel(kernel_name="micropython", env={**os.environ, **extra})
+    return km, kc
+
+
+@pytest.fixture(scope="module")
+def kernel() -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
+    """A kernel connected to its own virtual board, shared by a test module."""
+    km, kc = start_kernel()
+    first = run(kc, "%connect virtual")
+    assert first.status == "ok", first.text
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def kc(kernel: tuple[KernelManager, BlockingKernelClient]) -> BlockingKernelClient:
+    return kernel[1]
+
+
+@pytest.fixture
+def fresh_kernel() -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
+    """A kernel of its own, not yet connected, for tests that break or restart things."""
+    km, kc = start_kernel()
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def virtual_board(tmp_path: Path) -> Iterator[VirtualBoard]:
+    """A virtual board owned by the test (not the kernel), with its filesystem in tmp_path."""
+    board = VirtualBoard(root=tmp_path)
+    yield board
+    board.stop()

@@ -1,0 +1,185 @@
+"""Bad input gets one clear line, and the kernel stays alive and usable."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import serial
+from conftest import run, start_kernel
+
+from mpkernel.board.session import Board
+from mpkernel.board.virtual import VirtualBoard
+
+
+def one_line_error(r, *needles: str) -> None:
+    assert r.status == "error", r.text
+    err = r.error
+    assert err is not None
+    assert len(err["traceback"]) == 1, err["traceback"]
+    assert "Traceback" not in err["traceback"][0]
+    for needle in needles:
+        assert needle in err["evalue"], err["evalue"]
+
+
+def test_missing_port(fresh_kernel) -> None:
+    _, kc = fresh_kernel
+    one_line_error(run(kc, "%connect /dev/ttyUSB_nothing_here"), "No serial port", "%ports")
+    assert run(kc, "%connect virtual").status == "ok"
+
+
+def test_busy_port(fresh_kernel, virtual_board: VirtualBoard) -> None:
+    _, kc = fresh_kernel
+    holder = serial.Serial(virtual_board.port, exclusive=True)
+    try:
+        one_line_error(run(kc, f"%connect {virtual_board.port}"), "busy", "another program")
+    finally:
+        holder.close()
+    assert run(kc, f"%connect {virtual_board.port}").status == "ok"
+
+
+def test_nothing_answers_like_micropython(fresh_kernel) -> None:
+    _, kc = fresh_kernel
+    master, slave = os.openpty()
+    try:
+        start = time.monotonic()
+        r = run(kc, f"%connect {os.ttyname(slave)}")
+        one_line_error(r, "did not answer like MicroPython", "baud")
+        assert time.monotonic() - start < 15
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_cell_while_not_connected(fresh_kernel) -> None:
+    _, kc = fresh_kernel
+    assert run(kc, "%connect virtual").status == "ok"
+    assert "Disconnected" in run(kc, "%disconnect").stdout
+    one_line_error(run(kc, "1 + 1"), "Not connected", "%connect")
+    assert run(kc, "%connect virtual").status == "ok"
+    assert run(kc, "1 + 1").result == "2"
+
+
+def test_board_vanishes_mid_cell(fresh_kernel, tmp_path: Path) -> None:
+    _, kc = fresh_kernel
+    vb = VirtualBoard(root=tmp_path)
+    assert run(kc, f"%connect {vb.port}").status == "ok"
+    threading.Timer(0.5, vb.stop).start()
+    r = run(kc, "while True:\n    pass", timeout=20)
+    one_line_error(r, "stopped answering", "%connect")
+    one_line_error(run(kc, "1"), "Not connected")
+    assert run(kc, "%connect virtual").status == "ok"
+    assert run(kc, "2 * 2").result == "4"
+
+
+def test_sys_exit_in_a_cell(kc) -> None:
+    run(kc, "before_exit = 1")
+    r = run(kc, "import sys\nprint('leaving')\nsys.exit()")
+    assert "leaving" in r.stdout
+    assert "reset during this cell" in r.stderr
+    assert run(kc, "'before_exit' in globals()").result == "False"
+    assert run(kc, "3").result == "3"
+
+
+def _rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_ten_megabytes_of_output_is_truncated_with_notice() -> None:
+    km, kc = start_kernel({"MPKERNEL_MAX_OUTPUT": "200000"})
+    try:
+        assert run(kc, "%connect virtual").status == "ok"
+        pid = km.provisioner.pid  # type: ignore[union-attr]
+        before = _rss_kb(pid)
+        code = "line = 'x' * 99\nfor i in range(100000):\n    print(line)"
+        r = run(kc, code, timeout=300)
+        assert r.status == "ok"
+        assert len(r.stdout) == 200_000
+        assert "output truncated after 200,000 characters" in r.stderr
+        assert "9,800,000 more were not shown" in r.stderr
+        assert _rss_kb(pid) - before < 50_000  # the kernel did not keep the 10 MB
+        assert run(kc, "'ok'").result == "'ok'"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_mpkernel_port_connects_at_start(virtual_board: VirtualBoard) -> None:
+    board = Board.open(virtual_board.port)
+    board.exec_capture("left_by_someone = 'hello'")
+    board.close()
+    km, kc = start_kernel({"MPKERNEL_PORT": virtual_board.port})
+    try:
+        assert run(kc, "left_by_someone").result == "'hello'"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_mpkernel_port_that_fails_is_reported_at_the_first_cell() -> None:
+    km, kc = start_kernel({"MPKERNEL_PORT": "/dev/ttyUSB_not_there"})
+    try:
+        one_line_error(run(kc, "1"), "Connecting at start failed", "No serial port")
+        assert run(kc, "%connect virtual").status == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_first_cell_without_a_board_uses_the_virtual_board(fresh_kernel) -> None:
+    _, kc = fresh_kernel
+    r = run(kc, "6 * 7")
+    assert r.result == "42"
+    assert "virtual board" in r.stdout
+
+
+def test_connect_alone_picks_the_virtual_board(fresh_kernel) -> None:
+    _, kc = fresh_kernel
+    r = run(kc, "%connect")
+    assert r.status == "ok"
+    assert "No board found" in r.stdout and "virtual board" in r.stdout
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_killed_kernel_leaves_no_virtual_board_behind() -> None:
+    km, kc = start_kernel()
+    assert run(kc, "%connect virtual").status == "ok"
+    pid = km.provisioner.pid  # type: ignore[union-attr]
+    relays = _children(pid)
+    boards = [c for r in relays for c in _children(r)]
+    assert relays and boards
+    kc.stop_channels()
+    os.kill(pid, signal.SIGKILL)  # a crash: no shutdown request, no cleanup code runs
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(p) for p in relays + boards):
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in relays + boards)
+    km.shutdown_kernel(now=True)
