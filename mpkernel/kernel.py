@@ -12,7 +12,9 @@ from typing import Any
 from ipykernel.ipkernel import IPythonKernel
 
 from . import __version__
+from .board.rawrepl import ReplError
 from .board.session import Board, BoardError, CellResult
+from .board.transport import TransportError
 from .introspect import complete, inspect
 from .magics import MAGICS, MagicError, run_magic_line
 from .magics.connection import connect, pick_default_target
@@ -113,7 +115,7 @@ class MicroPythonKernel(IPythonKernel):
             )
         return connect(self, target)
 
-    def _board_lost(self, exc: Exception) -> None:
+    def _board_lost(self) -> None:
         """The link broke: forget the board so that the next %connect starts clean."""
         board, self.board = self.board, None
         if board is not None:
@@ -150,8 +152,10 @@ class MicroPythonKernel(IPythonKernel):
             reply = self._one_line_error("KeyboardInterrupt", "Interrupted.")
         except MagicError as exc:
             reply = self._one_line_error("UsageError", str(exc))
-        except BoardError as exc:
-            self._board_lost(exc)
+        except TransportError as exc:
+            self._board_lost()
+            reply = self._one_line_error("BoardError", str(exc))
+        except ReplError as exc:  # the link works but the board misbehaves: keep it for %reset
             reply = self._one_line_error("BoardError", str(exc))
         except Exception as exc:  # a bug of ours: one line for the user, details in the log
             self.log.error("mpkernel internal error:\n%s", traceback.format_exc())

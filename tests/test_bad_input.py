@@ -183,3 +183,33 @@ def test_a_killed_kernel_leaves_no_virtual_board_behind() -> None:
         time.sleep(0.05)
     assert not any(_alive(p) for p in relays + boards)
     km.shutdown_kernel(now=True)
+
+
+def test_board_resets_mid_cell(fresh_kernel, tmp_path: Path) -> None:  # noqa: ANN001
+    _, kc = fresh_kernel
+    vb = VirtualBoard(root=tmp_path)
+    try:
+        assert run(kc, f"%connect {vb.port}").status == "ok"
+        run(kc, "lost = 1")
+        threading.Timer(0.5, vb.press_reset).start()  # someone presses the reset button
+        r = run(kc, "while True:\n    pass", timeout=20)
+        assert "reset during this cell" in r.stderr
+        assert run(kc, "'lost' in globals()").result == "False"
+    finally:
+        vb.stop()
+
+
+def test_board_that_ignores_ctrl_c(fresh_kernel) -> None:  # noqa: ANN001
+    km, kc = fresh_kernel
+    assert run(kc, "%connect virtual").status == "ok"
+    stubborn = (
+        "while True:\n    try:\n        while True:\n            pass\n"
+        "    except KeyboardInterrupt:\n        pass"
+    )
+    threading.Timer(0.5, km.interrupt_kernel).start()
+    start = time.monotonic()
+    r = run(kc, stubborn, timeout=30)
+    one_line_error(r, "did not stop after Ctrl-C", "%reset --hard")
+    assert time.monotonic() - start < 10
+    assert run(kc, "%reset --hard").status == "ok"
+    assert run(kc, "1 + 1").result == "2"

@@ -180,6 +180,7 @@ def test_soft_and_hard_reset(tmp_path: Path) -> None:
         r = run(kc, "%reset --hard")
         assert r.status == "ok", r.text
         assert "Hard reset" in r.stdout
+        assert "boot ran" in r.stdout and "main ran" in r.stdout
         assert run(kc, "'state' in globals()").result == "False"
     finally:
         kc.stop_channels()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import codecs
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,22 @@ def parse_traceback(text: str) -> tuple[str, str, list[str]]:
     if " " in name.strip() or not name.strip():
         name, value = "Error", last
     return name.strip(), value.strip(), lines
+
+
+def boot_output(seen: bytes) -> str:
+    """What boot.py/main.py printed, from the bytes seen while a board started up.
+
+    Drops ROM noise (undecodable bytes), the firmware banner and the prompts.
+    """
+    text = seen.decode("utf-8", "replace").replace("\r", "")
+    keep = []
+    for line in text.split("\n"):
+        if "\ufffd" in line or line.startswith(("MicroPython ", "Type \"help()\"", ">>>")):
+            continue
+        if "raw REPL; CTRL-B" in line or line.strip() in ("", ">"):
+            continue
+        keep.append(line)
+    return "\n".join(keep) + ("\n" if keep else "")
 
 
 class TextStream:
@@ -184,15 +201,19 @@ class Board:
         return self.repl.soft_reset().decode("utf-8", "replace").replace("\r\n", "\n")
 
     def hard_reset(self) -> str:
-        """Reset the chip (reset button, DTR/RTS, or machine.reset()) and re-enter the REPL."""
+        """Reset the chip (reset button, DTR/RTS, or machine.reset()) and re-enter the REPL.
+
+        Returns what the board printed while it started (boot.py and main.py output).
+        """
         if self.virtual is not None:
             self.virtual.press_reset()
         elif not self.transport.hard_reset():
             with contextlib.suppress(ReplError):
                 self.repl.send(b"import machine\nmachine.reset()\n")
         self.repl.in_raw = False
+        time.sleep(0.3)  # let the chip restart and start printing before we interrupt it
         seen = self.repl.enter(timeout=8.0)
-        return seen.decode("utf-8", "replace")
+        return boot_output(seen)
 
     def close(self, leave: bool = True) -> None:
         """Leave the board in its friendly REPL and release the port."""

@@ -113,7 +113,7 @@ def reset_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     board = kernel.require_board()
     try:
         if args.hard:
-            board.hard_reset()
+            kernel.say(board.hard_reset())
             kernel.say("Hard reset done: the board restarted (boot.py and main.py ran).\n")
         else:
             boot = board.soft_reset()
