@@ -7,6 +7,8 @@ import re
 import sys
 import threading
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ipykernel.ipkernel import IPythonKernel
@@ -49,6 +51,8 @@ class MicroPythonKernel(IPythonKernel):
         self.board_lock = threading.RLock()
         self._auto_connect = True  # until the user connects or disconnects explicitly
         self._startup_error: str | None = None
+        #: Extra receivers of the current cell's board output (%capture, %%plot); reset per cell.
+        self.taps: list[Callable[[str], None]] = []
         if os.environ.get("MPKERNEL_PORT", "").strip():
             self._connect_at_start()
 
@@ -115,6 +119,32 @@ class MicroPythonKernel(IPythonKernel):
             )
         return connect(self, target)
 
+    @contextmanager
+    def released_port(self) -> Iterator[Board | None]:
+        """Close the board's port for another tool (esptool), then reconnect to MicroPython.
+
+        Yields the board that was connected (closed now; its .name is the port), or None.
+        If MicroPython does not answer afterwards, says so and stays disconnected.
+        """
+        board, self.board = self.board, None
+        if board is not None:
+            with self.board_lock:
+                board.close()
+        try:
+            yield board
+        finally:
+            if board is not None and board.kind == "serial":
+                baud = getattr(board.transport, "baudrate", 115200)
+                try:
+                    self.board = Board.open(board.name, baudrate=baud)
+                    self.say(f"Reconnected to MicroPython on {board.name}.\n")
+                except BoardError as exc:
+                    self.say(
+                        f"MicroPython does not answer on {board.name} now ({exc}). "
+                        "After flashing MicroPython, run %connect.\n",
+                        "stderr",
+                    )
+
     def _board_lost(self) -> None:
         """The link broke: forget the board so that the next %connect starts clean."""
         board, self.board = self.board, None
@@ -146,6 +176,7 @@ class MicroPythonKernel(IPythonKernel):
             self.shell.history_manager.store_inputs(count, code)
             self.shell.execution_count += 1
         self._forward_input(allow_stdin)
+        self.taps = []
         try:
             reply = self._execute(code, count, silent)
         except KeyboardInterrupt:
@@ -164,6 +195,7 @@ class MicroPythonKernel(IPythonKernel):
             )
         finally:
             self._restore_input()
+            self.taps = []
         reply["execution_count"] = count
         reply.setdefault("user_expressions", {})
         reply.setdefault("payload", [])
@@ -185,15 +217,18 @@ class MicroPythonKernel(IPythonKernel):
         board_code = "\n".join(lines[rest:])
         if not board_code.strip():
             return {"status": "ok"}
-        return self._run_on_board(board_code, count, silent)
+        return self.run_on_board(board_code, count, silent)
 
-    def _run_on_board(self, code: str, count: int, silent: bool) -> dict[str, Any]:
+    def run_on_board(self, code: str, count: int, silent: bool = False) -> dict[str, Any]:
+        """Run cell code on the board, streaming its output; return the execute reply."""
         board = self.require_board()
         shown = 0
         hidden = 0
 
         def emit(text: str) -> None:
             nonlocal shown, hidden
+            for tap in self.taps:
+                tap(text)
             if silent:
                 return
             if shown >= MAX_OUTPUT:

@@ -1,0 +1,1 @@
+"""Magics: files (see the module's functions)."""

@@ -1,0 +1,1 @@
+"""Magics: flash (see the module's functions)."""

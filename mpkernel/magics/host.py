@@ -1,0 +1,1 @@
+"""Magics: host (see the module's functions)."""

@@ -1,0 +1,1 @@
+"""Magics: webrepl (see the module's functions)."""

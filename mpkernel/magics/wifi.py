@@ -1,0 +1,1 @@
+"""Magics: wifi (see the module's functions)."""

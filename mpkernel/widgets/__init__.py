@@ -1,0 +1,1 @@
+"""ipywidgets for the notebook: progress bars, pickers, panels."""
