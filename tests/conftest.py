@@ -75,6 +75,16 @@ class Run:
         return self.stdout + self.stderr
 
     @property
+    def shown(self) -> str:
+        """Streams plus the text/plain of displays and their updates (progress lines)."""
+        texts = [
+            m["content"]["data"].get("text/plain", "") + "\n"
+            for m in self.messages
+            if m["msg_type"] in ("display_data", "update_display_data")
+        ]
+        return self.text + "".join(texts)
+
+    @property
     def result(self) -> str | None:
         results = self.of("execute_result")
         return results[0]["data"]["text/plain"] if results else None

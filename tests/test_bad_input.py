@@ -185,7 +185,7 @@ def test_a_killed_kernel_leaves_no_virtual_board_behind() -> None:
     km.shutdown_kernel(now=True)
 
 
-def test_board_resets_mid_cell(fresh_kernel, tmp_path: Path) -> None:  # noqa: ANN001
+def test_board_resets_mid_cell(fresh_kernel, tmp_path: Path) -> None:
     _, kc = fresh_kernel
     vb = VirtualBoard(root=tmp_path)
     try:
@@ -199,7 +199,7 @@ def test_board_resets_mid_cell(fresh_kernel, tmp_path: Path) -> None:  # noqa: A
         vb.stop()
 
 
-def test_board_that_ignores_ctrl_c(fresh_kernel) -> None:  # noqa: ANN001
+def test_board_that_ignores_ctrl_c(fresh_kernel) -> None:
     km, kc = fresh_kernel
     assert run(kc, "%connect virtual").status == "ok"
     stubborn = (

@@ -120,7 +120,7 @@ class RawRepl:
     def _send_raw_paste(self, code: bytes) -> bool:
         """Send code in raw-paste mode; False when the board has no raw-paste mode."""
         self.transport.write(RAW_PASTE_ASK)
-        head = self._read_exact(2, timeout=3.0)
+        head = self.read_exact(2, timeout=3.0)
         if head == b"R\x00":  # understood but refused
             return False
         if head != b"R\x01":  # firmware < 1.14: Ctrl-A reprinted the raw banner
@@ -128,13 +128,13 @@ class RawRepl:
             self.read_until(RAW_BANNER, 2.0)
             self.read_until(b">", 1.0)
             return False
-        window = self._read_exact(2)
+        window = self.read_exact(2)
         window_size = struct.unpack("<H", window)[0]
         remain = window_size
         pos = 0
         while pos < len(code):
             while remain == 0 or self._pending or self._readable():
-                flow = self._read_exact(1)
+                flow = self.read_exact(1)
                 if flow == b"\x01":  # one more window granted
                     remain += window_size
                 elif flow == CTRL_D:  # the board aborted the paste
@@ -146,9 +146,13 @@ class RawRepl:
             remain -= len(chunk)
         self.transport.write(CTRL_D)  # end of code
         # The board acknowledges the end with Ctrl-D (window grants may come first).
-        while self._read_exact(1) != CTRL_D:
+        while self.read_exact(1) != CTRL_D:
             pass
         return True
+
+    def unread(self, data: bytes) -> None:
+        """Put bytes back, to be read again first."""
+        self._pending[:0] = data
 
     def _readable(self) -> bool:
         data = self.transport.read(0)
@@ -157,7 +161,8 @@ class RawRepl:
             return True
         return False
 
-    def _read_exact(self, n: int, timeout: float = 5.0) -> bytes:
+    def read_exact(self, n: int, timeout: float = 5.0) -> bytes:
+        """Read exactly n bytes (ReplError if the board stops sending)."""
         buf = bytearray()
         end = time.monotonic() + timeout
         while len(buf) < n:
@@ -207,6 +212,20 @@ class RawRepl:
         """
         if isinstance(code, str):
             code = code.encode()
+        interrupted = False
+        try:
+            self.send(code)
+        except KeyboardInterrupt:
+            interrupted = True
+        return self.follow(on_output, interrupt_grace, interrupted)
+
+    def follow(
+        self,
+        on_output: Callable[[bytes], None],
+        interrupt_grace: float = 2.0,
+        interrupted: bool = False,
+    ) -> ExecResult:
+        """Read the running code's output to its end (see exec); `interrupted`: Ctrl-C now."""
         result = ExecResult()
         interrupts = 0
         deadline: float | None = None
@@ -218,11 +237,7 @@ class RawRepl:
             interrupts += 1
             deadline = time.monotonic() + interrupt_grace
 
-        try:
-            self.send(code)
-        except KeyboardInterrupt:
-            result.interrupted = True
-        if result.interrupted:
+        if interrupted:
             interrupt()
         error = bytearray()
         held = bytearray()  # stdout bytes kept back until the next read decides on them

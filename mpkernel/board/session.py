@@ -17,6 +17,17 @@ from .transport import Transport, TransportError
 from .virtual import VirtualBoard
 
 BoardError = (ReplError, TransportError)
+
+
+class BoardExecError(ReplError):
+    """Helper code raised an exception on the board."""
+
+    def __init__(self, ename: str, evalue: str) -> None:
+        super().__init__(f"{ename}: {evalue}" if evalue else ename)
+        self.ename = ename
+        self.evalue = evalue
+
+
 _MARK = RESULT_MARK.encode()
 
 
@@ -54,7 +65,7 @@ def boot_output(seen: bytes) -> str:
     text = seen.decode("utf-8", "replace").replace("\r", "")
     keep = []
     for line in text.split("\n"):
-        if "\ufffd" in line or line.startswith(("MicroPython ", "Type \"help()\"", ">>>")):
+        if "\ufffd" in line or line.startswith(("MicroPython ", 'Type "help()"', ">>>")):
             continue
         if "raw REPL; CTRL-B" in line or line.strip() in ("", ">"):
             continue
@@ -186,7 +197,7 @@ class Board:
         res = self.repl.exec(code, out.extend)
         if res.error:
             ename, evalue, _ = parse_traceback(res.error)
-            raise ReplError(f"{ename}: {evalue}" if evalue else ename)
+            raise BoardExecError(ename, evalue)
         return out.decode("utf-8", "replace")
 
     def eval_literal(self, expr: str) -> object:

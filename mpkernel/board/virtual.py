@@ -68,10 +68,11 @@ def _sigint_caught(pid: int) -> bool:
 class Relay:
     """Bridges the port PTY to a MicroPython child, restarting it on soft reset."""
 
-    def __init__(self, root: Path, heap: str | None, legacy: bool) -> None:
+    def __init__(self, root: Path, heap: str | None, legacy: bool, hide: str | None) -> None:
         self.root = root
         self.heap = heap
         self.legacy = legacy
+        self.hide = hide
         self.port_master, port_slave = os.openpty()
         tty.setraw(port_slave)
         # Keep our own handle on the slave so the port survives a client closing it.
@@ -91,6 +92,8 @@ class Relay:
         if self.heap:
             argv += ["-X", f"heapsize={self.heap}"]
         argv += ["-i", str(SIM_DIR / "_start.py")] + (["main"] if power_on else [])
+        if self.hide:
+            argv.append(f"hide={self.hide}")
         code = f"import sys, micropython_unix; sys.argv = {argv!r}; micropython_unix.main()"
         env = dict(os.environ, MICROPYPATH=f":.frozen:lib:{SIM_DIR}")
         self.child = subprocess.Popen(
@@ -203,11 +206,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", help="the board's filesystem folder (default: a new temp dir)")
     parser.add_argument("--heap", help="MicroPython heap size, e.g. 30k for an ESP8266-sized heap")
     parser.add_argument("--legacy", action="store_true", help="act as firmware without raw-paste")
+    parser.add_argument(
+        "--hide",
+        help="act like a smaller port: modules or functions to leave out, e.g. "
+        "binascii,hashlib,os.ilistdir",
+    )
     args = parser.parse_args(argv)
     _die_with_parent()
     root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="mpkernel-board-"))
     root.mkdir(parents=True, exist_ok=True)
-    relay = Relay(root.resolve(), args.heap, args.legacy)
+    relay = Relay(root.resolve(), args.heap, args.legacy, args.hide)
     signal.signal(signal.SIGUSR1, relay.press_reset)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(relay.port, flush=True)
@@ -225,7 +233,11 @@ class VirtualBoard:
     """Starts and owns a virtual board process; `port` is what to hand to a serial transport."""
 
     def __init__(
-        self, root: str | Path | None = None, heap: str | None = None, legacy: bool = False
+        self,
+        root: str | Path | None = None,
+        heap: str | None = None,
+        legacy: bool = False,
+        hide: str | None = None,
     ) -> None:
         argv = [sys.executable, "-m", "mpkernel.board.virtual"]
         if root is not None:
@@ -234,6 +246,8 @@ class VirtualBoard:
             argv += ["--heap", heap]
         if legacy:
             argv.append("--legacy")
+        if hide:
+            argv += ["--hide", hide]
         self._proc = subprocess.Popen(
             argv,
             stdout=subprocess.PIPE,

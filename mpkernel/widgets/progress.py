@@ -80,8 +80,7 @@ class Progress:
         if summary is None:
             rate = self.done / seconds if seconds > 0 else 0.0
             summary = (
-                f"{self.label}: {human_bytes(self.done)} in {seconds:.2f} s "
-                f"({human_bytes(rate)}/s)"
+                f"{self.label}: {human_bytes(self.done)} in {seconds:.2f} s ({human_bytes(rate)}/s)"
                 if self.unit == "bytes"
                 else f"{self.label}: {self.done} {self.unit} in {seconds:.2f} s"
             )

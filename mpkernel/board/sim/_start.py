@@ -13,8 +13,32 @@ def _mpk_run(name):
     try:
         exec(open(name).read(), globals())
     except Exception as e:  # a failing boot.py must not stop the board
-        _mpk_sys.print_exception(e)  # noqa: F821  (deleted only after the last call)
+        _mpk_sys.print_exception(e)
 
+
+def _mpk_hide(names):
+    # Act like a smaller port: "hide=binascii,os.ilistdir" removes those modules/functions.
+    for name in names.split(","):
+        mod, _, attr = name.partition(".")
+        if not attr:
+            _mpk_sys.modules[mod] = None  # "from mod import x" now raises ImportError
+            continue
+        real = __import__(mod)
+
+        class Module:
+            pass
+
+        m = Module()
+        for key in dir(real):
+            if key != attr and key[0] != "_":
+                setattr(m, key, getattr(real, key))
+        _mpk_sys.modules[mod] = m
+
+
+for _mpk_arg in _mpk_sys.argv:
+    if _mpk_arg.startswith("hide="):
+        _mpk_hide(_mpk_arg[5:])
+del _mpk_hide, _mpk_arg
 
 _mpk_run("boot.py")
 if "main" in _mpk_sys.argv:
