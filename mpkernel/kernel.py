@@ -19,9 +19,10 @@ from .board.session import Board, BoardError, CellResult
 from .board.transport import TransportError
 from .introspect import complete, inspect
 from .magics import MAGICS, MagicError, run_magic_line
-from .magics.connection import connect, pick_default_target
+from .magics.connection import announce, connect, pick_default_target
 
 RED, RESET = "\x1b[31m", "\x1b[0m"
+HOST_EXECUTE_SLEEP = 0.0005  # ipykernel's default
 #: Characters of board output shown per cell before the rest is counted, not shown.
 MAX_OUTPUT = int(os.environ.get("MPKERNEL_MAX_OUTPUT", 2_000_000))
 
@@ -51,6 +52,7 @@ class MicroPythonKernel(IPythonKernel):
         self.board_lock = threading.RLock()
         self._auto_connect = True  # until the user connects or disconnects explicitly
         self._startup_error: str | None = None
+        self._unannounced = False  # connected at start, not yet told in a cell
         #: Extra receivers of the current cell's board output (%capture, %%plot); reset per cell.
         self.taps: list[Callable[[str], None]] = []
         if os.environ.get("MPKERNEL_PORT", "").strip():
@@ -86,8 +88,10 @@ class MicroPythonKernel(IPythonKernel):
     # -- the board -------------------------------------------------------------------------
 
     def _connect_at_start(self) -> None:
+        """Connect now (MPKERNEL_PORT); the first cell announces it, so it is recorded."""
         try:
-            connect(self, pick_default_target())
+            connect(self, pick_default_target(), quiet=True)
+            self._unannounced = True
         except (MagicError, *BoardError) as exc:
             self._startup_error = str(exc)
             self.log.error("mpkernel: could not connect at start: %s", exc)
@@ -165,6 +169,9 @@ class MicroPythonKernel(IPythonKernel):
         cell_id: str | None = None,
     ) -> dict[str, Any]:
         first = code.lstrip().split("\n", 1)[0].strip()
+        # ipykernel sleeps after each cell so that IPython's buffered stdout is flushed
+        # before the reply; board output is sent directly, so board cells skip the wait.
+        self._execute_sleep = HOST_EXECUTE_SLEEP if first.startswith("%%host") else 0.0
         if first.startswith("%%host"):
             body = code.lstrip().split("\n", 1)[1] if "\n" in code.lstrip() else ""
             return await super().do_execute(
@@ -202,6 +209,9 @@ class MicroPythonKernel(IPythonKernel):
         return reply
 
     def _execute(self, code: str, count: int, silent: bool) -> dict[str, Any]:
+        if self._unannounced and self.board is not None:
+            self._unannounced = False
+            announce(self, self.board)
         lines = code.lstrip("\n").split("\n")
         if lines and lines[0].lstrip().startswith("%%"):
             run_magic_line(self, lines[0], "\n".join(lines[1:]))

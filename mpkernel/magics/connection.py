@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 from typing import TYPE_CHECKING
 
-from ..board.helpers import helper
+from IPython.display import display
+
+from .. import provenance
 from ..board.ports import find_boards, format_ports, list_serial_ports
 from ..board.session import Board, BoardError
 from .registry import MagicError, arg, magic
@@ -35,14 +36,8 @@ def pick_default_target() -> str:
     return VIRTUAL
 
 
-def describe(board: Board) -> str:
+def describe(board: Board, firmware: str) -> str:
     """One line naming the firmware and the link."""
-    try:
-        name, version, machine = ast.literal_eval(board.exec_capture(helper("info")).strip())
-        release = version.split("; ", 1)[-1]  # "3.4.0; MicroPython v1.22.0 on 2023-12-27"
-        firmware = f"{release} ({machine})" if name == "micropython" else f"{name} {release}"
-    except (*BoardError, ValueError, SyntaxError, TypeError):
-        firmware = "MicroPython"
     if board.kind == VIRTUAL:
         link = "the virtual board (MicroPython's unix port on this computer)"
     else:
@@ -50,19 +45,31 @@ def describe(board: Board) -> str:
     return f"Connected to {firmware} via {link}."
 
 
+def announce(kernel: MicroPythonKernel, board: Board) -> None:
+    """Tell the user what they are connected to, and record its provenance in the notebook."""
+    for notice in board.notices:
+        kernel.say(notice + "\n")
+    rec = provenance.record(board)
+    kernel.say(describe(board, rec["firmware"]) + "\n")
+    display(provenance.bundle(rec), raw=True)  # the record stays in the saved notebook
+
+
 def connect(
-    kernel: MicroPythonKernel, target: str, baudrate: int = 115200, root: str | None = None
+    kernel: MicroPythonKernel,
+    target: str,
+    baudrate: int = 115200,
+    root: str | None = None,
+    quiet: bool = False,
 ) -> Board:
-    """Open a board, replacing any current connection, and tell the user."""
+    """Open a board, replacing any current connection, and (unless quiet) announce it."""
     kernel.disconnect()
     try:
         board = Board.open(target, baudrate=baudrate, root=root)
     except BoardError as exc:
         raise MagicError(str(exc)) from None
     kernel.board = board
-    for notice in board.notices:
-        kernel.say(notice + "\n")
-    kernel.say(describe(board) + "\n")
+    if not quiet:
+        announce(kernel, board)
     return board
 
 
