@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+from mpkernel.provenance import MIME
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 
@@ -41,3 +47,38 @@ def test_hello_board_shows_board_results(tmp_path: Path) -> None:
     assert "tick 2" in text
     assert "the board said:" in text
     assert "This cell ran on the host: CPython" in text
+
+
+def test_nbconvert_execute_with_mpkernel_port(tmp_path: Path) -> None:
+    source = Path(__file__).parent.parent / "notebooks" / "03-reproducible-experiment.ipynb"
+    target = tmp_path / "03.ipynb"
+    target.write_bytes(source.read_bytes())
+    env = {**os.environ, "MPKERNEL_PORT": "virtual"}
+    subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+         "--inplace", str(target)],
+        cwd=tmp_path, env=env, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    nb = nbformat.read(target, as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any(MIME in o.get("data", {}) for o in outputs)
+    result = json.loads((tmp_path / "experiment-result.json").read_text())
+    assert result["samples"] == 50 and result["provenance"]["port"]["kind"] == "virtual"
+
+
+def test_papermill_with_parameters(tmp_path: Path) -> None:
+    import papermill
+
+    source = Path(__file__).parent.parent / "notebooks" / "03-reproducible-experiment.ipynb"
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(
+        str(source), str(out), parameters={"samples": 12}, cwd=str(tmp_path),
+        kernel_name="micropython", progress_bar=False,
+    )  # fmt: skip
+    result = json.loads((tmp_path / "experiment-result.json").read_text())
+    assert result["samples"] == 12
+    saved = nbformat.read(out, as_version=4)
+    assert any(
+        MIME in o.get("data", {}) for c in saved.cells if c.cell_type == "code" for o in c.outputs
+    )

@@ -50,6 +50,7 @@ def announce(kernel: MicroPythonKernel, board: Board) -> None:
     for notice in board.notices:
         kernel.say(notice + "\n")
     rec = provenance.record(board)
+    kernel.shell.user_ns["_provenance"] = rec  # for %%host cells that save results with it
     kernel.say(describe(board, rec["firmware"]) + "\n")
     display(provenance.bundle(rec), raw=True)  # the record stays in the saved notebook
 

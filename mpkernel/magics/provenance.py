@@ -17,8 +17,12 @@ if TYPE_CHECKING:
 @magic("provenance")
 @arg("--with-mac", action="store_true", help="include the WiFi MAC address")
 def provenance_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
-    """Record the board's identity (firmware, unique id, flash, heap) in the notebook."""
+    """Record the board's identity (firmware, unique id, flash, heap) in the notebook.
+
+    The record is also kept in `_provenance` for %%host cells.
+    """
     board = kernel.require_board()
     with kernel.board_lock:
         rec = record(board, args.with_mac)
+    kernel.shell.user_ns["_provenance"] = rec
     display(bundle(rec), raw=True)
