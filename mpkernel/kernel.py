@@ -18,7 +18,7 @@ from .board.rawrepl import ReplError
 from .board.session import Board, BoardError, CellResult
 from .board.transport import TransportError
 from .introspect import complete, inspect
-from .magics import MAGICS, MagicError, run_magic_line
+from .magics import MAGICS, MagicError, run_magic_line, wifi
 from .magics.connection import announce, connect, pick_default_target
 
 RED, RESET = "\x1b[31m", "\x1b[0m"
@@ -214,8 +214,8 @@ class MicroPythonKernel(IPythonKernel):
             announce(self, self.board)
         lines = code.lstrip("\n").split("\n")
         if lines and lines[0].lstrip().startswith("%%"):
-            run_magic_line(self, lines[0], "\n".join(lines[1:]))
-            return {"status": "ok"}
+            reply = run_magic_line(self, lines[0], "\n".join(lines[1:]))
+            return reply if isinstance(reply, dict) and "status" in reply else {"status": "ok"}
         rest = 0
         for i, line in enumerate(lines):
             stripped = line.strip()
@@ -227,6 +227,9 @@ class MicroPythonKernel(IPythonKernel):
         board_code = "\n".join(lines[rest:])
         if not board_code.strip():
             return {"status": "ok"}
+        hint = wifi.password_hint(board_code)
+        if hint:
+            self.say(hint, "stderr")
         return self.run_on_board(board_code, count, silent)
 
     def run_on_board(self, code: str, count: int, silent: bool = False) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mpkernel.board.rawrepl import RawRepl, ReplError
+from mpkernel.board.rawrepl import SMALL_CODE, RawRepl, ReplError
 from mpkernel.board.serial_transport import SerialTransport
 from mpkernel.board.session import Board
 from mpkernel.board.virtual import VirtualBoard
@@ -32,10 +32,13 @@ def run(r: RawRepl, code: str) -> tuple[bytes, object]:
     return bytes(out), result
 
 
-def test_runs_code_with_raw_paste(repl: RawRepl) -> None:
+def test_small_code_goes_in_one_write_and_larger_code_by_raw_paste(repl: RawRepl) -> None:
     out, result = run(repl, "print(6 * 7)")
-    assert out == b"42\r\n"
-    assert result.error == ""
+    assert (out, result.error) == (b"42\n", "")
+    assert repl.raw_paste is None  # short code needs no raw-paste handshake
+    code = "# " + "x" * SMALL_CODE + "\nprint(6 * 7)"
+    out, result = run(repl, code)
+    assert (out, result.error) == (b"42\n", "")
     assert repl.raw_paste is True
 
 
@@ -45,13 +48,13 @@ def test_large_code_goes_through_flow_control(repl: RawRepl) -> None:
     code = "\n".join(lines) + "\nprint(v1999, len(globals()) > 1999)"
     assert len(code) > 20_000
     out, result = run(repl, code)
-    assert out == b"5997 True\r\n"
+    assert out == b"5997 True\n"
     assert result.error == ""
 
 
 def test_error_part_holds_the_traceback(repl: RawRepl) -> None:
     out, result = run(repl, "print('before')\nraise ValueError('bad value')")
-    assert out == b"before\r\n"
+    assert out == b"before\n"
     assert "ValueError: bad value" in result.error
     assert "line 2" in result.error
 
@@ -60,7 +63,7 @@ def test_syntax_error_is_reported_by_the_board(repl: RawRepl) -> None:
     _, result = run(repl, "def (:")
     assert "SyntaxError" in result.error
     out, result = run(repl, "print('still fine')")
-    assert out == b"still fine\r\n"
+    assert out == b"still fine\n"
 
 
 def test_non_utf8_and_control_bytes_do_not_break_the_engine(repl: RawRepl) -> None:
@@ -68,7 +71,7 @@ def test_non_utf8_and_control_bytes_do_not_break_the_engine(repl: RawRepl) -> No
     assert out.startswith(b"\xff\xfe\x80abc")
     assert result.error == ""
     out, _ = run(repl, "print(1)")
-    assert out == b"1\r\n"
+    assert out == b"1\n"
 
 
 def test_interrupt_stops_a_busy_loop(repl: RawRepl) -> None:
@@ -82,7 +85,7 @@ def test_interrupt_stops_a_busy_loop(repl: RawRepl) -> None:
     assert elapsed < 1.3
     assert b"^C" not in out
     out, result = run(repl, "print('next')")
-    assert out == b"next\r\n"
+    assert out == b"next\n"
 
 
 def test_soft_reset_clears_state_and_runs_boot_py(virtual_board: VirtualBoard) -> None:
@@ -94,17 +97,17 @@ def test_soft_reset_clears_state_and_runs_boot_py(virtual_board: VirtualBoard) -
     boot = r.soft_reset()
     assert b"boot.py here" in boot
     out, _result = run(r, "print('x' in globals(), booted)")
-    assert out == b"False True\r\n"
+    assert out == b"False True\n"
     transport.close()
 
 
 def test_sys_exit_is_seen_as_a_reset(repl: RawRepl) -> None:
     run(repl, "y = 2")
     out, result = run(repl, "import sys\nprint('bye')\nsys.exit()")
-    assert out == b"bye\r\n"
+    assert out == b"bye\n"
     assert result.reset
     out, result = run(repl, "print('y' in globals())")
-    assert out == b"False\r\n"
+    assert out == b"False\n"
 
 
 def test_connecting_does_not_reset_the_board(virtual_board: VirtualBoard) -> None:
@@ -134,9 +137,9 @@ def test_old_firmware_without_raw_paste_falls_back(tmp_path: Path) -> None:
         code = "\n".join(f"w{i} = {i}" for i in range(300)) + "\nprint(w299)"
         out, result = run(r, code)
         assert r.raw_paste is False
-        assert (out, result.error) == (b"299\r\n", "")
+        assert (out, result.error) == (b"299\n", "")
         out, result = run(r, "print('again')")
-        assert (out, result.error) == (b"again\r\n", "")
+        assert (out, result.error) == (b"again\n", "")
         transport.close()
 
 

@@ -19,6 +19,9 @@ FRIENDLY_READY = b"for more information."
 SOFT_REBOOT = b"soft reboot"
 LEGACY_SLICE = 256  # bytes per write without raw-paste (ESP8266's stdin ring buffer)
 LEGACY_PAUSE = 0.01
+#: Code shorter than this goes in one write in plain raw mode: it fits the smallest
+#: stdin buffer (ESP8266: 256 bytes) and saves raw-paste's handshake round trip.
+SMALL_CODE = 200
 
 
 class ReplError(Exception):
@@ -178,6 +181,10 @@ class RawRepl:
             self.transport.write(code[i : i + LEGACY_SLICE])
             time.sleep(LEGACY_PAUSE)
         self.transport.write(CTRL_D)
+        self._expect_ok()
+
+    def _expect_ok(self) -> None:
+        """Plain raw mode: the board answers OK when it has taken the code."""
         try:
             self.read_until(b"OK", 5.0)
         except TimeoutError as exc:
@@ -189,6 +196,10 @@ class RawRepl:
         """Send code to run; the board starts running it."""
         if not self.in_raw:
             self.enter()
+        if len(code) < SMALL_CODE:
+            self.transport.write(code + CTRL_D)
+            self._expect_ok()
+            return
         if self.raw_paste is not False:
             used = self._send_raw_paste(code)
             if self.raw_paste is None:

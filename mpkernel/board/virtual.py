@@ -88,6 +88,11 @@ class Relay:
 
     def start_child(self, power_on: bool) -> None:
         master, slave = os.openpty()
+        # No output processing: the bytes MicroPython writes reach the port unchanged, as
+        # from a board's UART (the firmware writes its own \r\n; a PTY would double the \r).
+        attrs = termios.tcgetattr(slave)
+        attrs[1] &= ~termios.ONLCR
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
         argv = ["micropython"]
         if self.heap:
             argv += ["-X", f"heapsize={self.heap}"]

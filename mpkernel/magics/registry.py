@@ -39,6 +39,7 @@ class Magic:
     func: Callable[..., Any]
     cell: bool
     parser: _Parser
+    raw: bool = False  # called as func(kernel, rest_of_line): the line as typed
 
     @property
     def summary(self) -> str:
@@ -58,11 +59,15 @@ def arg(*names: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[
     return add
 
 
-def magic(name: str, cell: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def magic(
+    name: str, cell: bool = False, raw: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a line magic (`%name`) or, with cell=True, a cell magic (`%%name`).
 
     The function's docstring: first line is the one-line help, the rest the long help.
     A line magic is called as func(kernel, args); a cell magic as func(kernel, args, body).
+    With raw=True the line is not parsed: func(kernel, rest_of_line) gets it as typed.
+    A cell magic may return an execute reply (a dict with "status") for the cell.
     """
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -76,7 +81,7 @@ def magic(name: str, cell: bool = False) -> Callable[[Callable[..., Any]], Calla
         )
         for names, options in func.__dict__.get("_mpk_args", []):
             parser.add_argument(*names, **options)
-        MAGICS[prefix + name] = Magic(name, func, cell, parser)
+        MAGICS[prefix + name] = Magic(name, func, cell, parser, raw)
         return func
 
     return register
@@ -88,6 +93,8 @@ def run_magic_line(kernel: MicroPythonKernel, line: str, body: str | None = None
     found = MAGICS.get(head)
     if found is None:
         raise MagicError(f"Unknown magic {head}: run %lsmagic to list the magics.")
+    if found.raw and rest.strip() not in ("-h", "--help"):
+        return found.func(kernel, rest)
     try:
         words = shlex.split(rest)
     except ValueError as exc:
