@@ -39,7 +39,7 @@ FRIENDLY_PROMPT = b">>> "
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: have the kernel deliver SIGKILL to this process when its parent dies."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
@@ -50,7 +50,7 @@ def _child_setup() -> None:
     """In the MicroPython child: make the PTY its controlling terminal, so ^C is a signal."""
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    _die_with_parent()
+    die_with_parent()
 
 
 def _sigint_caught(pid: int) -> bool:
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         "binascii,hashlib,os.ilistdir",
     )
     args = parser.parse_args(argv)
-    _die_with_parent()
+    die_with_parent()
     root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="mpkernel-board-"))
     root.mkdir(parents=True, exist_ok=True)
     relay = Relay(root.resolve(), args.heap, args.legacy, args.hide)
@@ -258,7 +258,7 @@ class VirtualBoard:
             stdout=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         assert self._proc.stdout is not None
         self.port = self._proc.stdout.readline().decode().strip()

@@ -1,0 +1,66 @@
+"""esptool's messages and progress, routed into the notebook instead of the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from esp_pylib.logger import EspLog, EspLogBase
+
+Lines = Callable[[str], None]
+ProgressSink = Callable[[int, int], None]
+
+
+class NotebookLog(EspLogBase):
+    """An esptool logger whose output goes to whatever operation runs now.
+
+    `lines` receives esptool's messages (one string each); `on_progress` gets
+    (done, total) for reads and writes. Both are set per operation by `routed`.
+    """
+
+    def __init__(self) -> None:
+        self.lines: Lines | None = None
+        self.on_progress: ProgressSink | None = None
+        self.verbose = False
+
+    def _say(self, *args: Any) -> None:
+        text = " ".join(str(a) for a in args).strip()
+        if text and self.lines is not None:
+            self.lines(text)
+
+    def print(self, *args: Any, **kwargs: Any) -> None:
+        self._say(*args)
+
+    def note(self, *args: Any) -> None:
+        self._say("Note:", *args)
+
+    def hint(self, *args: Any) -> None:
+        self._say("Hint:", *args)
+
+    def warn(self, *args: Any, suggestion: str | None = None) -> None:
+        self._say("Warning:", *args, suggestion or "")
+
+    def err(self, *args: Any, suggestion: str | None = None) -> None:
+        self._say("Error:", *args, suggestion or "")
+
+    def debug(self, *args: Any) -> None:
+        if self.verbose:
+            self._say(*args)
+
+    def set_verbosity(self, mode: int | str) -> None:
+        self.verbose = str(mode).lower() in ("verbose", "2")
+
+    def progress_bar(
+        self,
+        cur_iter: int,
+        total_iters: int,
+        prefix: str = "",
+        suffix: str = "",
+        bar_length: int = 30,
+    ) -> None:
+        if self.on_progress is not None:
+            self.on_progress(int(cur_iter), int(total_iters))
+
+
+LOG = NotebookLog()
+EspLog.set_logger(LOG)

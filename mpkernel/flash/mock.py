@@ -1,0 +1,59 @@
+"""A simulated ESP8266 ROM bootloader for the virtual board (esp32-mock-bootloader, a test tool).
+
+The virtual board is MicroPython on this computer: it has no chip to flash. When the
+test tools are installed, flash magics aimed at it use this simulator instead (an
+in-memory 4 MB flash behind a pseudo-terminal), and say so.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..board.virtual import die_with_parent
+
+_RUNNING: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
+
+
+def available() -> bool:
+    return importlib.util.find_spec("esp32_mock_bootloader") is not None
+
+
+def port(chip: str = "esp8266") -> str:
+    """The simulator's port, started once per kernel (it keeps its flash while it runs)."""
+    running = _RUNNING.get(chip)
+    if running and running[0].poll() is None:
+        return running[1]
+    folder = Path(tempfile.mkdtemp(prefix="mpkernel-mockboot-"))
+    port_file = folder / "port"
+    code = "import sys; from esp32_mock_bootloader.cli import main; sys.exit(main())"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "run", "--pty", "--chip", chip, "--port-file", str(port_file)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,  # never outlives the kernel
+    )
+    end = time.monotonic() + 10
+    while time.monotonic() < end and proc.poll() is None:
+        text = port_file.read_text().strip() if port_file.exists() else ""
+        if text:
+            _RUNNING[chip] = (proc, text)
+            return text
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the simulated bootloader (esp32-mock-bootloader) did not start")
+
+
+@atexit.register
+def stop_all() -> None:
+    for proc, _ in _RUNNING.values():
+        with contextlib.suppress(Exception):
+            proc.kill()
+            proc.wait(2)
+    _RUNNING.clear()

@@ -1,0 +1,146 @@
+"""Widget forms for the chip magics: the %flash panel and the %erase confirmation."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ipywidgets as widgets
+from IPython.display import display
+
+from ..board.ports import list_serial_ports
+from ..flash import mock
+from ..flash.esp import FAST_BAUD
+from ..magics.registry import MagicError
+
+if TYPE_CHECKING:
+    from ..kernel import MicroPythonKernel
+    from ..magics.flash import Link
+
+BAUDS = [115_200, 230_400, 460_800, 921_600]
+MODES = ["keep", "dio", "qio", "dout"]
+
+
+def _bundle(box: widgets.Widget, text: str) -> dict[str, object]:
+    """A widget view plus a text line for frontends without widgets."""
+    return {
+        "text/plain": text,
+        "application/vnd.jupyter.widget-view+json": {
+            "version_major": 2,
+            "version_minor": 0,
+            "model_id": box.model_id,
+        },
+    }
+
+
+class ConfirmErase:
+    """Two buttons: erase the flash now, or cancel."""
+
+    def __init__(self, kernel: MicroPythonKernel, link: Link, chip: str) -> None:
+        self.kernel = kernel
+        self.link = link
+        self.question = widgets.HTML(f"<b>Erase the whole flash of this {chip}?</b>")
+        self.yes = widgets.Button(description="Erase flash", button_style="danger", icon="trash")
+        self.no = widgets.Button(description="Cancel")
+        self.status = widgets.Label("")
+        self.out = widgets.Output()
+        self.yes.on_click(self.erase_clicked)
+        self.no.on_click(self.cancel_clicked)
+        self.box = widgets.VBox(
+            [self.question, widgets.HBox([self.yes, self.no]), self.status, self.out]
+        )
+
+    def show(self) -> None:
+        display(_bundle(self.box, "Confirm in the widget, or run %erase --yes."), raw=True)
+
+    def _done(self, text: str) -> None:
+        self.status.value = text
+        self.yes.disabled = self.no.disabled = True
+
+    def cancel_clicked(self, _: object) -> None:
+        self._done("Cancelled: the flash was not touched.")
+
+    def erase_clicked(self, _: object) -> None:
+        from ..magics.flash import chip_session, erase_now
+
+        self.yes.disabled = self.no.disabled = True
+        self.status.value = "Erasing..."
+        with self.out:
+            try:
+                with chip_session(self.kernel, self.link) as chip:
+                    erase_now(self.kernel, chip)
+            except MagicError as exc:
+                self._done(f"Failed: {exc}")
+                return
+        self._done("Erased.")
+
+
+class FlashPanel:
+    """Port, firmware file, baud and options, a Flash button, progress and the outcome."""
+
+    def __init__(self, kernel: MicroPythonKernel) -> None:
+        self.kernel = kernel
+        ports = [p.device for p in list_serial_ports()]
+        if kernel.board is not None and kernel.board.kind == "serial":
+            ports = [kernel.board.name, *[p for p in ports if p != kernel.board.name]]
+        if mock.available():
+            ports.append("mock")
+        self.port = widgets.Combobox(
+            value=ports[0] if ports else "",
+            options=ports,
+            description="Port",
+            placeholder="/dev/ttyUSB0",
+            ensure_option=False,
+        )
+        self.file = widgets.Text(description="Firmware", placeholder="ESP8266_GENERIC.bin")
+        self.baud = widgets.Dropdown(options=BAUDS, value=FAST_BAUD, description="Baud")
+        self.mode = widgets.Dropdown(options=MODES, value="keep", description="Flash mode")
+        self.erase = widgets.Checkbox(value=True, description="Erase the flash first")
+        self.button = widgets.Button(description="Flash", button_style="primary", icon="bolt")
+        self.status = widgets.Label("")
+        self.out = widgets.Output()
+        self.button.on_click(self.flash_clicked)
+        self.box = widgets.VBox(
+            [
+                self.port,
+                self.file,
+                widgets.HBox([self.baud, self.mode]),
+                self.erase,
+                self.button,
+                self.status,
+                self.out,
+            ]
+        )
+
+    def show(self) -> None:
+        display(_bundle(self.box, "Flash panel: or run %flash FIRMWARE.bin --port PORT"), raw=True)
+
+    def flash_clicked(self, _: object) -> None:
+        from ..magics.flash import flash_file
+
+        path = Path(self.file.value.strip()).expanduser()
+        if not self.file.value.strip():
+            self.status.value = "Choose a firmware file first."
+            return
+        args = argparse.Namespace(
+            port=self.port.value.strip() or None,
+            addr="0x0",
+            baud=self.baud.value,
+            before="auto",
+            after="auto",
+            flash_mode=self.mode.value,
+            flash_size="detect",
+            erase=self.erase.value,
+            no_wait=False,
+        )
+        self.button.disabled = True
+        self.status.value = f"Flashing {path.name}..."
+        try:
+            with self.out:
+                flash_file(self.kernel, path, args)
+            self.status.value = f"Done: {path.name} written and verified."
+        except MagicError as exc:
+            self.status.value = f"Failed: {exc}"
+        finally:
+            self.button.disabled = False
