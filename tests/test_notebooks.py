@@ -17,8 +17,16 @@ from mpkernel.provenance import MIME
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 
 
+#: Headless runs take passwords from the environment (the simulated network's and a WebREPL one).
+SECRETS = {"MPKERNEL_WIFI_PASSWORD": "correct-horse", "MPKERNEL_WEBREPL_PASSWORD": "s3cr3tpw"}
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs_headless(path: Path, tmp_path: Path) -> None:
+def test_notebook_runs_headless(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
     nb = nbformat.read(path, as_version=4)
     assert nb.metadata["kernelspec"]["name"] == "micropython"
     NotebookClient(
@@ -28,6 +36,34 @@ def test_notebook_runs_headless(path: Path, tmp_path: Path) -> None:
     assert not [o for o in outputs if o.output_type == "error"]
     texts = "".join(o.get("text", "") for o in outputs)
     assert texts, "the notebook printed nothing"
+    nbformat.write(nb, tmp_path / "saved.ipynb")
+    saved = (tmp_path / "saved.ipynb").read_text()
+    assert not [v for v in SECRETS.values() if v in saved], "a password reached the notebook"
+
+
+def test_getting_started_walks_every_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    path = Path(__file__).parent.parent / "notebooks" / "01-getting-started-esp8266.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(
+        nb, timeout=180, kernel_name="micropython", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
+    for step in (
+        "ESP8266EX",  # chip info through the simulated bootloader
+        "SHA-256 matches the record: True",
+        "Flash erased",
+        "verified (MD5 on the chip)",
+        "MakerSpace",
+        "connected: True",
+        "this computer received: [b'hello']",
+        "Restored esp8266-original.bin",
+    ):
+        assert step in text, step
+    original = (tmp_path / "esp8266-original.bin").read_bytes()
+    assert len(original) == 4 * 1024 * 1024
 
 
 def test_hello_board_shows_board_results(tmp_path: Path) -> None:
