@@ -68,7 +68,12 @@ def complete(board: Board, before: str) -> tuple[list[str], int]:
     token = m.group(0)
     if "." in token:
         obj, _, word = token.rpartition(".")
-        names = _ask(board, f"dir({obj})") or []
+        names = _ask(board, f"dir({obj})")
+        root = obj.split(".")[0]
+        if names is None and re.search(rf"^\s*import\s+{re.escape(root)}\s*$", before, re.M):
+            # `import machine` is in the cell but has not run yet: ask the module itself.
+            names = _ask(board, f"dir(__import__({obj!r}, None, None, ['_']))")
+        names = names or []
         matches = sorted(n for n in names if n.startswith(word))
         if not word.startswith("_"):
             matches = [n for n in matches if not n.startswith("_")]

@@ -5,10 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,31 +16,16 @@ from jupyter_client.blocking.client import BlockingKernelClient
 
 from mpkernel.flash.identity import FlashChip, parse_size
 from mpkernel.flash.image import ImageError, check_image, esp8266_image
+from mpkernel.flash.mock import start as start_mock_bootloader
 
 pytest.importorskip("esp32_mock_bootloader", reason="esp32-mock-bootloader (test tools) missing")
 
 FLASH = 4 * 1024 * 1024
 
 
-def start_mock(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port_file = folder / "port"
-    code = "import sys; from esp32_mock_bootloader.cli import main; sys.exit(main())"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, "run", "--pty", "--chip", "esp8266"]
-        + ["--port-file", str(port_file)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    end = time.monotonic() + 10
-    while not (port_file.exists() and port_file.read_text().strip()):
-        assert time.monotonic() < end, "the mock bootloader did not start"
-        time.sleep(0.05)
-    return proc, port_file.read_text().strip()
-
-
 @pytest.fixture(scope="module")
 def mock_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    proc, port = start_mock(tmp_path_factory.mktemp("mock"))
+    proc, port = start_mock_bootloader(tmp_path_factory.mktemp("mock"))
     yield port
     proc.kill()
     proc.wait()
@@ -266,7 +248,7 @@ def test_bad_backups_are_refused(fk: BlockingKernelClient, mock_port: str, here:
 
 
 def test_disconnect_during_backup(fk: BlockingKernelClient, here: Path) -> None:
-    proc, port = start_mock(here)
+    proc, port = start_mock_bootloader(here)
     killer = threading.Timer(1.0, proc.kill)
     killer.start()
     try:

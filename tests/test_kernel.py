@@ -144,6 +144,16 @@ def test_inspection_from_the_board(kc: BlockingKernelClient) -> None:
     assert "function" in content["data"]["text/plain"]
 
 
+def test_completion_of_a_module_imported_in_the_same_cell(kc: BlockingKernelClient) -> None:
+    code = "import framebuf\nframebuf.FrameB"  # not imported on the board yet
+    assert run(kc, "'framebuf' in globals()").result == "False"
+    kc.complete(code, len(code))
+    assert "FrameBuffer" in kc.get_shell_msg(timeout=10)["content"]["matches"]
+    assert run(kc, "'framebuf' in globals()").result == "False"  # nothing bound by asking
+    kc.complete("nosuchmodule.x", 14)
+    assert kc.get_shell_msg(timeout=10)["content"]["matches"] == []
+
+
 def test_is_complete(kc: BlockingKernelClient) -> None:
     kc.is_complete("for i in range(3):")
     assert kc.get_shell_msg(timeout=10)["content"]["status"] == "incomplete"

@@ -258,6 +258,7 @@ p = WifiPanel(get_ipython().kernel, timeout=5)
 p.rescan()
 print([v for _, v in p.networks.options])
 print(p.status.value)
+print("PRESELECTED", p.networks.value)
 p.networks.value = "MakerSpace"
 p.password.value = os.environ["{var}"]
 p.connect_clicked(None)
@@ -277,14 +278,15 @@ def test_widget_panel(wk: BlockingKernelClient) -> None:
     lines = ok.stdout.splitlines()
     assert lines[0] == "['MakerSpace', 'LabNet', 'CoffeeShop', 'Neighbour-5G']"
     assert lines[1] == "4 network(s) found (+1 hidden: use %wifi connect SSID)."
-    assert lines[2].startswith("Connected to MakerSpace. IP address 192.168.1.42.")
-    assert lines[3] == "''"
+    assert lines[2] == "PRESELECTED MakerSpace"  # the strongest signal
+    assert lines[3].startswith("Connected to MakerSpace. IP address 192.168.1.42.")
+    assert lines[4] == "''"
     assert MAKERSPACE_PW not in json.dumps([m["content"] for m in ok.messages])
 
     bad = run(wk, HOST_PANEL.format(var="LABNET_PW"))  # LabNet's password for MakerSpace
     lines = bad.stdout.splitlines()
-    assert lines[2] == "Failed: wrong password for MakerSpace.", bad.text
-    assert lines[3] == "''"
+    assert lines[3] == "Failed: wrong password for MakerSpace.", bad.text
+    assert lines[4] == "''"
     assert LABNET_PW not in json.dumps([m["content"] for m in bad.messages])
 
 

@@ -235,6 +235,10 @@ class BoardFiles:
 
     def put(self, data: bytes, remote: str, progress: Progress | None = None) -> Transfer:
         """Write data to `remote`, verified; nothing is left under `remote` if it fails."""
+        if self.board.kind == "webrepl":  # the firmware's own binary file protocol
+            from . import webrepl_files
+
+            return webrepl_files.put(self, data, remote, progress)
         start = time.monotonic()
         enc = self._encoding()
         payload, wbits = data, 0
@@ -388,6 +392,10 @@ class BoardFiles:
             raise FileError(f"{remote}: {_ERRNO[2]}.")
         if entry.is_dir:
             raise FileError(f"{remote}: {_ERRNO[21]}.")
+        if self.board.kind == "webrepl":  # the firmware's own binary file protocol
+            from . import webrepl_files
+
+            return webrepl_files.get(self, remote, entry.size, progress)
         data, wire = self._stream_get(remote, entry.size, progress)
         digest = self.sha256(remote)
         if digest is not None and digest != hashlib.sha256(data).hexdigest():

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..cell import RESULT_MARK, prepare
-from .rawrepl import ExecResult, RawRepl, ReplError
+from .rawrepl import SOFT_REBOOT, ExecResult, RawRepl, ReplError
 from .serial_transport import SerialTransport
 from .transport import Transport, TransportError
 from .virtual import VirtualBoard
+from .webrepl import WebReplTransport, is_webrepl_url
 
 BoardError = (ReplError, TransportError)
 
@@ -144,12 +145,22 @@ class Board:
         self.notices: list[str] = []
 
     @classmethod
-    def open(cls, target: str, baudrate: int = 115200, root: str | Path | None = None) -> Board:
-        """Open a board: "virtual" starts the built-in virtual board, anything else is a port."""
+    def open(
+        cls,
+        target: str,
+        baudrate: int = 115200,
+        root: str | Path | None = None,
+        password: str | None = None,
+    ) -> Board:
+        """Open a board: "virtual" starts the built-in virtual board, ws://HOST[:PORT] is a
+        WebREPL (needs `password`), anything else is a port."""
         virtual = None
-        if target == "virtual":
+        transport: Transport
+        if is_webrepl_url(target):
+            transport = WebReplTransport(target, password or "")
+        elif target == "virtual":
             virtual = VirtualBoard(root=root)
-            transport: Transport = SerialTransport(virtual.port, baudrate)
+            transport = SerialTransport(virtual.port, baudrate)
             transport.kind = "virtual"
             transport.name = "virtual"
         else:
@@ -181,7 +192,15 @@ class Board:
         to_send, _ = prepare(code)
         text = TextStream(emit)
         values = _ValueSplitter(text.feed)
-        res: ExecResult = self.repl.exec(to_send, values.feed)
+        try:
+            res: ExecResult = self.repl.exec(to_send, values.feed)
+        except TransportError:
+            # sys.exit() or machine.soft_reset() over WebREPL: the board drops the socket.
+            webrepl = isinstance(self.transport, WebReplTransport)
+            if not webrepl or SOFT_REBOOT not in self.transport.recent:
+                raise
+            self.reconnect()
+            res = ExecResult(reset=True)
         values.finish()
         text.feed(b"", final=True)
         result = CellResult(interrupted=res.interrupted, reset=res.reset)
@@ -209,13 +228,36 @@ class Board:
 
     def soft_reset(self) -> str:
         """Soft reset: variables are gone, boot.py runs; return what boot.py printed."""
-        return self.repl.soft_reset().decode("utf-8", "replace").replace("\r\n", "\n")
+        try:
+            text = self.repl.soft_reset()
+        except TransportError:
+            if not isinstance(self.transport, WebReplTransport):
+                raise
+            # WebREPL's socket ends at a soft reset; boot.py starts WebREPL again.
+            self.reconnect()
+            return f"WebREPL closed the connection at the reset: reconnected to {self.name}.\n"
+        return text.decode("utf-8", "replace").replace("\r\n", "\n")
+
+    def reconnect(self) -> None:
+        """Log in to the WebREPL again after the board dropped it (a reset), raw REPL again."""
+        assert isinstance(self.transport, WebReplTransport)
+        self.repl.in_raw = False
+        self.transport.reconnect(delay=1.0)
+        self.repl.enter(timeout=8.0)
 
     def hard_reset(self) -> str:
         """Reset the chip (reset button, DTR/RTS, or machine.reset()) and re-enter the REPL.
 
         Returns what the board printed while it started (boot.py and main.py output).
         """
+        if isinstance(self.transport, WebReplTransport):
+            # machine.reset() ends the socket; the board rejoins WiFi and starts WebREPL.
+            with contextlib.suppress(*BoardError):
+                self.repl.send(b"import machine\nmachine.reset()\n")
+            self.repl.in_raw = False
+            self.transport.reconnect(delay=2.0, attempts=30)
+            seen = self.repl.enter(timeout=8.0)
+            return boot_output(seen)
         if self.virtual is not None:
             self.virtual.press_reset()
         elif not self.transport.hard_reset():

@@ -25,12 +25,8 @@ def available() -> bool:
     return importlib.util.find_spec("esp32_mock_bootloader") is not None
 
 
-def port(chip: str = "esp8266") -> str:
-    """The simulator's port, started once per kernel (it keeps its flash while it runs)."""
-    running = _RUNNING.get(chip)
-    if running and running[0].poll() is None:
-        return running[1]
-    folder = Path(tempfile.mkdtemp(prefix="mpkernel-mockboot-"))
+def start(folder: Path, chip: str = "esp8266") -> tuple[subprocess.Popen[bytes], str]:
+    """Start a simulator of its own; returns the process and its PTY path."""
     port_file = folder / "port"
     code = "import sys; from esp32_mock_bootloader.cli import main; sys.exit(main())"
     proc = subprocess.Popen(
@@ -43,11 +39,20 @@ def port(chip: str = "esp8266") -> str:
     while time.monotonic() < end and proc.poll() is None:
         text = port_file.read_text().strip() if port_file.exists() else ""
         if text:
-            _RUNNING[chip] = (proc, text)
-            return text
+            return proc, text
         time.sleep(0.05)
     proc.kill()
     raise RuntimeError("the simulated bootloader (esp32-mock-bootloader) did not start")
+
+
+def port(chip: str = "esp8266") -> str:
+    """The kernel's simulator, started once (it keeps its flash while it runs)."""
+    running = _RUNNING.get(chip)
+    if running and running[0].poll() is None:
+        return running[1]
+    proc, path = start(Path(tempfile.mkdtemp(prefix="mpkernel-mockboot-")), chip)
+    _RUNNING[chip] = (proc, path)
+    return path
 
 
 @atexit.register

@@ -11,6 +11,8 @@ from IPython.display import display
 from .. import provenance
 from ..board.ports import find_boards, format_ports, list_serial_ports
 from ..board.session import Board, BoardError
+from ..board.webrepl import is_webrepl_url
+from ..secrets import ask_secret
 from .registry import MagicError, arg, magic
 
 if TYPE_CHECKING:
@@ -40,6 +42,8 @@ def describe(board: Board, firmware: str) -> str:
     """One line naming the firmware and the link."""
     if board.kind == VIRTUAL:
         link = "the virtual board (MicroPython's unix port on this computer)"
+    elif board.kind == "webrepl":
+        link = f"WebREPL at {board.name}"
     else:
         link = f"{board.name} at {getattr(board.transport, 'baudrate', '?')} baud"
     return f"Connected to {firmware} via {link}."
@@ -61,11 +65,24 @@ def connect(
     baudrate: int = 115200,
     root: str | None = None,
     quiet: bool = False,
+    password_from_env: str | None = None,
 ) -> Board:
-    """Open a board, replacing any current connection, and (unless quiet) announce it."""
+    """Open a board, replacing any current connection, and (unless quiet) announce it.
+
+    A ws:// target is a WebREPL: its password comes from `ask_secret` (hidden prompt, or
+    $MPKERNEL_WEBREPL_PASSWORD where no prompt can be shown, as at kernel start).
+    """
+    password = None
+    if is_webrepl_url(target):
+        password = ask_secret(
+            kernel,
+            "WebREPL password: ",
+            from_env=password_from_env,
+            default_env="MPKERNEL_WEBREPL_PASSWORD",
+        )
     kernel.disconnect()
     try:
-        board = Board.open(target, baudrate=baudrate, root=root)
+        board = Board.open(target, baudrate=baudrate, root=root, password=password)
     except BoardError as exc:
         raise MagicError(str(exc)) from None
     kernel.board = board
@@ -75,14 +92,22 @@ def connect(
 
 
 @magic("connect")
-@arg("port", nargs="?", help="a device (/dev/ttyUSB0, COM3), a pyserial URL, or 'virtual'")
+@arg(
+    "port",
+    nargs="?",
+    help="a device (/dev/ttyUSB0, COM3), a pyserial URL, ws://HOST[:PORT] or 'virtual'",
+)
 @arg("--baud", type=int, default=115200, help="baud rate (default 115200)")
 @arg("--root", help="virtual board only: the folder that is its filesystem")
+@arg("--password-from-env", metavar="VAR", help="WebREPL only: take the password from $VAR")
 def connect_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
-    """Connect to a board: a serial port, a pyserial URL, or 'virtual'; alone, find one.
+    """Connect to a board: serial port, pyserial URL, ws://HOST[:PORT] (WebREPL) or 'virtual'.
 
     With no PORT: uses MPKERNEL_PORT if set, else the one board found by its USB id,
     else the built-in virtual board. Connecting never resets the board.
+    ws://HOST[:PORT] (port 8266 by default) asks for the WebREPL password in a hidden prompt
+    (or reads it from $MPKERNEL_WEBREPL_PASSWORD when no prompt can be shown, or from
+    --password-from-env VAR); the password is never shown or saved.
     """
     target = args.port
     if target is None:
@@ -94,7 +119,7 @@ def connect_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
         target = boards[0].device if boards else VIRTUAL
         if not boards:
             kernel.say("No board found by USB id (see %ports): connecting to the virtual board.\n")
-    connect(kernel, target, args.baud, args.root)
+    connect(kernel, target, args.baud, args.root, password_from_env=args.password_from_env)
 
 
 @magic("disconnect")

@@ -65,6 +65,8 @@ class WifiPanel(widgets.VBox):
         self.networks.options = [
             (f"{n.ssid}  {wifi.bars(n.rssi)} {n.rssi} dBm  {n.security}", n.ssid) for n in visible
         ]
+        if visible and self.networks.value is None:
+            self.networks.value = visible[0].ssid  # the strongest signal
         hidden = len(nets) - len(visible)
         extra = f" (+{hidden} hidden: use %wifi connect SSID)" if hidden else ""
         self.status.value = f"{len(visible)} network(s) found{extra}."

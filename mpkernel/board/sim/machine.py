@@ -10,10 +10,10 @@ a real board adds is simulated so that lab notebooks run without hardware:
 
 from umachine import *  # noqa: F403
 
-import math
-import random
-import sys
-import time
+import math as _math
+import random as _random
+import sys as _sys
+import time as _time
 
 SIMULATED = True
 _levels = {}
@@ -85,8 +85,8 @@ class ADC:
         self.id = id
 
     def read(self):
-        t = time.ticks_ms() / 1000
-        light = 512 + 380 * math.sin(t / 5) + random.randint(-12, 12)
+        t = _time.ticks_ms() / 1000
+        light = 512 + 380 * _math.sin(t / 5) + _random.randint(-12, 12)
         return max(0, min(1023, int(light)))
 
     def read_u16(self):
@@ -102,11 +102,11 @@ def freq(hz=None):
 
 
 def reset():
-    sys.exit()  # the virtual board restarts, as after a reset
+    _sys.exit()  # the virtual board restarts, as after a reset
 
 
 def soft_reset():
-    sys.exit()
+    _sys.exit()
 
 
 def reset_cause():

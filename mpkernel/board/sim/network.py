@@ -8,7 +8,7 @@ the board's root) and the station reconnects to it at start; config(ssid='', key
 the station clears it.
 """
 
-import time
+import time as _time
 
 SIMULATED = True
 STA_IF = 0
@@ -104,7 +104,7 @@ class WLAN:
 
     def scan(self):
         self._sta_only()
-        time.sleep_ms(300)
+        _time.sleep_ms(300)
         return [(b"" if a[5] else a[0], a[1], a[2], a[3], a[4], a[5]) for a in _APS]
 
     def connect(self, ssid=None, key=None, bssid=None):
@@ -114,11 +114,11 @@ class WLAN:
             self._key = key or ""
         self._status = STAT_CONNECTING
         self._ip = _ZERO
-        self._t0 = time.ticks_ms()
+        self._t0 = _time.ticks_ms()
         _save()
 
     def _update(self):
-        if self._status != STAT_CONNECTING or time.ticks_diff(time.ticks_ms(), self._t0) < 700:
+        if self._status != STAT_CONNECTING or _time.ticks_diff(_time.ticks_ms(), self._t0) < 700:
             return
         self._status = STAT_NO_AP_FOUND
         for a in _APS:
@@ -213,7 +213,7 @@ if _on:
     _sta._on = True
     if _s:  # reconnecting started at boot: by the time a cell runs, it is done
         _sta.connect(_s, _k)
-        _sta._t0 = time.ticks_add(_sta._t0, -1000)
+        _sta._t0 = _time.ticks_add(_sta._t0, -1000)
 del _on, _s, _k
 
 

@@ -1,0 +1,312 @@
+"""A board over WebREPL: MicroPython's REPL on a WebSocket (ESP8266/ESP32 firmware, port 8266).
+
+Text frames carry REPL bytes both ways (the board's may be invalid UTF-8: they stay bytes);
+binary frames carry the file protocol (see webrepl_files). A reader thread collects the
+frames, so `read(timeout)` never cuts a frame in half. The password is kept only in memory,
+to log in again after a soft reset (which drops the socket on real boards); it never
+appears in a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from urllib.parse import urlsplit
+
+import websocket
+
+from .transport import Transport, TransportError
+
+DEFAULT_PORT = 8266
+#: Text frames larger than this may be truncated by the firmware's stdin buffer.
+FRAME_MAX = 255
+#: Pause between the frames of one large write, when the REPL has no flow control.
+FRAME_PAUSE = 0.005
+CONNECT_TIMEOUT = 5.0
+LOGIN_TIMEOUT = 5.0
+
+
+def is_webrepl_url(target: str) -> bool:
+    return target.lower().startswith(("ws://", "wss://"))
+
+
+def parse_url(url: str) -> tuple[str, int, str]:
+    """(host, port, normalised URL) of ws://HOST[:PORT]; TransportError if malformed."""
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port or DEFAULT_PORT
+    except ValueError:
+        host, port = None, 0
+    if not host:
+        raise TransportError(f"Bad WebREPL address {url!r}: use ws://HOST or ws://HOST:PORT.")
+    scheme = parts.scheme.lower()
+    shown = f"[{host}]" if ":" in host else host
+    return host, port, f"{scheme}://{shown}:{port}/"
+
+
+class WebReplTransport(Transport):
+    """The REPL of a board reached over WebREPL, logged in with its password."""
+
+    kind = "webrepl"
+
+    def __init__(self, url: str, password: str, timeout: float = CONNECT_TIMEOUT) -> None:
+        self.host, self.port, self._url = parse_url(url)
+        self.name = self._url.rstrip("/")
+        self._password = password
+        self._timeout = timeout
+        self._ws: websocket.WebSocket | None = None
+        self._cond = threading.Condition()
+        self._text = bytearray()
+        self._binary = bytearray()
+        self._closed = True
+        self._lost: str = ""
+        #: The last bytes the board sent (to tell a reset from a lost link).
+        self.recent = b""
+        self._reader: threading.Thread | None = None
+        self._connect()
+
+    # -- connecting ---------------------------------------------------------------------
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def _busy(self) -> TransportError:
+        return TransportError(
+            f"The WebREPL on {self.where} is already in use by another WebREPL client "
+            "(it accepts one at a time): close the other one (a browser tab, webrepl_cli, "
+            "another notebook) and %connect again."
+        )
+
+    def _connect(self) -> None:
+        try:
+            ws = websocket.create_connection(
+                self._url,
+                timeout=self._timeout,
+                enable_multithread=True,
+                skip_utf8_validation=True,
+            )
+        except ConnectionRefusedError:
+            raise TransportError(
+                f"Nothing answers on {self.where}: is the board on this network and "
+                "WebREPL enabled (%webrepl setup)?"
+            ) from None
+        except websocket.WebSocketBadStatusException as exc:
+            raise TransportError(
+                f"{self.where} answered, but not as a WebREPL (HTTP {exc.status_code}): "
+                "check the address and port (8266)."
+            ) from None
+        except (
+            websocket.WebSocketConnectionClosedException,
+            ConnectionResetError,
+            BrokenPipeError,
+        ):
+            raise self._busy() from None
+        except (TimeoutError, websocket.WebSocketTimeoutException):
+            raise TransportError(
+                f"Nothing answers on {self.where} (timed out): is the board on this network "
+                "and WebREPL enabled (%webrepl setup)?"
+            ) from None
+        except (OSError, websocket.WebSocketException) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            if "closed" in str(exc).lower() or "lost" in str(exc).lower():
+                raise self._busy() from None
+            raise TransportError(
+                f"Nothing answers on {self.where} ({reason}): is the board on this network "
+                "and WebREPL enabled (%webrepl setup)?"
+            ) from None
+        self._ws = ws
+        try:
+            self._login(ws)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                ws.close(timeout=0.2)
+            self._ws = None
+            raise
+        with self._cond:
+            self._closed = False
+            self._lost = ""
+            self.recent = b""
+        self._reader = threading.Thread(target=self._read_loop, name="webrepl-reader", daemon=True)
+        self._reader.start()
+
+    def _login(self, ws: websocket.WebSocket) -> None:
+        """Answer the password prompt; raise TransportError if refused."""
+        seen = bytearray()
+        end = time.monotonic() + LOGIN_TIMEOUT
+        asked = False
+        while True:
+            if not asked and seen.endswith(b"Password: "):
+                ws.send(self._password.encode() + b"\r", websocket.ABNF.OPCODE_TEXT)
+                asked = True
+                seen.clear()
+            if asked and b"WebREPL connected" in seen:
+                return
+            if asked and b"Access denied" in seen:
+                raise TransportError(
+                    "WebREPL password refused (Access denied): check it and %connect again."
+                )
+            left = end - time.monotonic()
+            if left <= 0:
+                raise TransportError(
+                    f"{self.where} did not "
+                    + ("confirm the login" if asked else "ask for the WebREPL password")
+                    + " in time: is it a MicroPython WebREPL?"
+                )
+            ws.settimeout(left)
+            try:
+                opcode, data = ws.recv_data()
+            except (TimeoutError, websocket.WebSocketTimeoutException):
+                continue
+            except (websocket.WebSocketException, OSError):
+                if asked:
+                    raise TransportError(
+                        "WebREPL password refused (Access denied): check it and %connect again."
+                    ) from None
+                raise self._busy() from None
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                if asked:
+                    raise TransportError(
+                        "WebREPL password refused (Access denied): check it and %connect again."
+                    )
+                raise self._busy()
+            if opcode == websocket.ABNF.OPCODE_TEXT:
+                seen += data
+        # not reached
+
+    def reconnect(self, delay: float = 1.0, attempts: int = 8) -> None:
+        """Log in again (after the board dropped the socket at a reset)."""
+        self.close()
+        time.sleep(delay)
+        for attempt in range(attempts):
+            try:
+                self._connect()
+                return
+            except TransportError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.5)
+
+    # -- frames --------------------------------------------------------------------------
+
+    def _read_loop(self) -> None:
+        ws = self._ws
+        assert ws is not None
+        ws.settimeout(None)
+        reason = ""
+        try:
+            while True:
+                opcode, data = ws.recv_data()
+                if opcode == websocket.ABNF.OPCODE_TEXT:
+                    with self._cond:
+                        self._text += data
+                        self.recent = (self.recent + data)[-64:]
+                        self._cond.notify_all()
+                elif opcode == websocket.ABNF.OPCODE_BINARY:
+                    with self._cond:
+                        self._binary += data
+                        self._cond.notify_all()
+                elif opcode == websocket.ABNF.OPCODE_CLOSE:
+                    reason = "the board closed the connection"
+                    break
+        except Exception as exc:  # closed socket, reset, ...
+            reason = f"the connection dropped ({type(exc).__name__})"
+        with self._cond:
+            if not self._closed:
+                self._lost = reason or "the connection dropped"
+            self._closed = True
+            self._cond.notify_all()
+
+    def _gone(self) -> TransportError:
+        why = self._lost or "not connected"
+        return TransportError(
+            f"The WebREPL link to {self.where} is gone ({why}: board reset, out of WiFi "
+            "range or powered off?). Run %connect to reconnect."
+        )
+
+    def _send(self, data: bytes, opcode: int) -> None:
+        ws = self._ws
+        if ws is None or self._closed:
+            raise self._gone()
+        try:
+            ws.send(data, opcode)
+        except (websocket.WebSocketException, OSError) as exc:
+            with self._cond:
+                self._lost = self._lost or f"sending failed ({type(exc).__name__})"
+                self._closed = True
+            raise self._gone() from None
+
+    def write(self, data: bytes) -> None:
+        """REPL input as text frames of at most FRAME_MAX bytes, paced when there are several."""
+        data = bytes(data)
+        pos = 0
+        while pos < len(data):
+            if pos:
+                time.sleep(FRAME_PAUSE)
+            end = min(pos + FRAME_MAX, len(data))
+            # Cut between UTF-8 characters where possible, so each frame stays valid text.
+            back = end
+            while back > pos + FRAME_MAX - 3 and back < len(data) and data[back] & 0xC0 == 0x80:
+                back -= 1
+            if back < len(data) and data[back] & 0xC0 != 0x80:
+                end = back
+            self._send(data[pos:end], websocket.ABNF.OPCODE_TEXT)
+            pos = end
+
+    def read(self, timeout: float) -> bytes:
+        with self._cond:
+            if not self._text and not self._closed and timeout > 0:
+                self._cond.wait(timeout)
+            if self._text:
+                data = bytes(self._text)
+                self._text.clear()
+                return data
+            if self._closed:
+                raise self._gone()
+            return b""
+
+    def write_binary(self, data: bytes) -> None:
+        """One binary frame (the file protocol)."""
+        self._send(bytes(data), websocket.ABNF.OPCODE_BINARY)
+
+    def read_binary(self, n: int, timeout: float = 10.0) -> bytes:
+        """Exactly n bytes of the binary stream; TransportError if the link drops or stalls."""
+        end = time.monotonic() + timeout
+        with self._cond:
+            while len(self._binary) < n:
+                if self._closed:
+                    raise self._gone()
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise TransportError(
+                        f"The WebREPL on {self.where} stopped answering during a file transfer."
+                    )
+                self._cond.wait(left)
+            data = bytes(self._binary[:n])
+            del self._binary[:n]
+            return data
+
+    def clear_binary(self) -> None:
+        with self._cond:
+            self._binary.clear()
+
+    def interrupt(self) -> None:
+        self._send(b"\x03", websocket.ABNF.OPCODE_TEXT)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                ws.send_close()
+            with contextlib.suppress(Exception):
+                ws.shutdown()
+        reader, self._reader = self._reader, None
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(1.0)
+        with self._cond:
+            self._text.clear()
+            self._binary.clear()

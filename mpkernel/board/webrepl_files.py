@@ -1,0 +1,214 @@
+"""%put/%get over WebREPL's binary file protocol (the firmware writes and reads the files).
+
+Header `<2sBBQLH64s`: b"WA", op (1 put, 2 get, 3 version), flags, offset, size, name length,
+name (at most 63 bytes). Replies `<2sH`: b"WB", status (0 = ok). A put streams exactly `size`
+bytes after the first WB; a get asks for each chunk with one b"\\x00" and receives `<H len>`
++ data until len is 0. A failed open on the board ends the whole WebREPL session, so paths
+are checked through the raw REPL first. Puts go to a temporary name, are verified by SHA-256
+on the board (or read back where it has no hashlib) and renamed, as over serial.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import struct
+import time
+from typing import TYPE_CHECKING
+
+from .webrepl import WebReplTransport
+
+if TYPE_CHECKING:
+    from .filesystem import BoardFiles, Progress, Transfer
+
+HEADER = struct.Struct("<2sBBQLH64s")
+REPLY = struct.Struct("<2sH")
+PUT, GET, VERSION = 1, 2, 3
+NAME_MAX = 63
+PUT_FRAME = 1024
+TIMEOUT = 15.0
+
+
+def _name(path: str) -> bytes:
+    from .filesystem import FileError
+
+    raw = path.encode("utf-8")
+    if len(raw) > NAME_MAX:
+        raise FileError(
+            f"{path}: the path is {len(raw)} bytes, WebREPL's file transfer takes at most "
+            f"{NAME_MAX}: use a shorter name or folder (nothing was sent)."
+        )
+    return raw
+
+
+def _header(op: int, path: bytes, size: int = 0) -> bytes:
+    return HEADER.pack(b"WA", op, 0, 0, size, len(path), path)
+
+
+def _transport(fs: BoardFiles) -> WebReplTransport:
+    transport = fs.board.transport
+    assert isinstance(transport, WebReplTransport)
+    return transport
+
+
+def _expect_ok(link: WebReplTransport, path: str, what: str) -> None:
+    from .filesystem import FileError
+
+    magic, status = REPLY.unpack(link.read_binary(REPLY.size, TIMEOUT))
+    if magic != b"WB" or status != 0:
+        raise FileError(f"{path}: the board refused to {what} it (WebREPL status {status}).")
+
+
+def _temp_name(remote: str) -> str:
+    """A temporary name next to `remote` that fits WebREPL's 63 bytes."""
+    from .filesystem import TEMP_SUFFIX
+
+    _name(remote)
+    temp = remote + TEMP_SUFFIX
+    if len(temp.encode()) <= NAME_MAX:
+        return temp
+    parent = remote.rsplit("/", 1)[0] + "/" if "/" in remote else ""
+    temp = parent + TEMP_SUFFIX
+    _name(temp)
+    return temp
+
+
+def _check_folder(fs: BoardFiles, remote: str) -> None:
+    """The firmware cannot report a missing folder (the session would end): check first."""
+    from .filesystem import FileError
+
+    parent = remote.rstrip("/").rsplit("/", 1)[0] if "/" in remote.strip("/") else ""
+    if not parent:
+        return
+    entry = fs.stat(parent)
+    if entry is None or not entry.is_dir:
+        raise FileError(f"{remote}: no folder {parent} on the board (create it with %mkdir).")
+
+
+def version(fs: BoardFiles) -> tuple[int, int, int]:
+    """The firmware's WebREPL version (major, minor, micro)."""
+    link = _transport(fs)
+    link.clear_binary()
+    link.write_binary(_header(VERSION, b""))
+    major, minor, micro = link.read_binary(3, TIMEOUT)
+    return major, minor, micro
+
+
+def send_file(
+    fs: BoardFiles, data: bytes, path: str, progress: Progress | None = None
+) -> tuple[int, bool]:
+    """PUT `data` as `path`; returns (wire bytes, interrupted)."""
+    link = _transport(fs)
+    name = _name(path)
+    link.clear_binary()
+    head = _header(PUT, name, len(data))
+    link.write_binary(head)
+    _expect_ok(link, path, "write")
+    wire = len(head)
+    interrupted = False
+    pos = 0
+    while pos < len(data):
+        try:
+            chunk = data[pos : pos + PUT_FRAME]
+            link.write_binary(chunk)
+            pos += len(chunk)
+            wire += len(chunk)
+            if progress:
+                progress(pos, len(data))
+        except KeyboardInterrupt:
+            # The board expects exactly `size` bytes: fill up, then the caller removes it.
+            interrupted = True
+            while pos < len(data):
+                n = min(PUT_FRAME, len(data) - pos)
+                link.write_binary(bytes(n))
+                pos += n
+    _expect_ok(link, path, "write")
+    return wire, interrupted
+
+
+def receive_file(
+    fs: BoardFiles, path: str, size: int, progress: Progress | None = None
+) -> tuple[bytes, int]:
+    """GET `path`; returns (data, wire bytes)."""
+    link = _transport(fs)
+    name = _name(path)
+    link.clear_binary()
+    head = _header(GET, name)
+    link.write_binary(head)
+    _expect_ok(link, path, "read")
+    data = bytearray()
+    wire = len(head)
+    interrupted = False
+    while True:
+        try:
+            link.write_binary(b"\x00")
+            (n,) = struct.unpack("<H", link.read_binary(2, TIMEOUT))
+            wire += 3
+            if n == 0:
+                break
+            data += link.read_binary(n, TIMEOUT)
+            wire += n
+            if progress and not interrupted:
+                progress(len(data), size)
+        except KeyboardInterrupt:
+            interrupted = True  # finish the exchange so the session stays usable
+    _expect_ok(link, path, "read")
+    if interrupted:
+        raise KeyboardInterrupt
+    return bytes(data), wire
+
+
+def put(fs: BoardFiles, data: bytes, remote: str, progress: Progress | None = None) -> Transfer:
+    """Write data to `remote` through WebREPL, verified; nothing is left there if it fails."""
+    from .filesystem import Transfer
+
+    start = time.monotonic()
+    temp = _temp_name(remote)
+    _check_folder(fs, remote)
+    wire, interrupted = send_file(fs, data, temp, progress)
+    if interrupted:
+        with contextlib.suppress(Exception):
+            fs.rm(temp)
+        raise KeyboardInterrupt
+    verified = _verify(fs, temp, data, remote)
+    fs._exec(
+        f"import os\ntry:\n    os.remove({remote!r})\nexcept OSError:\n    pass\n"
+        f"os.rename({temp!r}, {remote!r})",
+        remote,
+    )
+    return Transfer(remote, len(data), wire, time.monotonic() - start, "webrepl", verified)
+
+
+def _verify(fs: BoardFiles, temp: str, data: bytes, remote: str) -> str:
+    from .filesystem import FileError
+
+    digest = fs.sha256(temp)
+    if digest is not None:
+        ok, how = digest == hashlib.sha256(data).hexdigest(), "sha256"
+    else:
+        ok, how = receive_file(fs, temp, len(data))[0] == data, "read back"
+    if not ok:
+        fs.rm(temp)
+        raise FileError(
+            f"{remote}: the board's copy did not match ({how}); nothing was written. "
+            "Try again (a weak WiFi link?)."
+        )
+    return how
+
+
+def get(
+    fs: BoardFiles, remote: str, size: int, progress: Progress | None = None
+) -> tuple[bytes, Transfer]:
+    """Read `remote` (a file of `size` bytes) through WebREPL, checked by SHA-256 if possible."""
+    from .filesystem import FileError, Transfer
+
+    start = time.monotonic()
+    _name(remote)
+    data, wire = receive_file(fs, remote, size, progress)
+    digest = fs.sha256(remote)
+    if digest is not None and digest != hashlib.sha256(data).hexdigest():
+        raise FileError(f"{remote}: the copy read did not match the board's SHA-256.")
+    seconds = time.monotonic() - start
+    return data, Transfer(
+        remote, len(data), wire, seconds, "webrepl", "sha256" if digest else "none"
+    )
