@@ -21,7 +21,11 @@ class MicroPythonKernelTests(jupyter_kernel_test.KernelTests):
     invalid_code_samples = ["import = 7q"]
     code_page_something = None
     code_execute_result = [{"code": "6*7", "result": "42"}, {"code": "'a' + 'b'", "result": "'ab'"}]
-    code_display_data = []
+    code_generate_error = "raise ValueError('from the board')"
+    code_display_data = [  # a board cell displays no rich data; its host cells do
+        {"code": "%%host\nfrom IPython.display import HTML, display\ndisplay(HTML('<b>x</b>'))",
+         "mime": "text/html"},
+    ]  # fmt: skip
     code_history_pattern = "6*7"
     supported_history_operations = ("tail", "search")
     code_inspect_sample = "print"

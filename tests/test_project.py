@@ -20,7 +20,8 @@ def test_readme_starts_with_two_setup_commands() -> None:
     assert text.index(commands[0]) < text.index("---")
     install, test = commands[:2]
     assert "python -m mpkernel install" in install and "jupyter lab notebooks/" in install
-    assert ".[test]" in test and "pytest" in test
+    assert "install/test-tools.sh" in test and "pytest" in test
+    assert '".[test]"' in (ROOT / "install" / "test-tools.sh").read_text()
 
 
 def test_ci_runs_the_readme_test_command() -> None:

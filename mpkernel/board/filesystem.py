@@ -158,6 +158,8 @@ class BoardFiles:
                 raw and self._exec("import sys\nsys.stdout.buffer.write(b'\\n')", "board") == "\n"
             )
             self.board._fs_caps = cached  # type: ignore[attr-defined]
+            if cached["free"] < TINY_HEAP:  # plain raw mode holds all the code in RAM first
+                self.repl.small_code = 0
         return cached
 
     @property

@@ -44,6 +44,9 @@ class RawRepl:
         self.transport = transport
         self.raw_paste: bool | None = None  # None: not yet asked
         self.in_raw = False
+        #: Code shorter than this goes in one plain raw-mode write (0: always raw-paste,
+        #: which streams code into the compiler: better where heap is tiny).
+        self.small_code = SMALL_CODE
         self._pending = bytearray()  # bytes read past what the last step needed
 
     # -- reading -----------------------------------------------------------------
@@ -196,7 +199,7 @@ class RawRepl:
         """Send code to run; the board starts running it."""
         if not self.in_raw:
             self.enter()
-        if len(code) < SMALL_CODE:
+        if len(code) < self.small_code:
             self.transport.write(code + CTRL_D)
             self._expect_ok()
             return
