@@ -95,6 +95,19 @@ class Run:
         return errors[0] if errors else None
 
 
+def as_cell(code: str, r: Run) -> Any:
+    """The notebook cell a frontend would save for this run (code and outputs)."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(code)
+    cell.outputs = [
+        nbformat.v4.output_from_msg(m)
+        for m in r.messages
+        if m["msg_type"] in ("stream", "display_data", "execute_result", "error")
+    ]
+    return cell
+
+
 def run(kc: BlockingKernelClient, code: str, timeout: float = 30, **kwargs: Any) -> Run:
     """Execute code and collect every iopub message until the kernel is idle again."""
     messages: list[dict[str, Any]] = []
@@ -115,15 +128,22 @@ def start_kernel(env: dict[str, str] | None = None) -> tuple[KernelManager, Bloc
     return km, kc
 
 
-@pytest.fixture(scope="module")
-def kernel() -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
-    """A kernel connected to its own virtual board, shared by a test module."""
+def connected_kernel(
+    line: str = "%connect virtual",
+) -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
+    """A kernel that ran `line` (a %connect), shut down when the generator ends."""
     km, kc = start_kernel()
-    first = run(kc, "%connect virtual")
+    first = run(kc, line)
     assert first.status == "ok", first.text
     yield km, kc
     kc.stop_channels()
     km.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="module")
+def kernel() -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
+    """A kernel connected to its own virtual board, shared by a test module."""
+    yield from connected_kernel()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run, start_kernel
+from conftest import connected_kernel, run, start_kernel
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
@@ -24,11 +24,7 @@ def board_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def files_kernel(board_root: Path) -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
-    km, kc = start_kernel()
-    assert run(kc, f"%connect virtual --root {board_root}").status == "ok"
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    yield from connected_kernel(f"%connect virtual --root {board_root}")
 
 
 @pytest.fixture

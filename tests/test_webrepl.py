@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import run, start_kernel
+from conftest import as_cell, run, start_kernel
 from webrepl_server import HEADER, WebReplServer
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
@@ -376,13 +376,7 @@ def test_no_password_in_notebook_iopub_or_history(
         r = run(kc, code, **kwargs)
         results.append(r)
         messages += r.messages
-        cell = nbformat.v4.new_code_cell(code)
-        cell.outputs = [
-            nbformat.v4.output_from_msg(m)
-            for m in r.messages
-            if m["msg_type"] in ("stream", "display_data", "execute_result", "error")
-        ]
-        nb.cells.append(cell)
+        nb.cells.append(as_cell(code, r))
     assert results[0].status == "ok", results[0].text
     assert results[1].status == "error" and "4 to 9" in results[1].error["evalue"]
     assert results[2].status == "ok", results[2].text

@@ -17,7 +17,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from conftest import Run, run, start_kernel
+from conftest import Run, as_cell, run, start_kernel
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager, start_new_kernel
 
@@ -319,13 +319,7 @@ def test_password_in_no_output_log_history_or_notebook(tmp_path: Path) -> None:
 
     def cell(code: str, r: Run) -> None:
         iopub.extend(r.messages)
-        c = nbformat.v4.new_code_cell(code)
-        c.outputs = [
-            nbformat.v4.output_from_msg(m)
-            for m in r.messages
-            if m["msg_type"] in ("stream", "display_data", "execute_result", "error")
-        ]
-        nb.cells.append(c)
+        nb.cells.append(as_cell(code, r))
 
     try:
         code = "%connect virtual"

@@ -74,6 +74,12 @@ class Transfer:
         return self.size / self.seconds if self.seconds > 0 else 0.0
 
 
+def _helper_call(name: str, call: str) -> str:
+    """Helper `name`'s code, then `call`; the helper's function is deleted afterwards."""
+    func = call.split("(", 1)[0]
+    return f"{helper(name)}\ntry:\n    {call}\nfinally:\n    del {func}\n"
+
+
 def _join_path(folder: str, name: str) -> str:
     if not folder:
         return name
@@ -113,9 +119,7 @@ class BoardFiles:
 
     def _call(self, name: str, call: str, path: str) -> str:
         """Run helper `name`, calling it as `call`; the helper's names are deleted after."""
-        func = call.split("(", 1)[0]
-        code = f"{helper(name)}\ntry:\n    {call}\nfinally:\n    del {func}\n"
-        return self._exec(code, path)
+        return self._exec(_helper_call(name, call), path)
 
     def _exec(self, code: str, path: str) -> str:
         try:
@@ -325,12 +329,7 @@ class BoardFiles:
         remote: str,
     ) -> int:
         """Send the payload to the running fs_put helper; returns bytes put on the wire."""
-        code = f"{helper('fs_put')}\ntry:\n    _mpk_put({temp!r}, {enc}, {wbits})\nfinally:\n    del _mpk_put\n"  # noqa: E501
-        self.repl.send(code.encode())
-        ready = self.repl.read_exact(1, timeout=10)
-        if ready != b"R":
-            self.repl.unread(ready)
-            self._raise_from_follow(remote)
+        self._start_helper("fs_put", f"_mpk_put({temp!r}, {enc}, {wbits})", remote)
         frames = self._frames(payload, enc)
         end = (0).to_bytes(2, "big") if enc == RAW else b"000"
         abort = b"\xff\xff" if enc == RAW else b"fff"
@@ -414,12 +413,7 @@ class BoardFiles:
         if self.tiny:
             return self._get_chunks(remote, size, progress)
         enc = self._encoding(sending=False)
-        code = f"{helper('fs_get')}\ntry:\n    _mpk_get({remote!r}, {enc})\nfinally:\n    del _mpk_get\n"  # noqa: E501
-        self.repl.send(code.encode())
-        ready = self.repl.read_exact(1, timeout=10)
-        if ready != b"R":
-            self.repl.unread(ready)
-            self._raise_from_follow(remote)
+        self._start_helper("fs_get", f"_mpk_get({remote!r}, {enc})", remote)
         data = bytearray()
         wire = 0
         while True:
@@ -445,6 +439,14 @@ class BoardFiles:
         if result.error:
             self._raise_error_text(result.error, remote)
         return bytes(data), wire
+
+    def _start_helper(self, name: str, call: str, path: str) -> None:
+        """Start a streaming helper; it answers R when ready (else its error is raised)."""
+        self.repl.send(_helper_call(name, call).encode())
+        ready = self.repl.read_exact(1, timeout=10)
+        if ready != b"R":
+            self.repl.unread(ready)
+            self._raise_from_follow(path)
 
     def _raise_error_text(self, text: str, path: str) -> None:
         last = (text.strip().splitlines() or ["Error"])[-1]
