@@ -90,6 +90,10 @@ def test_image_checks() -> None:
         check_image(image + bytes(FLASH), "ESP8266", FLASH)
     with pytest.raises(ImageError, match="Not an ESP firmware image"):
         check_image(b"print('hi')\n", "ESP8266", FLASH)
+    combined = b"\xff" * 0x1000 + bytes([0xE9, 3, 2, 0x20, 0, 0, 0, 0, 0xEE]) + bytes(300)
+    assert check_image(combined, "ESP32", FLASH).startswith("combined image, ")
+    with pytest.raises(ImageError, match="for an ESP32, but the board is an ESP8266"):
+        check_image(combined, "ESP8266", FLASH)
 
 
 # -- through the kernel -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .identity import human_size
 
 IMAGE_MAGIC = 0xE9
+COMBINED_AT = 0x1000  # where an ESP32's bootloader starts inside a combined image
 #: Chip ids in the extended header of ESP32-family images (byte 12, little-endian u16).
 ESP32_FAMILY = {
     0x0000: "ESP32",
@@ -41,8 +42,17 @@ def image_chip(data: bytes) -> str | None:
     return None
 
 
+def split_combined(data: bytes) -> tuple[bytes, str]:
+    """The image inside a combined one (an ESP32's bootloader at 0x1000 after blank flash)."""
+    blank = data[:COMBINED_AT].count(0xFF) == COMBINED_AT
+    if blank and len(data) > COMBINED_AT and data[COMBINED_AT] == IMAGE_MAGIC:
+        return data[COMBINED_AT:], "combined image, "
+    return data, ""
+
+
 def check_magic(data: bytes) -> None:
-    """An image written at 0x0 starts with 0xE9 (raise ImageError if not)."""
+    """An image written at 0x0 starts with 0xE9, or is a combined one (ImageError if not)."""
+    data = split_combined(data)[0]
     if not data:
         raise ImageError("The file is empty: not a firmware image.")
     if data[0] != IMAGE_MAGIC:
@@ -61,6 +71,7 @@ def check_image(data: bytes, chip: str, flash_size: int | None, addr: int = 0) -
         )
     if addr != 0:
         return f"{len(data):,} bytes of data at 0x{addr:X}"
+    data, kind = split_combined(data)
     check_magic(data)
     built_for = image_chip(data)
     target = chip.upper().replace("ESP32S", "ESP32-S").replace("ESP32C", "ESP32-C")
@@ -71,7 +82,7 @@ def check_image(data: bytes, chip: str, flash_size: int | None, addr: int = 0) -
     if built_for is not None and built_for != target:
         raise ImageError(f"This image is for an {built_for}, but the board is an {target}.")
     mode = FLASH_MODES.get(data[2], f"0x{data[2]:02X}")
-    return f"{len(data):,} bytes, {data[1]} segments, flash mode {mode} in its header"
+    return f"{kind}{len(data):,} bytes, {data[1]} segments, flash mode {mode} in its header"
 
 
 def esp8266_image(payload: bytes, entry: int = 0x40100004, flash_mode: int = 2) -> bytes:

@@ -236,7 +236,12 @@ def erase_now(kernel: MicroPythonKernel, chip: Chip) -> None:
 @arg("firmware", nargs="?", help="the firmware .bin (none: open the flashing panel)")
 @arg("--port", help="serial port (default: the connected board's)")
 @arg("--addr", default="0x0", help="flash address (default 0x0)")
-@arg("--flash-mode", choices=["keep", "qio", "qout", "dio", "dout"], default="keep")
+@arg(
+    "--flash-mode",
+    choices=["keep", "qio", "qout", "dio", "dout"],
+    default="keep",
+    help="mode written into the image header (keep: as built; dio or dout if it won't boot)",
+)
 @arg("--flash-size", default="detect", help="detect, keep, or a size such as 4MB")
 @arg("--erase", action="store_true", help="erase the whole flash first")
 @arg("--after", choices=AFTER, default="auto", help="reset after writing")
