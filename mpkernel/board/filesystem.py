@@ -10,6 +10,7 @@ that is renamed only once verified.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import re
 import time
@@ -241,11 +242,23 @@ class BoardFiles:
 
     def put(self, data: bytes, remote: str, progress: Progress | None = None) -> Transfer:
         """Write data to `remote`, verified; nothing is left under `remote` if it fails."""
-        if self.board.kind == "webrepl":  # the firmware's own binary file protocol
-            from . import webrepl_files
-
-            return webrepl_files.put(self, data, remote, progress)
         start = time.monotonic()
+        if self.board.kind == "webrepl":  # the firmware's own binary file protocol
+            temp, wire, encoding = self._webrepl_put(data, remote, progress)
+        else:
+            temp, wire, encoding = self._helper_put(data, remote, progress)
+        verified = self._verify(temp, data, remote)
+        self._exec(
+            f"import os\ntry:\n    os.remove({remote!r})\nexcept OSError:\n    pass\n"
+            f"os.rename({temp!r}, {remote!r})",
+            remote,
+        )
+        return Transfer(remote, len(data), wire, time.monotonic() - start, encoding, verified)
+
+    def _helper_put(
+        self, data: bytes, remote: str, progress: Progress | None
+    ) -> tuple[str, int, str]:
+        """Send data to a temporary name through the raw REPL: (that name, wire bytes, how)."""
         enc = self._encoding()
         payload, wbits = data, 0
         caps = self.caps()
@@ -261,14 +274,22 @@ class BoardFiles:
             enc = 3
         else:
             wire = self._stream_put(payload, temp, enc, wbits, len(data), progress, remote)
-        verified = self._verify(temp, data, remote)
-        self._exec(
-            f"import os\ntry:\n    os.remove({remote!r})\nexcept OSError:\n    pass\n"
-            f"os.rename({temp!r}, {remote!r})",
-            remote,
-        )
-        name = ["raw", "base64", "hex", "literal"][enc] + ("+deflate" if wbits else "")
-        return Transfer(remote, len(data), wire, time.monotonic() - start, name, verified)
+        return temp, wire, ["raw", "base64", "hex", "literal"][enc] + ("+deflate" if wbits else "")
+
+    def _webrepl_put(
+        self, data: bytes, remote: str, progress: Progress | None
+    ) -> tuple[str, int, str]:
+        """Send data to a temporary name with WebREPL's PUT: (that name, wire bytes, how)."""
+        from . import webrepl_files
+
+        temp = webrepl_files.temp_name(remote)
+        webrepl_files.check_folder(self, remote)
+        wire, interrupted = webrepl_files.send_file(self, data, temp, progress)
+        if interrupted:
+            with contextlib.suppress(Exception):
+                self.rm(temp)
+            raise KeyboardInterrupt
+        return temp, wire, "webrepl"
 
     def _put_chunks(self, data: bytes, temp: str, progress: Progress | None, remote: str) -> int:
         """The small-heap tier: one tiny exec per chunk, as bytes literals."""
@@ -376,12 +397,16 @@ class BoardFiles:
         if digest is not None:
             ok, how = digest == hashlib.sha256(data).hexdigest(), "sha256"
         else:
-            ok, how = self._stream_get(temp, len(data), None)[0] == data, "read back"
+            ok, how = self._receive(temp, len(data), None)[0] == data, "read back"
         if not ok:
             self.rm(temp)
             raise FileError(
                 f"{remote}: the board's copy did not match ({how}); nothing was written. "
-                "Check the cable and try again."
+                + (
+                    "Try again (a weak WiFi link?)."
+                    if self.board.kind == "webrepl"
+                    else "Check the cable and try again."
+                )
             )
         return how
 
@@ -393,20 +418,28 @@ class BoardFiles:
             raise FileError(f"{remote}: {_ERRNO[2]}.")
         if entry.is_dir:
             raise FileError(f"{remote}: {_ERRNO[21]}.")
-        if self.board.kind == "webrepl":  # the firmware's own binary file protocol
-            from . import webrepl_files
-
-            return webrepl_files.get(self, remote, entry.size, progress)
-        data, wire = self._stream_get(remote, entry.size, progress)
+        data, wire = self._receive(remote, entry.size, progress)
         digest = self.sha256(remote)
         if digest is not None and digest != hashlib.sha256(data).hexdigest():
             raise FileError(f"{remote}: the copy read did not match the board's SHA-256.")
-        enc = 3 if self.tiny else self._encoding(sending=False)
+        if self.board.kind == "webrepl":
+            encoding = "webrepl"
+        else:
+            encoding = ["raw", "base64", "hex", "literal"][
+                3 if self.tiny else self._encoding(sending=False)
+            ]
         return data, Transfer(
-            remote, len(data), wire, time.monotonic() - start,
-            ["raw", "base64", "hex", "literal"][enc],
+            remote, len(data), wire, time.monotonic() - start, encoding,
             "sha256" if digest else "none",
         )  # fmt: skip
+
+    def _receive(self, remote: str, size: int, progress: Progress | None) -> tuple[bytes, int]:
+        """A file's bytes by the link's own way (WebREPL's GET, else a helper); and wire bytes."""
+        if self.board.kind == "webrepl":
+            from . import webrepl_files
+
+            return webrepl_files.receive_file(self, remote, size, progress)
+        return self._stream_get(remote, size, progress)
 
     def _stream_get(self, remote: str, size: int, progress: Progress | None) -> tuple[bytes, int]:
         """Receive a file from the running fs_get helper; returns (data, wire bytes)."""

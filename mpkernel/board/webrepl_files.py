@@ -1,5 +1,6 @@
 """%put/%get over WebREPL's binary file protocol (the firmware writes and reads the files).
 
+Only the protocol lives here; BoardFiles keeps the temporary name, verification and rename.
 Header `<2sBBQLH64s`: b"WA", op (1 put, 2 get, 3 version), flags, offset, size, name length,
 name (at most 63 bytes). Replies `<2sH`: b"WB", status (0 = ok). A put streams exactly `size`
 bytes after the first WB; a get asks for each chunk with one b"\\x00" and receives `<H len>`
@@ -10,16 +11,13 @@ on the board (or read back where it has no hashlib) and renamed, as over serial.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import struct
-import time
 from typing import TYPE_CHECKING
 
 from .webrepl import WebReplTransport
 
 if TYPE_CHECKING:
-    from .filesystem import BoardFiles, Progress, Transfer
+    from .filesystem import BoardFiles, Progress
 
 HEADER = struct.Struct("<2sBBQLH64s")
 REPLY = struct.Struct("<2sH")
@@ -59,7 +57,7 @@ def _expect_ok(link: WebReplTransport, path: str, what: str) -> None:
         raise FileError(f"{path}: the board refused to {what} it (WebREPL status {status}).")
 
 
-def _temp_name(remote: str) -> str:
+def temp_name(remote: str) -> str:
     """A temporary name next to `remote` that fits WebREPL's 63 bytes."""
     from .filesystem import TEMP_SUFFIX
 
@@ -73,7 +71,7 @@ def _temp_name(remote: str) -> str:
     return temp
 
 
-def _check_folder(fs: BoardFiles, remote: str) -> None:
+def check_folder(fs: BoardFiles, remote: str) -> None:
     """The firmware cannot report a missing folder (the session would end): check first."""
     from .filesystem import FileError
 
@@ -156,59 +154,3 @@ def receive_file(
     if interrupted:
         raise KeyboardInterrupt
     return bytes(data), wire
-
-
-def put(fs: BoardFiles, data: bytes, remote: str, progress: Progress | None = None) -> Transfer:
-    """Write data to `remote` through WebREPL, verified; nothing is left there if it fails."""
-    from .filesystem import Transfer
-
-    start = time.monotonic()
-    temp = _temp_name(remote)
-    _check_folder(fs, remote)
-    wire, interrupted = send_file(fs, data, temp, progress)
-    if interrupted:
-        with contextlib.suppress(Exception):
-            fs.rm(temp)
-        raise KeyboardInterrupt
-    verified = _verify(fs, temp, data, remote)
-    fs._exec(
-        f"import os\ntry:\n    os.remove({remote!r})\nexcept OSError:\n    pass\n"
-        f"os.rename({temp!r}, {remote!r})",
-        remote,
-    )
-    return Transfer(remote, len(data), wire, time.monotonic() - start, "webrepl", verified)
-
-
-def _verify(fs: BoardFiles, temp: str, data: bytes, remote: str) -> str:
-    from .filesystem import FileError
-
-    digest = fs.sha256(temp)
-    if digest is not None:
-        ok, how = digest == hashlib.sha256(data).hexdigest(), "sha256"
-    else:
-        ok, how = receive_file(fs, temp, len(data))[0] == data, "read back"
-    if not ok:
-        fs.rm(temp)
-        raise FileError(
-            f"{remote}: the board's copy did not match ({how}); nothing was written. "
-            "Try again (a weak WiFi link?)."
-        )
-    return how
-
-
-def get(
-    fs: BoardFiles, remote: str, size: int, progress: Progress | None = None
-) -> tuple[bytes, Transfer]:
-    """Read `remote` (a file of `size` bytes) through WebREPL, checked by SHA-256 if possible."""
-    from .filesystem import FileError, Transfer
-
-    start = time.monotonic()
-    _name(remote)
-    data, wire = receive_file(fs, remote, size, progress)
-    digest = fs.sha256(remote)
-    if digest is not None and digest != hashlib.sha256(data).hexdigest():
-        raise FileError(f"{remote}: the copy read did not match the board's SHA-256.")
-    seconds = time.monotonic() - start
-    return data, Transfer(
-        remote, len(data), wire, seconds, "webrepl", "sha256" if digest else "none"
-    )
