@@ -199,12 +199,12 @@ print("ERASE:", c.status.value, c.yes.disabled)
 
 
 def test_wrong_port(fk: BlockingKernelClient) -> None:
-    fails(run(fk, "%chipinfo /dev/ttyUSB-nope"), "no port /dev/ttyUSB-nope", "%ports")
+    fails(run(fk, "%chipinfo /dev/ttyUSB-nope"), "No serial port /dev/ttyUSB-nope", "%ports")
 
 
 def test_busy_port(fk: BlockingKernelClient, mock_port: str) -> None:
     with serial.Serial(mock_port, exclusive=True):
-        fails(run(fk, f"%chipinfo {mock_port}"), "in use by another program")
+        fails(run(fk, f"%chipinfo {mock_port}"), f"Port {mock_port} is busy", "another program")
 
 
 def test_chip_not_in_bootloader(fk: BlockingKernelClient) -> None:

@@ -12,7 +12,7 @@ import serial
 from .transport import Transport, TransportError
 
 
-def _open_error(port: str, exc: Exception) -> TransportError:
+def open_error(port: str, exc: BaseException) -> TransportError:
     """Turn pyserial's open failure into one line that says what to do."""
     text = str(exc)
     code = getattr(exc, "errno", None)
@@ -48,7 +48,7 @@ class SerialTransport(Transport):
                 port, baudrate=baudrate, timeout=0, write_timeout=10, exclusive=True
             )
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise _open_error(port, exc) from None
+            raise open_error(port, exc) from None
         fileno = getattr(self._serial, "fileno", None)
         try:
             self._fd: int | None = fileno() if fileno else None

@@ -17,6 +17,7 @@ import esptool
 import serial
 from esptool.util import FatalError
 
+from ..board.serial_transport import open_error
 from .identity import FlashChip, human_size
 from .log import LOG, Lines, ProgressSink
 
@@ -41,17 +42,8 @@ def has_reset_lines(port: str) -> bool:
 
 
 def _open_error(port: str, exc: BaseException) -> FlashError:
-    text = str(exc)
-    if "busy" in text.lower() or "exclusively lock" in text or "Errno 16" in text:
-        return FlashError(
-            f"{port} is in use by another program (a serial monitor, Thonny, another "
-            "notebook?): close it and try again."
-        )
-    if "No such file" in text or "Errno 2" in text or "could not open port" in text:
-        return FlashError(f"There is no port {port}: check the cable and run %ports.")
-    if "Permission denied" in text or "Errno 13" in text:
-        return FlashError(f"No permission to open {port}: see install/linux-serial-permissions.md.")
-    return FlashError(f"Cannot open {port}: {text}")
+    """The serial link's own one-line message for a missing, busy or forbidden port."""
+    return FlashError(str(open_error(port, exc)))
 
 
 def _check_port(port: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,26 +41,30 @@ class Link:
 
 
 def _port_for(kernel: MicroPythonKernel, port: str | None) -> tuple[str, bool]:
-    """(port, simulated): the port named, the connected board's, or the one board found."""
+    """(port, simulated): the port named, the connected board's, or the one board found.
+
+    "mock", or no port while the virtual board (or nothing) is there, is the simulator.
+    """
     board = kernel.board
-    virtual = port == "mock" or (port is None and board is not None and board.kind == "virtual")
-    if port is None and board is None:
-        found = find_boards()
-        if len(found) == 1:
-            return found[0].device, False
-        if len(found) > 1:
-            names = ", ".join(p.device for p in found)
-            raise MagicError(f"Several boards found ({names}): choose one with --port PORT.")
-        virtual = True
-    if port is None and board is not None and board.kind == "serial":
-        return board.name, False
-    if port is None and board is not None and not virtual:
-        raise MagicError(
-            f"The board is connected over {board.kind}: esptool needs its USB serial port "
-            "(--port PORT)."
-        )
-    if not virtual:
-        assert port is not None
+    if port is None:
+        if board is None:
+            found = find_boards()
+            if len(found) > 1:
+                names = ", ".join(p.device for p in found)
+                raise MagicError(f"Several boards found ({names}): choose one with --port PORT.")
+            if found:
+                return found[0].device, False
+            port = "mock"
+        elif board.kind == "serial":
+            return board.name, False
+        elif board.kind == "virtual":
+            port = "mock"
+        else:
+            raise MagicError(
+                f"The board is connected over {board.kind}: esptool needs its USB serial port "
+                "(--port PORT)."
+            )
+    if port != "mock":
         return port, False
     if not mock.available():
         raise Skipped(
@@ -75,7 +80,10 @@ def _port_for(kernel: MicroPythonKernel, port: str | None) -> tuple[str, bool]:
 
 @contextlib.contextmanager
 def chip_session(kernel: MicroPythonKernel, link: Link) -> Iterator[Chip]:
-    """Release the kernel's hold on the port, open the bootloader, and give it back after."""
+    """Release the kernel's hold on the port, open the bootloader, and give it back after.
+
+    A FlashError inside the block (or while opening) reaches the user as a MagicError.
+    """
     port, simulated = _port_for(kernel, link.port)
     if simulated:
         kernel.say(
@@ -104,6 +112,7 @@ def _common(func):  # type: ignore[no-untyped-def]
 
 
 def _skippable(func):  # type: ignore[no-untyped-def]
+    @functools.wraps(func)
     def run(kernel: MicroPythonKernel, *rest: object) -> object:
         try:
             return func(kernel, *rest)
@@ -111,8 +120,6 @@ def _skippable(func):  # type: ignore[no-untyped-def]
             kernel.say(str(exc) + "\n")
             return None
 
-    run.__doc__ = func.__doc__
-    run.__dict__.update(func.__dict__)
     return run
 
 
@@ -148,9 +155,9 @@ def backup_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
         bar = Progress(f"backup {image.name}", size)
         try:
             data = chip.read(size, bar.update)
-        except FlashError as exc:
+        except FlashError:
             bar.finish(f"backup {image.name}: failed", ok=False)
-            raise MagicError(str(exc)) from None
+            raise
         bar.done = len(data)
     try:
         record = write_backup(image, data, info)
@@ -222,10 +229,7 @@ def erase_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 def erase_now(kernel: MicroPythonKernel, chip: Chip) -> None:
     """Erase, saying so before and after."""
     kernel.say("Erasing the flash (this takes up to a minute on a real chip)...\n")
-    try:
-        chip.erase()
-    except FlashError as exc:
-        raise MagicError(str(exc)) from None
+    chip.erase()
     kernel.say(
         "Flash erased: the board runs nothing now. Next: %flash FIRMWARE.bin "
         "(or %restore a backup).\n"
@@ -305,9 +309,9 @@ def _write(
     bar = Progress(label, len(data))
     try:
         chip.write(addr, data, flash_mode, flash_size, progress=bar.update)
-    except FlashError as exc:
+    except FlashError:
         bar.finish(f"{label}: failed", ok=False)
-        raise MagicError(str(exc)) from None
+        raise
     bar.done = len(data)
     kernel.say(bar.finish() + ", verified (MD5 on the chip)\n")
 
@@ -315,10 +319,7 @@ def _write(
 def _after(kernel: MicroPythonKernel, chip: Chip, after: str, wait: bool) -> None:
     if after == "auto":
         after = "hard-reset" if has_reset_lines(chip.port) else "no-reset"
-    try:
-        chip.reset(after)
-    except FlashError as exc:
-        raise MagicError(str(exc)) from None
+    chip.reset(after)
     if after != "hard-reset":
         kernel.say(
             "The chip stays in its bootloader: release GPIO0 and press reset (or power-cycle) "

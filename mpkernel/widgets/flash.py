@@ -13,6 +13,7 @@ from ..board.ports import list_serial_ports
 from ..flash import mock
 from ..flash.esp import FAST_BAUD
 from ..magics.registry import MagicError
+from .progress import widget_bundle
 
 if TYPE_CHECKING:
     from ..kernel import MicroPythonKernel
@@ -20,18 +21,6 @@ if TYPE_CHECKING:
 
 BAUDS = [115_200, 230_400, 460_800, 921_600]
 MODES = ["keep", "dio", "qio", "dout"]
-
-
-def _bundle(box: widgets.Widget, text: str) -> dict[str, object]:
-    """A widget view plus a text line for frontends without widgets."""
-    return {
-        "text/plain": text,
-        "application/vnd.jupyter.widget-view+json": {
-            "version_major": 2,
-            "version_minor": 0,
-            "model_id": box.model_id,
-        },
-    }
 
 
 class ConfirmErase:
@@ -52,7 +41,7 @@ class ConfirmErase:
         )
 
     def show(self) -> None:
-        display(_bundle(self.box, "Confirm in the widget, or run %erase --yes."), raw=True)
+        display(widget_bundle(self.box, "Confirm in the widget, or run %erase --yes."), raw=True)
 
     def _done(self, text: str) -> None:
         self.status.value = text
@@ -114,7 +103,8 @@ class FlashPanel:
         )
 
     def show(self) -> None:
-        display(_bundle(self.box, "Flash panel: or run %flash FIRMWARE.bin --port PORT"), raw=True)
+        text = "Flash panel: or run %flash FIRMWARE.bin --port PORT"
+        display(widget_bundle(self.box, text), raw=True)
 
     def flash_clicked(self, _: object) -> None:
         from ..magics.flash import flash_file

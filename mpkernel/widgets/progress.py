@@ -11,6 +11,14 @@ from IPython.display import display, update_display
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+def widget_bundle(widget: widgets.Widget, text: str) -> dict[str, object]:
+    """A display of `widget`, with `text` for frontends without widgets (and saved files)."""
+    return {
+        "text/plain": text,
+        _WIDGET_VIEW: {"version_major": 2, "version_minor": 0, "model_id": widget.model_id},
+    }
+
+
 def human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
@@ -53,10 +61,7 @@ class Progress:
         return f"{self.label}: {pct:3.0f}% ({self._status()})"
 
     def _bundle(self) -> dict[str, object]:
-        return {
-            "text/plain": self._line(),
-            _WIDGET_VIEW: {"version_major": 2, "version_minor": 0, "model_id": self.box.model_id},
-        }
+        return widget_bundle(self.box, self._line())
 
     def update(self, done: int, total: int | None = None) -> None:
         """Report progress; cheap to call often."""
@@ -87,12 +92,5 @@ class Progress:
         self.bar.bar_style = "success" if ok else "danger"
         self.bar.value = self.bar.max if ok else min(self.done, self.bar.max)
         self.text.value = summary
-        update_display(
-            {
-                "text/plain": summary,
-                _WIDGET_VIEW: self._bundle()[_WIDGET_VIEW],
-            },
-            raw=True,
-            display_id=self._id,
-        )
+        update_display(widget_bundle(self.box, summary), raw=True, display_id=self._id)
         return summary
