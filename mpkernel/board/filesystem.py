@@ -310,12 +310,12 @@ class BoardFiles:
 
     def _get_chunks(self, remote: str, size: int, progress: Progress | None) -> tuple[bytes, int]:
         """The small-heap tier: one tiny exec per chunk, read back as bytes literals."""
-        self._exec(f"import gc\n_f = open({remote!r}, 'rb')", remote)
+        self._exec(f"_f = open({remote!r}, 'rb')", remote)
         data = bytearray()
         wire = 0
         try:
             while True:
-                out = self._exec(f"gc.collect()\nprint(repr(_f.read({TINY_CHUNK})))", remote)
+                out = self._exec(f"print(repr(_f.read({TINY_CHUNK})))", remote)
                 wire += len(out)
                 chunk = ast.literal_eval(out.strip())
                 if not chunk:
