@@ -150,13 +150,16 @@ class BoardFiles:
                 ).strip()
                 == "1"
             )
-            free = self._exec("import gc\ngc.collect()\nprint(gc.mem_free())", "board")
+            try:
+                free = self.board.free_heap()
+            except BoardExecError as exc:
+                raise file_error(exc, "board") from None
             cached = {
                 "raw": raw,
                 "b64": self._has("binascii", "a2b_base64"),
                 "hash": self._has("hashlib", "sha256"),
                 "inflate": self._has("deflate", "DeflateIO") and self._has("io", "IOBase"),
-                "free": int(free.strip()),
+                "free": free,
             }
             # Binary-clean stdout? (A PTY with output processing turns \n into \r\n.)
             cached["raw_out"] = (

@@ -219,6 +219,10 @@ class Board:
             raise BoardExecError(ename, evalue)
         return out.decode("utf-8", "replace")
 
+    def free_heap(self) -> int:
+        """Bytes of free heap on the board after a collection (gc.mem_free())."""
+        return int(self.exec_capture("import gc\ngc.collect()\nprint(gc.mem_free())").strip())
+
     def eval_literal(self, expr: str) -> object:
         """Evaluate an expression on the board and read its repr() back as a Python value."""
         text = self.exec_capture(f"print(repr({expr}))")

@@ -102,8 +102,7 @@ def _free_heap(kernel: MicroPythonKernel) -> int | None:
     board = kernel.require_board()
     with kernel.board_lock:
         try:
-            text = board.exec_capture("import gc\ngc.collect()\nprint(gc.mem_free())")
-            return int(text.strip())
+            return board.free_heap()
         except (BoardExecError, ValueError):
             return None
 
