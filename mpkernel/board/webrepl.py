@@ -79,6 +79,18 @@ class WebReplTransport(Transport):
             "another notebook) and %connect again."
         )
 
+    def _nothing(self, detail: str = "") -> TransportError:
+        return TransportError(
+            f"Nothing answers on {self.where}{detail}: is the board on this network and "
+            "WebREPL enabled (%webrepl setup)?"
+        )
+
+    @staticmethod
+    def _refused() -> TransportError:
+        return TransportError(
+            "WebREPL password refused (Access denied): check it and %connect again."
+        )
+
     def _connect(self) -> None:
         try:
             ws = websocket.create_connection(
@@ -88,10 +100,7 @@ class WebReplTransport(Transport):
                 skip_utf8_validation=True,
             )
         except ConnectionRefusedError:
-            raise TransportError(
-                f"Nothing answers on {self.where}: is the board on this network and "
-                "WebREPL enabled (%webrepl setup)?"
-            ) from None
+            raise self._nothing() from None
         except websocket.WebSocketBadStatusException as exc:
             raise TransportError(
                 f"{self.where} answered, but not as a WebREPL (HTTP {exc.status_code}): "
@@ -104,18 +113,12 @@ class WebReplTransport(Transport):
         ):
             raise self._busy() from None
         except (TimeoutError, websocket.WebSocketTimeoutException):
-            raise TransportError(
-                f"Nothing answers on {self.where} (timed out): is the board on this network "
-                "and WebREPL enabled (%webrepl setup)?"
-            ) from None
+            raise self._nothing(" (timed out)") from None
         except (OSError, websocket.WebSocketException) as exc:
             reason = getattr(exc, "strerror", None) or type(exc).__name__
             if "closed" in str(exc).lower() or "lost" in str(exc).lower():
                 raise self._busy() from None
-            raise TransportError(
-                f"Nothing answers on {self.where} ({reason}): is the board on this network "
-                "and WebREPL enabled (%webrepl setup)?"
-            ) from None
+            raise self._nothing(f" ({reason})") from None
         self._ws = ws
         try:
             self._login(ws)
@@ -144,9 +147,7 @@ class WebReplTransport(Transport):
             if asked and b"WebREPL connected" in seen:
                 return
             if asked and b"Access denied" in seen:
-                raise TransportError(
-                    "WebREPL password refused (Access denied): check it and %connect again."
-                )
+                raise self._refused()
             left = end - time.monotonic()
             if left <= 0:
                 raise TransportError(
@@ -160,17 +161,9 @@ class WebReplTransport(Transport):
             except (TimeoutError, websocket.WebSocketTimeoutException):
                 continue
             except (websocket.WebSocketException, OSError):
-                if asked:
-                    raise TransportError(
-                        "WebREPL password refused (Access denied): check it and %connect again."
-                    ) from None
-                raise self._busy() from None
+                raise (self._refused() if asked else self._busy()) from None
             if opcode == websocket.ABNF.OPCODE_CLOSE:
-                if asked:
-                    raise TransportError(
-                        "WebREPL password refused (Access denied): check it and %connect again."
-                    )
-                raise self._busy()
+                raise self._refused() if asked else self._busy()
             if opcode == websocket.ABNF.OPCODE_TEXT:
                 seen += data
         # not reached
@@ -290,9 +283,6 @@ class WebReplTransport(Transport):
     def clear_binary(self) -> None:
         with self._cond:
             self._binary.clear()
-
-    def interrupt(self) -> None:
-        self._send(b"\x03", websocket.ABNF.OPCODE_TEXT)
 
     def close(self) -> None:
         with self._cond:
