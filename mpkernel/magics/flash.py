@@ -69,7 +69,7 @@ def _port_for(kernel: MicroPythonKernel, port: str | None) -> tuple[str, bool]:
     if not mock.available():
         raise Skipped(
             "Skipped: the virtual board has no ESP chip, and the simulated bootloader "
-            "(esp32-mock-bootloader, installed with the test tools) is not installed. "
+            "(esp32-mock-bootloader, part of the lab and test extras) is not installed. "
             "Give --port PORT for a real board."
         )
     try:
