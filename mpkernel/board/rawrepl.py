@@ -289,8 +289,11 @@ class RawRepl:
                                 held += piece[-cut:]
                                 piece = piece[:-cut]
                         if piece:
-                            on_output(piece)
                             tail = (tail + piece)[-256:]
+                            try:
+                                on_output(piece)
+                            except KeyboardInterrupt:  # in a slow tap: the framing goes on
+                                interrupt()
                     else:
                         error += piece
                     if idx >= 0:

@@ -110,21 +110,22 @@ class _ValueSplitter:
         idx = self.buf.find(_MARK)
         if idx >= 0:
             self.value = self.buf[idx + len(_MARK) :]
+            del self.buf[idx:]
             self._flush(idx)
-            self.buf.clear()
             return
-        keep = _partial_mark(self.buf)
-        self._flush(len(self.buf) - keep)
-        del self.buf[: len(self.buf) - keep]
+        self._flush(len(self.buf) - _partial_mark(self.buf))
 
     def _flush(self, upto: int) -> None:
+        """Pass on the first `upto` bytes, taking them out first: if `out` is interrupted
+        (the stop button during a slow tap), they are not passed on a second time."""
         if upto > 0:
-            self.out(bytes(self.buf[:upto]))
+            chunk = bytes(self.buf[:upto])
+            del self.buf[:upto]
+            self.out(chunk)
 
     def finish(self) -> None:
-        if self.buf and self.value is None:
-            self.out(bytes(self.buf))
-            self.buf.clear()
+        if self.value is None:
+            self._flush(len(self.buf))
 
 
 def _partial_mark(buf: bytes | bytearray) -> int:
