@@ -36,7 +36,6 @@ def mpkernel_rates(port: str, name: str, data: bytes) -> tuple[float, float, str
     board = Board.open(port)
     try:
         files = BoardFiles(board)
-        files.caps()  # asked once per connection; not part of a transfer
         put = files.put(data, name)
         back, got = files.get(name)
         assert back == data, "mpkernel: the file read back differs"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import ast
 import keyword
 import re
+import weakref
 from typing import Any
 
 from .board.helpers import helper
-from .board.session import Board, BoardError
+from .board.session import Board
+from .errors import BoardError
+
+#: Module names per connected board, asked once (help('modules') is slow on small boards).
+_MODULES: weakref.WeakKeyDictionary[Board, list[str]] = weakref.WeakKeyDictionary()
 
 _DOTTED = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*\.?\w*$")
 _IMPORT = re.compile(r"^\s*(?:import|from)\s+([\w.]*)$")
@@ -20,13 +24,13 @@ def _ask(board: Board, expr: str) -> Any:
     """Evaluate expr on the board; None if it fails (an unknown name, say)."""
     try:
         return board.eval_literal(expr)
-    except (*BoardError, ValueError, SyntaxError):
+    except BoardError:
         return None
 
 
 def _module_names(board: Board) -> list[str]:
     """Built-in modules (help('modules')) and module files on sys.path; cached per board."""
-    cache: list[str] | None = getattr(board, "_module_names", None)
+    cache = _MODULES.get(board)
     if cache is None:
         names: set[str] = set()
         try:
@@ -37,15 +41,15 @@ def _module_names(board: Board) -> list[str]:
         names.update(w for w in words if re.fullmatch(r"[A-Za-z_]\w*", w))
         names.update(_ask_code(board, helper("modules")) or [])
         cache = sorted(names)
-        board._module_names = cache  # type: ignore[attr-defined]
+        _MODULES[board] = cache
     return cache
 
 
 def _ask_code(board: Board, code: str) -> Any:
     """Run helper code that prints a repr(); None if it fails."""
     try:
-        return ast.literal_eval(board.exec_capture(code).strip())
-    except (*BoardError, ValueError, SyntaxError):
+        return board.exec_value(code)
+    except BoardError:
         return None
 
 

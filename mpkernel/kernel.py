@@ -7,19 +7,21 @@ import re
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from ipykernel.ipkernel import IPythonKernel
 
 from . import __version__
-from .board.rawrepl import ReplError
-from .board.session import Board, BoardError, CellResult
+from .board.session import Board, CellResult
 from .board.transport import TransportError
+from .errors import BoardError, OperationError, UsageError
 from .introspect import complete, inspect
-from .magics import MAGICS, MagicError, run_magic_line, wifi
-from .magics.connection import announce, connect, pick_default_target
+from .magics import MAGICS, host_body, run_magic_line
+from .magics.connection import announce
+from .secrets import ask_secret
+from .services.connection import Connection
+from .services.wifi import PASSWORD_HINT, password_in_code
 
 RED, RESET = "\x1b[31m", "\x1b[0m"
 HOST_EXECUTE_SLEEP = 0.0005  # ipykernel's default
@@ -48,11 +50,14 @@ class MicroPythonKernel(IPythonKernel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.board: Board | None = None
-        self.board_lock = threading.RLock()
-        self._auto_connect = True  # until the user connects or disconnects explicitly
-        self._startup_error: str | None = None
+        self.connection = Connection(
+            notify=self._notify,
+            ask_password=self._webrepl_password,
+            on_auto_connect=lambda board: announce(self, board),
+        )
         self._unannounced = False  # connected at start, not yet told in a cell
+        #: One-time hints already given by this kernel.
+        self.hints_given: set[str] = set()
         #: Extra receivers of the current cell's board output (%capture, %%plot); reset per cell.
         self.taps: list[Callable[[str], None]] = []
         if os.environ.get("MPKERNEL_PORT", "").strip():
@@ -87,73 +92,46 @@ class MicroPythonKernel(IPythonKernel):
 
     # -- the board -------------------------------------------------------------------------
 
+    def _notify(self, text: str, error: bool = False) -> None:
+        self.say(text, "stderr" if error else "stdout")
+
+    def _webrepl_password(self) -> str:
+        return ask_secret(
+            self.getpass, "WebREPL password: ", default_env="MPKERNEL_WEBREPL_PASSWORD"
+        )
+
     def _connect_at_start(self) -> None:
         """Connect now (MPKERNEL_PORT); the first cell announces it, so it is recorded."""
-        try:
-            connect(self, pick_default_target(), quiet=True)
+        if self.connection.connect_at_start():
             self._unannounced = True
-        except (MagicError, *BoardError) as exc:
-            self._startup_error = str(exc)
-            self.log.error("mpkernel: could not connect at start: %s", exc)
+        else:
+            self.log.error(
+                "mpkernel: could not connect at start: %s", self.connection.startup_error
+            )
 
-    def disconnect(self) -> None:
-        """Close the current board, if any."""
-        self._auto_connect = False
-        board, self.board = self.board, None
-        if board is not None:
-            with self.board_lock:
-                board.close()
+    # The board and its lock belong to the connection; these name them for the surfaces.
+
+    @property
+    def board(self) -> Board | None:
+        return self.connection.board
+
+    @property
+    def board_lock(self) -> threading.RLock:
+        return self.connection.lock  # type: ignore[return-value]
 
     def require_board(self) -> Board:
         """The connected board; the first time, connect to the default one."""
-        if self.board is not None:
-            return self.board
-        if self._startup_error:
-            error, self._startup_error = self._startup_error, None
-            self._auto_connect = False
-            raise MagicError(f"Connecting at start failed: {error}")
-        if not self._auto_connect:
-            raise MagicError("Not connected to a board: run %connect (or %connect PORT).")
-        self._auto_connect = False
-        target = pick_default_target()
-        if target == "virtual":
-            self.say(
-                "No board found: using the virtual board (MicroPython on this computer). "
-                "%connect PORT uses a real one.\n"
-            )
-        return connect(self, target)
+        return self.connection.require()
 
-    @contextmanager
-    def released_port(self) -> Iterator[Board | None]:
-        """Close the board's port for another tool (esptool), then reconnect to MicroPython.
+    def disconnect(self) -> None:
+        """Close the current board, if any."""
+        self.connection.close()
 
-        Yields the board that was connected (closed now; its .name is the port), or None.
-        If MicroPython does not answer afterwards, says so and stays disconnected.
-        """
-        board, self.board = self.board, None
-        if board is not None:
-            with self.board_lock:
-                board.close()
-        try:
-            yield board
-        finally:
-            if board is not None and board.kind == "serial":
-                baud = getattr(board.transport, "baudrate", 115200)
-                try:
-                    self.board = Board.open(board.name, baudrate=baud)
-                    self.say(f"Reconnected to MicroPython on {board.name}.\n")
-                except BoardError as exc:
-                    self.say(
-                        f"MicroPython does not answer on {board.name} now ({exc}). "
-                        "After flashing MicroPython, run %connect.\n",
-                        "stderr",
-                    )
-
-    def _board_lost(self) -> None:
-        """The link broke: forget the board so that the next %connect starts clean."""
-        board, self.board = self.board, None
-        if board is not None:
-            board.close(leave=False)
+    def hint_once(self, key: str, text: str) -> None:
+        """Show a hint the first time this kernel meets `key`."""
+        if key not in self.hints_given:
+            self.hints_given.add(key)
+            self.say(text, "stderr")
 
     # -- executing -------------------------------------------------------------------------
 
@@ -168,12 +146,11 @@ class MicroPythonKernel(IPythonKernel):
         cell_meta: dict[str, Any] | None = None,
         cell_id: str | None = None,
     ) -> dict[str, Any]:
-        first = code.lstrip().split("\n", 1)[0].strip()
+        body = host_body(code)
         # ipykernel sleeps after each cell so that IPython's buffered stdout is flushed
         # before the reply; board output is sent directly, so board cells skip the wait.
-        self._execute_sleep = HOST_EXECUTE_SLEEP if first.startswith("%%host") else 0.0
-        if first.startswith("%%host"):
-            body = code.lstrip().split("\n", 1)[1] if "\n" in code.lstrip() else ""
+        self._execute_sleep = HOST_EXECUTE_SLEEP if body is not None else 0.0
+        if body is not None:
             return await super().do_execute(
                 body, silent, store_history, user_expressions, allow_stdin,
                 cell_meta=cell_meta, cell_id=cell_id,
@@ -188,13 +165,14 @@ class MicroPythonKernel(IPythonKernel):
             reply = self._execute(code, count, silent)
         except KeyboardInterrupt:
             reply = self._one_line_error("KeyboardInterrupt", "Interrupted.")
-        except MagicError as exc:
+        except UsageError as exc:
             reply = self._one_line_error("UsageError", str(exc))
         except TransportError as exc:
-            self._board_lost()
+            self.connection.lost()
             reply = self._one_line_error("BoardError", str(exc))
-        except ReplError as exc:  # the link works but the board misbehaves: keep it for %reset
-            reply = self._one_line_error("BoardError", str(exc))
+        except OperationError as exc:  # the link works but the board or a step failed
+            name = "BoardError" if isinstance(exc, BoardError) else type(exc).__name__
+            reply = self._one_line_error(name, str(exc))
         except Exception as exc:  # a bug of ours: one line for the user, details in the log
             self.log.error("mpkernel internal error:\n%s", traceback.format_exc())
             reply = self._one_line_error(
@@ -227,9 +205,8 @@ class MicroPythonKernel(IPythonKernel):
         board_code = "\n".join(lines[rest:])
         if not board_code.strip():
             return {"status": "ok"}
-        hint = wifi.password_hint(board_code)
-        if hint:
-            self.say(hint, "stderr")
+        if password_in_code(board_code):
+            self.hint_once("wifi-password", PASSWORD_HINT)
         return self.run_on_board(board_code, count, silent)
 
     def run_on_board(self, code: str, count: int, silent: bool = False) -> dict[str, Any]:
@@ -285,7 +262,7 @@ class MicroPythonKernel(IPythonKernel):
     def do_complete(self, code: str, cursor_pos: int | None) -> dict[str, Any]:  # type: ignore[override]
         if cursor_pos is None:
             cursor_pos = len(code)
-        if code.lstrip().startswith("%%host"):
+        if host_body(code) is not None:
             return super().do_complete(code, cursor_pos)
         line_start = code.rfind("\n", 0, cursor_pos) + 1
         line = code[line_start:cursor_pos]
@@ -303,7 +280,7 @@ class MicroPythonKernel(IPythonKernel):
     def do_inspect(  # type: ignore[override]
         self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: tuple = ()
     ) -> dict[str, Any]:
-        if self.board is None or code.lstrip().startswith("%%host"):
+        if self.board is None or host_body(code) is not None:
             return super().do_inspect(code, cursor_pos, detail_level, omit_sections)
         with self.board_lock:
             text = inspect(self.board, code, cursor_pos)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import platform
 import sys
 from datetime import datetime, timezone
@@ -10,18 +9,18 @@ from importlib import metadata
 from typing import Any
 
 from . import __version__
-from .board.helpers import helper
-from .board.session import Board, BoardError
+from .board.helpers import helper_call
+from .board.session import Board
+from .errors import BoardError
 
 MIME = "application/vnd.mpkernel.provenance+json"
 
 
 def board_identity(board: Board, with_mac: bool = False) -> dict[str, Any]:
     """What the board says about itself (an empty dict if it cannot say)."""
-    code = f"{helper('identity')}try:\n _mpk_id({with_mac!r})\nfinally:\n del _mpk_id\n"
     try:
-        found = ast.literal_eval(board.exec_capture(code).strip())
-    except (*BoardError, ValueError, SyntaxError):
+        found = board.exec_value(helper_call("identity", f"_mpk_id({with_mac!r})"))
+    except BoardError:
         return {}
     return found if isinstance(found, dict) else {}
 
@@ -49,7 +48,7 @@ def record(board: Board, with_mac: bool = False) -> dict[str, Any]:
     return {
         "board": identity,
         "firmware": firmware_line(identity),
-        "port": {"kind": board.kind, "name": board.name if board.kind != "virtual" else "virtual"},
+        "port": {"kind": board.kind, "name": board.name},
         "recorded": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "host": {
             "mpkernel": __version__,

@@ -8,42 +8,40 @@ notebook: callers pass it straight to the board and drop it.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from IPython.core.error import StdinNotImplementedError
 
-from .magics.registry import MagicError
-
-if TYPE_CHECKING:
-    from .kernel import MicroPythonKernel
+from .errors import UsageError
 
 
 def ask_secret(
-    kernel: MicroPythonKernel,
+    getpass: Callable[[str], str],
     prompt: str,
     from_env: str | None = None,
     default_env: str | None = None,
 ) -> str:
-    """The secret from `$from_env` if named, else a hidden prompt, else `$default_env`.
+    """The secret from `$from_env` if named, else a hidden prompt (`getpass`, the kernel's),
+    else `$default_env`.
 
-    Raises MagicError with what to do when none of these can give one.
+    Raises UsageError with what to do when none of these can give one.
     """
     if from_env:
         value = os.environ.get(from_env)
         if not value:
-            raise MagicError(f"The environment variable {from_env} is not set (or empty).")
+            raise UsageError(f"The environment variable {from_env} is not set (or empty).")
         return value
     try:
-        value = kernel.getpass(prompt)
+        value = getpass(prompt)
     except StdinNotImplementedError:
         value = os.environ.get(default_env, "") if default_env else ""
         if value:
             return value
         hint = f"set {default_env}, or " if default_env else ""
-        raise MagicError(
+        raise UsageError(
             "This frontend cannot show a password prompt (a headless run?): "
             f"{hint}use --password-from-env VAR."
         ) from None
     if not value:
-        raise MagicError("No password given.")
+        raise UsageError("No password given.")
     return value

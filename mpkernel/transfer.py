@@ -17,9 +17,14 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .board.helpers import helper
+from .errors import OperationError
+from .units import human_bytes
+
 #: Characters of code per exec when pushing (small enough for tiny boards' compilers).
 CHUNK = 2000
-#: str/bytes longer than this travel in slices of this many characters or bytes.
+#: str/bytes longer than this travel in slices of this many characters or bytes (the board's
+#: writer, helpers/pull_writer.py, slices what it sends the same way).
 SLICE = 256
 #: Board memory a pushed value may need, relative to its size there, plus a fixed reserve
 #: (building it needs some slack: list growth, joining str/bytes slices, compiling chunks).
@@ -29,62 +34,17 @@ RESERVE = 8192
 SUPPORTED = "numbers, str, bytes, bytearray, None/True/False and lists, tuples, dicts, sets of them"
 
 
-class TransferError(Exception):
+class TransferError(OperationError):
     """The value cannot be transferred; the message says why and what to do."""
 
 
 # -- board -> host ---------------------------------------------------------------------------
 
-# Tags (first character of each line): '=' a value's repr; 'x' a slice of a list/tuple of
-# numbers (repr); '[' '(' 'S' '{' open list/tuple/set/dict; 's' 'b' 'B' open a sliced
-# str/bytes/bytearray; ']' close; '?' an unsupported type (its repr follows).
-PULL_WRITER = """\
-_mpk_n=(int,float,bool,type(None))
-def _mpk_w(x):
- t=type(x)
- if t is list or t is tuple or t is set:
-  print('[' if t is list else ('(' if t is tuple else 'S'))
-  if t is set:
-   for e in x:_mpk_w(e)
-  else:
-   i=0
-   n=len(x)
-   while i<n:
-    s=x[i:i+64]
-    f=1
-    for e in s:
-     if type(e) not in _mpk_n:
-      f=0
-      break
-    if f:print('x'+repr(s))
-    else:
-     for e in s:_mpk_w(e)
-    i+=64
-  print(']')
- elif t is dict:
-  print('{')
-  for k in x:
-   _mpk_w(k)
-   _mpk_w(x[k])
-  print(']')
- elif t is str or t is bytes or t is bytearray:
-  n=len(x)
-  if n<=_SLICE_ and t is not bytearray:print('='+repr(x))
-  else:
-   print('s' if t is str else ('b' if t is bytes else 'B'))
-   for i in range(0,n,_SLICE_):
-    s=x[i:i+_SLICE_]
-    print('='+repr(bytes(s) if t is bytearray else s))
-   print(']')
- elif t in _mpk_n:print('='+repr(x))
- else:print('?'+repr(t))
-""".replace("_SLICE_", str(SLICE))
-
 
 def pull_code(name: str) -> str:
     """Board code that prints `name`'s value in pieces, or '!' if it is not defined."""
     return (
-        PULL_WRITER
+        helper("pull_writer")
         + "try:\n _mpk_v="
         + name
         + "\nexcept NameError:\n print('!')\nelse:\n _mpk_w(_mpk_v)\n del _mpk_v\n"
@@ -201,30 +161,9 @@ def _build(kind: str, items: list[Any]) -> Any:
 
 _CLOSE = {list: 0, tuple: 1, str: 2, bytes: 3, bytearray: 4, dict: 5, set: 6, frozenset: 6}
 
-PUSH_START = """\
-_mpk_S=[[]]
-def _mpk_c(f):
- v=_mpk_S.pop()
- if f==1:v=tuple(v)
- elif f==2:v=''.join(v)
- elif f==3:v=b''.join(v)
- elif f==4:v=bytearray(b''.join(v))
- elif f==5:
-  d={}
-  i=0
-  while i<len(v):
-   d[v[i]]=v[i+1]
-   v[i]=v[i+1]=None
-   i+=2
-  v=d
- elif f==6:v=set(v)
- _mpk_S[-1].append(v)
-"""
-PUSH_CLEANUP = "try:\n del _mpk_S,_mpk_c\nexcept NameError:\n pass\nimport gc\ngc.collect()\n"
-
 
 def push_finish(name: str) -> str:
-    return name + "=_mpk_S[0][0]\n" + PUSH_CLEANUP
+    return name + "=_mpk_S[0][0]\n" + helper("push_cleanup")
 
 
 def board_size(value: Any) -> int:
@@ -386,8 +325,6 @@ def push(
     check_pushable(value, name)
     need = board_size(value) * SAFETY_FACTOR + RESERVE
     if free is not None and need > free:
-        from .widgets.progress import human_bytes
-
         raise TransferError(
             f"{name} is too big for the board: it needs about {human_bytes(need)} "
             f"but the board has {human_bytes(free)} free (gc.mem_free()). "
@@ -395,7 +332,7 @@ def push(
         )
     chunks = list(push_chunks(value))
     total = sum(len(c.encode()) for c in chunks)
-    exec_code(PUSH_START)
+    exec_code(helper("push_start"))
     done = 0
     try:
         for chunk in chunks:
@@ -406,6 +343,6 @@ def push(
         exec_code(push_finish(name))
     except BaseException:
         with contextlib.suppress(Exception):  # best effort: the first error matters more
-            exec_code(PUSH_CLEANUP)
+            exec_code(helper("push_cleanup"))
         raise
     return total

@@ -170,7 +170,7 @@ def test_widgets_flash_panel_and_erase_confirmation(
     (here / "panel.bin").write_bytes(esp8266_image(b"panel" * 500))
     code = f"""%%host
 from mpkernel.widgets.flash import FlashPanel, ConfirmErase
-from mpkernel.magics.flash import Link
+from mpkernel.services.flashing import ChipLink as Link
 k = get_ipython().kernel
 p = FlashPanel(k)
 p.flash_clicked(None)

@@ -8,7 +8,7 @@ import time
 import pytest
 from conftest import run
 
-from mpkernel.transfer import check_pushable, literal, parse_pulled, pull_code
+from mpkernel.transfer import TransferError, check_pushable, literal, parse_pulled, pull_code
 from mpkernel.widgets.plot import parse_line
 
 VALUES = {
@@ -297,7 +297,7 @@ def test_literal_and_check():
     assert literal((1,)) == "(1,)"
     assert literal({1, 2}) in ("set([1,2])", "set([2,1])")
     assert literal(float("-inf")) == "float('-inf')"
-    with pytest.raises(Exception, match="convert to a list or bytes first"):
+    with pytest.raises(TransferError, match="convert to a list or bytes first"):
         check_pushable(object(), "o")
     assert "try:" in pull_code("x")
     assert parse_pulled("[\nx[1, 2]\n=3\n]\n", "x") == [1, 2, 3]

@@ -21,7 +21,7 @@ from conftest import Run, as_cell, run, start_kernel
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager, start_new_kernel
 
-from mpkernel.magics import wifi
+from mpkernel.services import wifi
 
 MAKERSPACE_PW = "correct-horse"
 LABNET_PW = "labpass123"
@@ -185,7 +185,7 @@ def test_password_hint_once(wk: BlockingKernelClient) -> None:
     assert "%wifi" not in plain.stderr
 
 
-def test_hint_detects_passwords_written_in_code(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hint_detects_passwords_written_in_code() -> None:
     cases = {
         "sta.connect('Home', 'secret')": True,
         'sta.connect("Home", key="secret")': True,
@@ -195,11 +195,7 @@ def test_hint_detects_passwords_written_in_code(monkeypatch: pytest.MonkeyPatch)
         "print('connect(1, 2)')": False,
     }
     for code, expected in cases.items():
-        monkeypatch.setattr(wifi, "_hinted", False)
-        assert (wifi.password_hint(code) is not None) is expected, code
-    monkeypatch.setattr(wifi, "_hinted", False)
-    assert wifi.password_hint("sta.connect('a', 'b')")
-    assert wifi.password_hint("sta.connect('a', 'b')") is None  # once per kernel
+        assert wifi.password_in_code(code) is expected, code
 
 
 def test_unknown_status_codes_time_out_clearly(wk: BlockingKernelClient) -> None:

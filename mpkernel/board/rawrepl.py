@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import BoardError
 from .transport import Transport
 
 CTRL_A = b"\x01"  # enter raw REPL (or reprint its banner)
@@ -24,7 +25,7 @@ LEGACY_PAUSE = 0.01
 SMALL_CODE = 200
 
 
-class ReplError(Exception):
+class ReplError(BoardError):
     """The board does not speak the raw REPL as expected; the message says what to check."""
 
 

@@ -40,6 +40,14 @@ class SerialTransport(Transport):
 
     kind = "serial"
 
+    def describe(self) -> str:
+        """The link, for a connection message."""
+        return f"{self.name} at {self.baudrate} baud"
+
+    @property
+    def tool_port(self) -> str | None:
+        return self.name
+
     def __init__(self, port: str, baudrate: int = 115200) -> None:
         self.name = port
         self.baudrate = baudrate
@@ -54,10 +62,6 @@ class SerialTransport(Transport):
             self._fd: int | None = fileno() if fileno else None
         except Exception:
             self._fd = None
-
-    @property
-    def is_open(self) -> bool:
-        return self._serial.is_open
 
     def _gone(self, exc: Exception) -> TransportError:
         self.close()

@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..cell import RESULT_MARK, prepare
-from .rawrepl import SOFT_REBOOT, ExecResult, RawRepl, ReplError
+from ..errors import BoardError
+from .caps import Caps, probe
+from .rawrepl import SMALL_CODE, ExecResult, RawRepl, ReplError
 from .serial_transport import SerialTransport
 from .transport import Transport, TransportError
-from .virtual import VirtualBoard
+from .virtual_link import VirtualTransport
 from .webrepl import WebReplTransport, is_webrepl_url
 
-BoardError = (ReplError, TransportError)
+__all__ = ["Board", "BoardError", "BoardExecError", "CellResult"]
 
 
 class BoardExecError(ReplError):
@@ -40,12 +42,7 @@ class CellResult:
     ename: str = ""
     evalue: str = ""
     traceback: list[str] = field(default_factory=list)
-    interrupted: bool = False
     reset: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.ename
 
 
 def parse_traceback(text: str) -> tuple[str, str, list[str]]:
@@ -137,13 +134,17 @@ def _partial_mark(buf: bytes | bytearray) -> int:
 
 
 class Board:
-    """A connected board: its transport, its raw REPL, and the virtual board if we started it."""
+    """A connected board: its transport, its raw REPL, its caps and how cells are sent.
 
-    def __init__(self, transport: Transport, virtual: VirtualBoard | None = None) -> None:
+    Link differences (resets that drop a WebREPL socket, the virtual board's reset button)
+    belong to the transport; file transfers go through a channel chosen once (filesystem).
+    """
+
+    def __init__(self, transport: Transport) -> None:
         self.transport = transport
         self.repl = RawRepl(transport)
-        self.virtual = virtual
         self.notices: list[str] = []
+        self._caps: Caps | None = None
 
     @classmethod
     def open(
@@ -155,20 +156,17 @@ class Board:
     ) -> Board:
         """Open a board: "virtual" starts the built-in virtual board, ws://HOST[:PORT] is a
         WebREPL (needs `password`), anything else is a port."""
-        virtual = None
         transport: Transport
         if is_webrepl_url(target):
             transport = WebReplTransport(target, password or "")
         elif target == "virtual":
-            virtual = VirtualBoard(root=root)
-            transport = SerialTransport(virtual.port, baudrate)
-            transport.kind = "virtual"
-            transport.name = "virtual"
+            transport = VirtualTransport(root=root, baudrate=baudrate)
         else:
             transport = SerialTransport(target, baudrate)
-        board = cls(transport, virtual)
+        board = cls(transport)
         try:
             seen = board.repl.enter()
+            board.probe()
         except BaseException:
             board.close(leave=False)
             raise
@@ -178,8 +176,21 @@ class Board:
             )
         return board
 
+    def probe(self) -> Caps:
+        """Ask the board what it can do (once per connection) and set how cells are sent:
+        on a tiny heap every cell goes by raw-paste, which compiles as the code streams in."""
+        self._caps = probe(self)
+        self.repl.small_code = 0 if self._caps.tiny else SMALL_CODE
+        return self._caps
+
+    @property
+    def caps(self) -> Caps:
+        """What the board can do, as probed when it was opened."""
+        return self._caps if self._caps is not None else self.probe()
+
     @property
     def kind(self) -> str:
+        """ "serial", "virtual" or "webrepl": for display and provenance only."""
         return self.transport.kind
 
     @property
@@ -197,14 +208,13 @@ class Board:
             res: ExecResult = self.repl.exec(to_send, values.feed)
         except TransportError:
             # sys.exit() or machine.soft_reset() over WebREPL: the board drops the socket.
-            webrepl = isinstance(self.transport, WebReplTransport)
-            if not webrepl or SOFT_REBOOT not in self.transport.recent:
+            if not self.transport.dropped_at_reset():
                 raise
             self.reconnect()
             res = ExecResult(reset=True)
         values.finish()
         text.feed(b"", final=True)
-        result = CellResult(interrupted=res.interrupted, reset=res.reset)
+        result = CellResult(reset=res.reset)
         if res.error:
             result.ename, result.evalue, result.traceback = parse_traceback(res.error)
         elif values.value is not None:
@@ -212,7 +222,7 @@ class Board:
         return result
 
     def exec_capture(self, code: str) -> str:
-        """Run helper code and return what it printed; raise ReplError if it failed."""
+        """Run helper code and return what it printed; raise BoardExecError if it failed."""
         out = bytearray()
         res = self.repl.exec(code, out.extend)
         if res.error:
@@ -220,14 +230,24 @@ class Board:
             raise BoardExecError(ename, evalue)
         return out.decode("utf-8", "replace")
 
-    def free_heap(self) -> int:
-        """Bytes of free heap on the board after a collection (gc.mem_free())."""
-        return int(self.exec_capture("import gc\ngc.collect()\nprint(gc.mem_free())").strip())
+    def exec_value(self, code: str) -> object:
+        """Run helper code that prints one repr() and read it back as a Python value.
+
+        Raises BoardExecError if the code failed, ReplError if what it printed is no literal.
+        """
+        text = self.exec_capture(code).strip()
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise ReplError(f"Unexpected answer from the board: {text[:80]!r}") from None
 
     def eval_literal(self, expr: str) -> object:
         """Evaluate an expression on the board and read its repr() back as a Python value."""
-        text = self.exec_capture(f"print(repr({expr}))")
-        return ast.literal_eval(text.strip())
+        return self.exec_value(f"print(repr({expr}))")
+
+    def free_heap(self) -> int:
+        """Bytes of free heap on the board after a collection (gc.mem_free())."""
+        return int(self.exec_capture("import gc\ngc.collect()\nprint(gc.mem_free())").strip())
 
     # -- resets and closing ------------------------------------------------------------
 
@@ -236,18 +256,18 @@ class Board:
         try:
             text = self.repl.soft_reset()
         except TransportError:
-            if not isinstance(self.transport, WebReplTransport):
+            # A link that ends at a reset (WebREPL: boot.py starts it again) is reopened.
+            self.repl.in_raw = False
+            if not self.transport.reopen(hard=False):
                 raise
-            # WebREPL's socket ends at a soft reset; boot.py starts WebREPL again.
-            self.reconnect()
-            return f"WebREPL closed the connection at the reset: reconnected to {self.name}.\n"
+            self.repl.enter(timeout=8.0)
+            return f"The link closed at the reset: reconnected to {self.name}.\n"
         return text.decode("utf-8", "replace").replace("\r\n", "\n")
 
     def reconnect(self) -> None:
-        """Log in to the WebREPL again after the board dropped it (a reset), raw REPL again."""
-        assert isinstance(self.transport, WebReplTransport)
+        """Open the link again after the board dropped it at a reset, raw REPL again."""
         self.repl.in_raw = False
-        self.transport.reconnect(delay=1.0)
+        self.transport.reopen(hard=False)
         self.repl.enter(timeout=8.0)
 
     def hard_reset(self) -> str:
@@ -255,30 +275,18 @@ class Board:
 
         Returns what the board printed while it started (boot.py and main.py output).
         """
-        if isinstance(self.transport, WebReplTransport):
-            # machine.reset() ends the socket; the board rejoins WiFi and starts WebREPL.
-            with contextlib.suppress(*BoardError):
+        if not self.transport.hard_reset():
+            with contextlib.suppress(BoardError):
                 self.repl.send(b"import machine\nmachine.reset()\n")
-            self.repl.in_raw = False
-            self.transport.reconnect(delay=2.0, attempts=30)
-            seen = self.repl.enter(timeout=8.0)
-            return boot_output(seen)
-        if self.virtual is not None:
-            self.virtual.press_reset()
-        elif not self.transport.hard_reset():
-            with contextlib.suppress(ReplError):
-                self.repl.send(b"import machine\nmachine.reset()\n")
-        self.repl.in_raw = False
-        time.sleep(0.3)  # let the chip restart and start printing before we interrupt it
+        self.repl.in_raw = False  # the board restarts in its friendly REPL
+        if not self.transport.reopen(hard=True):
+            time.sleep(0.3)  # let the chip restart and start printing before we interrupt it
         seen = self.repl.enter(timeout=8.0)
         return boot_output(seen)
 
     def close(self, leave: bool = True) -> None:
-        """Leave the board in its friendly REPL and release the port."""
+        """Leave the board in its friendly REPL and release the link."""
         if leave:
-            with contextlib.suppress(*BoardError):
+            with contextlib.suppress(BoardError):
                 self.repl.leave()
-        self.transport.close()
-        if self.virtual is not None:
-            self.virtual.stop()
-            self.virtual = None
+        self.transport.release()

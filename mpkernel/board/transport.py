@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 
+from ..errors import BoardError
 
-class TransportError(Exception):
+
+class TransportError(BoardError):
     """The link to the board failed (missing, busy, or gone); the message says what to do."""
 
 
@@ -17,6 +19,8 @@ class Transport(ABC):
     kind: str = "serial"
     #: What the user typed to reach the board (port path, URL).
     name: str = ""
+    #: A simulated board (no chip behind it: flashing tools get a simulated bootloader).
+    simulated: bool = False
 
     @abstractmethod
     def write(self, data: bytes) -> None:
@@ -37,9 +41,36 @@ class Transport(ABC):
         """Ask the board to stop what it runs (Ctrl-C)."""
         self.write(b"\x03")  # Ctrl-C: KeyboardInterrupt on the board
 
+    def describe(self) -> str:
+        """The link, for a connection message ("/dev/ttyUSB0 at 115200 baud")."""
+        return self.name
+
+    #: What to suggest when a transfer over this link arrives damaged.
+    retry_hint: str = "Check the cable and try again."
+
     def hard_reset(self) -> bool:
         """Reset the chip by hardware if this link can (DTR/RTS); return whether it did."""
         return False
+
+    @property
+    def tool_port(self) -> str | None:
+        """The serial port that other tools (esptool) can open once we let go, if any."""
+        return None
+
+    def dropped_at_reset(self) -> bool:
+        """Whether the link just ended because the board reset (not because it broke)."""
+        return False
+
+    def reopen(self, hard: bool) -> bool:
+        """Open the link again after the board dropped it at a reset (hard: a chip reset).
+
+        Returns False for links that stay open across resets (a serial port).
+        """
+        return False
+
+    def release(self) -> None:
+        """Close the link and stop whatever it started (default: just close)."""
+        self.close()
 
     def drain(self, quiet: float = 0.05, limit: float = 2.0) -> bytes:
         """Read until the board has been silent for `quiet` seconds (at most `limit` seconds)."""

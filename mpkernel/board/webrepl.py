@@ -25,6 +25,7 @@ FRAME_MAX = 255
 FRAME_PAUSE = 0.005
 CONNECT_TIMEOUT = 5.0
 LOGIN_TIMEOUT = 5.0
+SOFT_REBOOT = b"soft reboot"  # what the firmware prints as it soft-resets
 
 
 def is_webrepl_url(target: str) -> bool:
@@ -49,6 +50,7 @@ class WebReplTransport(Transport):
     """The REPL of a board reached over WebREPL, logged in with its password."""
 
     kind = "webrepl"
+    retry_hint = "Try again (a weak WiFi link?)."
 
     def __init__(self, url: str, password: str, timeout: float = CONNECT_TIMEOUT) -> None:
         self.host, self.port, self._url = parse_url(url)
@@ -167,6 +169,22 @@ class WebReplTransport(Transport):
             if opcode == websocket.ABNF.OPCODE_TEXT:
                 seen += data
         # not reached
+
+    def describe(self) -> str:
+        """The link, for a connection message."""
+        return f"WebREPL at {self.name}"
+
+    def dropped_at_reset(self) -> bool:
+        """A soft reset (sys.exit(), machine.soft_reset()) ends the WebREPL socket."""
+        return SOFT_REBOOT in self.recent
+
+    def reopen(self, hard: bool) -> bool:
+        """Log in again once the board is back: after a chip reset it rejoins WiFi first."""
+        if hard:
+            self.reconnect(delay=2.0, attempts=30)
+        else:
+            self.reconnect(delay=1.0)
+        return True
 
     def reconnect(self, delay: float = 1.0, attempts: int = 8) -> None:
         """Log in again (after the board dropped the socket at a reset)."""

@@ -18,6 +18,7 @@ import serial
 from esptool.util import FatalError
 
 from ..board.serial_transport import open_error
+from ..errors import OperationError
 from .identity import FlashChip, human_size
 from .log import LOG, Lines, ProgressSink
 
@@ -25,7 +26,7 @@ FAST_BAUD = 460_800  # safe on CH340 adapters; 921600 fails on some
 ROM_BAUD = 115_200
 
 
-class FlashError(Exception):
+class FlashError(OperationError):
     """A chip operation failed; the message is one line for the user."""
 
 

@@ -15,7 +15,8 @@ class NotebookLog(EspLogBase):
     """An esptool logger whose output goes to whatever operation runs now.
 
     `lines` receives esptool's messages (one string each); `on_progress` gets
-    (done, total) for reads and writes. Both are set per operation by `routed`.
+    (done, total) for reads and writes. esp.open_chip sets `lines` for each chip session
+    and esp._progress sets `on_progress` around each read or write.
     """
 
     def __init__(self) -> None:

@@ -2,6 +2,6 @@
 
 # Importing a group's module registers its magics.
 from . import connection, files, flash, help, host, provenance, webrepl, wifi  # noqa: F401
-from .registry import MAGICS, MagicError, run_magic_line
+from .registry import MAGICS, MagicError, host_body, run_magic_line
 
-__all__ = ["MAGICS", "MagicError", "run_magic_line"]
+__all__ = ["MAGICS", "MagicError", "host_body", "run_magic_line"]

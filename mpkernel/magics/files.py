@@ -3,43 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from ..board.filesystem import BoardFiles, Entry, FileError, Transfer
-from ..widgets.progress import Progress, human_bytes
-from .registry import MagicError, arg, magic
+from ..errors import OperationError, UsageError
+from ..services import files
+from ..services.files import Transfer, relative
+from ..units import human_bytes
+from ..widgets.progress import Progress
+from .registry import arg, magic
 
 if TYPE_CHECKING:
     from ..kernel import MicroPythonKernel
-
-
-@contextmanager
-def board_files(kernel: MicroPythonKernel) -> Iterator[BoardFiles]:
-    """The board's files, with the port held for the duration and errors as one line."""
-    board = kernel.require_board()
-    with kernel.board_lock:
-        try:
-            yield BoardFiles(board)
-        except FileError as exc:
-            raise MagicError(str(exc)) from None
-
-
-def _relative(path: str, base: str) -> str:
-    if base == "/" and path.startswith("/"):
-        return path[1:]
-    if base and path.startswith(base.rstrip("/") + "/"):
-        return path[len(base.rstrip("/")) + 1 :]
-    return path
-
-
-def _join(*parts: str) -> str:
-    kept = [p for p in parts if p]
-    return str(PurePosixPath(*kept)) if kept else ""
 
 
 def _summary(verb: str, t: Transfer) -> str:
@@ -55,12 +30,10 @@ def _summary(verb: str, t: Transfer) -> str:
 @arg("-r", dest="recursive", action="store_true", help="recurse into folders")
 def ls_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """List files on the board (folders end with /)."""
-    with board_files(kernel) as fs:
-        base = args.path
-        entries = fs.ls(base, args.recursive)
+    entries = files.list_files(kernel.connection, args.path, args.recursive)
     lines = []
     for e in entries:
-        name = _relative(e.path, base) + ("/" if e.is_dir else "")
+        name = relative(e.path, args.path) + ("/" if e.is_dir else "")
         lines.append(f"{'dir' if e.is_dir else e.size:>9}  {name}" if args.long else name)
     kernel.say("\n".join(lines) + "\n" if lines else "(empty)\n")
 
@@ -69,12 +42,11 @@ def ls_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("path", nargs="?", default="", help="folder on the board (default: current)")
 def tree_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Show the board's folders and files as a tree, with sizes."""
-    with board_files(kernel) as fs:
-        base = args.path
-        entries = fs.ls(base, recursive=True)
+    base = args.path
+    entries = files.list_files(kernel.connection, base, recursive=True)
     lines = [base or "."]
     for e in entries:
-        rel = _relative(e.path, base)
+        rel = relative(e.path, base)
         depth = rel.count("/")
         label = rel.rsplit("/", 1)[-1] + ("/" if e.is_dir else f"  ({human_bytes(e.size)})")
         lines.append("    " * depth + "├── " + label)
@@ -85,12 +57,11 @@ def tree_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("path", help="file on the board")
 def cat_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Show a text file from the board."""
-    with board_files(kernel) as fs:
-        data, _ = fs.get(args.path)
+    data = files.read_file(kernel.connection, args.path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise MagicError(
+        raise UsageError(
             f"{args.path} is binary ({len(data)} bytes): use %get to copy it here."
         ) from None
     kernel.say(text if text.endswith("\n") or not text else text + "\n")
@@ -100,11 +71,7 @@ def cat_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("path", help="file on the board")
 def rm_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Delete a file on the board (%rmdir for folders)."""
-    with board_files(kernel) as fs:
-        entry = fs.stat(args.path)
-        if entry is not None and entry.is_dir:
-            raise MagicError(f"{args.path} is a folder: use %rmdir.")
-        fs.rm(args.path)
+    files.remove(kernel.connection, args.path)
     kernel.say(f"Removed {args.path}\n")
 
 
@@ -113,8 +80,7 @@ def rm_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("-p", dest="parents", action="store_true", help="create missing parents too")
 def mkdir_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Create a folder on the board."""
-    with board_files(kernel) as fs:
-        fs.mkdir(args.path, args.parents)
+    files.make_dir(kernel.connection, args.path, args.parents)
     kernel.say(f"Created {args.path}/\n")
 
 
@@ -122,8 +88,7 @@ def mkdir_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("path", help="empty folder on the board")
 def rmdir_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Remove an empty folder on the board."""
-    with board_files(kernel) as fs:
-        fs.rmdir(args.path)
+    files.remove_dir(kernel.connection, args.path)
     kernel.say(f"Removed {args.path}/\n")
 
 
@@ -132,16 +97,14 @@ def rmdir_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("dst", help="new name or path")
 def mv_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Rename or move a file or folder on the board."""
-    with board_files(kernel) as fs:
-        fs.mv(args.src, args.dst)
+    files.move(kernel.connection, args.src, args.dst)
     kernel.say(f"Moved {args.src} -> {args.dst}\n")
 
 
 @magic("df")
 def df_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Free and total space on the board's filesystem."""
-    with board_files(kernel) as fs:
-        free, total = fs.df()
+    free, total = files.disk_usage(kernel.connection)
     used = total - free
     pct = 100 * used / total if total else 0
     kernel.say(
@@ -149,17 +112,14 @@ def df_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     )
 
 
-def _put_one(kernel: MicroPythonKernel, fs: BoardFiles, local: Path, remote: str) -> Transfer:
+def _put_one(kernel: MicroPythonKernel, local: Path, remote: str) -> Transfer:
+    size = local.stat().st_size if local.is_file() else 0
+    bar = Progress(f"put {remote}", size)
     try:
-        data = local.read_bytes()
-    except OSError as exc:
-        raise MagicError(f"Cannot read {local}: {exc.strerror or exc}.") from None
-    bar = Progress(f"put {remote}", len(data))
-    try:
-        t = fs.put(data, remote, bar.update)
-    except (FileError, MagicError) as exc:
+        t = files.put_file(kernel.connection, local, remote, bar.update)
+    except (UsageError, OperationError):
         bar.finish(f"put {remote}: failed", ok=False)
-        raise MagicError(str(exc)) from None
+        raise
     except KeyboardInterrupt:
         bar.finish(f"put {remote}: interrupted, nothing written", ok=False)
         raise
@@ -167,21 +127,14 @@ def _put_one(kernel: MicroPythonKernel, fs: BoardFiles, local: Path, remote: str
     return t
 
 
-def _get_one(kernel: MicroPythonKernel, fs: BoardFiles, remote: str, local: Path) -> Transfer:
-    entry = fs.stat(remote)
+def _get_one(kernel: MicroPythonKernel, remote: str, local: Path) -> Transfer:
+    entry = files.stat(kernel.connection, remote)
     bar = Progress(f"get {remote}", entry.size if entry else 0)
     try:
-        data, t = fs.get(remote, bar.update)
-    except (FileError, MagicError) as exc:
+        t = files.get_file(kernel.connection, remote, local, bar.update)
+    except (UsageError, OperationError):
         bar.finish(f"get {remote}: failed", ok=False)
-        raise MagicError(str(exc)) from None
-    temp = local.with_name(local.name + ".part")
-    try:
-        local.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_bytes(data)
-        os.replace(temp, local)
-    except OSError as exc:
-        raise MagicError(f"Cannot write {local}: {exc.strerror or exc}.") from None
+        raise
     bar.finish(_summary("get", t))
     return t
 
@@ -192,26 +145,11 @@ def _get_one(kernel: MicroPythonKernel, fs: BoardFiles, remote: str, local: Path
 @arg("-r", dest="recursive", action="store_true", help="copy a folder and its contents")
 def put_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Copy a file (or folder, -r) from this computer to the board, verified."""
-    local = Path(args.local).expanduser()
-    if local.is_dir() and not args.recursive:
-        raise MagicError(f"{local} is a folder: use %put -r.")
-    if not local.exists():
-        raise MagicError(f"No file {local} on this computer.")
-    remote = args.remote or local.name
-    with board_files(kernel) as fs:
-        if not local.is_dir():
-            entry = fs.stat(remote)
-            if entry is not None and entry.is_dir:
-                remote = _join(remote, local.name)
-            _put_one(kernel, fs, local, remote)
-            return
-        fs.mkdir(remote, parents=True)
-        for path in sorted(local.rglob("*")):
-            target = _join(remote, path.relative_to(local).as_posix())
-            if path.is_dir():
-                fs.mkdir(target, parents=True)
-            else:
-                _put_one(kernel, fs, path, target)
+    folders, todo = files.plan_put(kernel.connection, Path(args.local), args.remote, args.recursive)
+    for folder in folders:
+        files.make_dir(kernel.connection, folder, parents=True)
+    for local, remote in todo:
+        _put_one(kernel, local, remote)
 
 
 @magic("get")
@@ -220,26 +158,11 @@ def put_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("-r", dest="recursive", action="store_true", help="copy a folder and its contents")
 def get_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Copy a file (or folder, -r) from the board to this computer, verified."""
-    with board_files(kernel) as fs:
-        entry = fs.stat(args.remote)
-        if entry is None:
-            raise MagicError(f"{args.remote}: no such file or folder on the board.")
-        name = PurePosixPath(args.remote).name or "board"
-        local = Path(args.local or name).expanduser()
-        if not entry.is_dir:
-            if local.is_dir():
-                local = local / name
-            _get_one(kernel, fs, args.remote, local)
-            return
-        if not args.recursive:
-            raise MagicError(f"{args.remote} is a folder: use %get -r.")
-        local.mkdir(parents=True, exist_ok=True)
-        for e in fs.ls(args.remote, recursive=True):
-            target = local / _relative(e.path, args.remote)
-            if e.is_dir:
-                target.mkdir(parents=True, exist_ok=True)
-            else:
-                _get_one(kernel, fs, e.path, target)
+    folders, todo = files.plan_get(kernel.connection, args.remote, args.local, args.recursive)
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+    for remote, local in todo:
+        _get_one(kernel, remote, local)
 
 
 @magic("writefile", cell=True)
@@ -247,18 +170,8 @@ def get_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("-a", dest="append", action="store_true", help="append instead of replacing")
 def writefile_magic(kernel: MicroPythonKernel, args: argparse.Namespace, body: str) -> None:
     """Write the cell's text to a file on the board (-a appends)."""
-    data = body.encode()
-    with board_files(kernel) as fs:
-        if args.append:
-            entry = fs.stat(args.path)
-            if entry is not None:
-                data = fs.get(args.path)[0] + data
-        t = fs.put(data, args.path)
+    t = files.write_file(kernel.connection, args.path, body.encode(), args.append)
     kernel.say(f"{'Appended to' if args.append else 'Wrote'} {args.path} ({t.size} bytes)\n")
-
-
-def _local_files(root: Path) -> dict[str, Path]:
-    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @magic("sync")
@@ -268,50 +181,28 @@ def _local_files(root: Path) -> dict[str, Path]:
 @arg("--dry-run", action="store_true", help="only say what would change")
 def sync_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Copy to the board only the files whose content differs (SHA-256 on the board)."""
-    root = Path(args.local).expanduser()
-    if not root.is_dir():
-        raise MagicError(f"{root} is not a folder on this computer.")
-    local = _local_files(root)
-    copied = skipped = removed = 0
-    with board_files(kernel) as fs:
-        base = args.remote
-        if base and fs.stat(base) is None and not args.dry_run:
-            fs.mkdir(base, parents=True)
-        remote: dict[str, Entry] = {}
-        if not base or fs.stat(base) is not None:
-            remote = {_relative(e.path, base): e for e in fs.ls(base, recursive=True)}
-        for rel, path in local.items():
-            data = path.read_bytes()
-            have = remote.get(rel)
-            same = False
-            if have is not None and not have.is_dir and have.size == len(data):
-                target = _join(base, rel)
-                digest = fs.sha256(target)
-                same = (
-                    digest == hashlib.sha256(data).hexdigest()
-                    if digest is not None
-                    else fs.get(target)[0] == data
-                )
-            if same:
-                skipped += 1
-                continue
-            kernel.say(f"{'would copy' if args.dry_run else 'copy'} {rel}\n")
-            if not args.dry_run:
-                parent = str(PurePosixPath(rel).parent)
-                if parent != ".":
-                    fs.mkdir(_join(base, parent), parents=True)
-                _put_one(kernel, fs, path, _join(base, rel))
-            copied += 1
-        if args.delete:
-            extras = [rel for rel, e in remote.items() if not e.is_dir and rel not in local]
-            for rel in extras:
-                kernel.say(f"{'would remove' if args.dry_run else 'remove'} {rel}\n")
-                if not args.dry_run:
-                    fs.rm(_join(base, rel))
-                removed += 1
+    conn = kernel.connection
+    base = args.remote
+    wanted = base and not args.dry_run and Path(args.local).expanduser().is_dir()
+    if wanted and files.stat(conn, base) is None:
+        files.make_dir(conn, base, parents=True)
+    plan = files.plan_sync(conn, Path(args.local), base, args.delete)
+    for path, target in plan.copy:
+        rel = relative(target, base)
+        kernel.say(f"{'would copy' if args.dry_run else 'copy'} {rel}\n")
+        if not args.dry_run:
+            parent = str(PurePosixPath(rel).parent)
+            if parent != ".":
+                files.make_dir(conn, files.join(base, parent), parents=True)
+            _put_one(kernel, path, target)
+    for target in plan.remove:
+        kernel.say(f"{'would remove' if args.dry_run else 'remove'} {relative(target, base)}\n")
+        if not args.dry_run:
+            files.remove(conn, target)
     verb = "would copy" if args.dry_run else "copied"
+    removed = len(plan.remove)
     kernel.say(
-        f"sync: {verb} {copied}, unchanged {skipped}"
+        f"sync: {verb} {len(plan.copy)}, unchanged {plan.unchanged}"
         + (f", {'would remove' if args.dry_run else 'removed'} {removed}" if args.delete else "")
         + "\n"
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from .registry import MAGICS, MagicError, arg, magic
+from ..errors import UsageError
+from .registry import MAGICS, arg, magic
 
 if TYPE_CHECKING:
     from ..kernel import MicroPythonKernel
@@ -14,7 +15,6 @@ if TYPE_CHECKING:
 def magic_table() -> str:
     width = max(len(name) for name in MAGICS)
     rows = [f"{name.ljust(width)}  {m.summary}" for name, m in sorted(MAGICS.items())]
-    rows.append(f"{'%%host'.ljust(width)}  Run the cell in Python on this computer, not the board.")
     return "\n".join(rows)
 
 
@@ -34,5 +34,5 @@ def help_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     name = args.name if args.name.startswith("%") else "%" + args.name
     found = MAGICS.get(name) or MAGICS.get("%" + name)
     if found is None:
-        raise MagicError(f"No magic named {name}: run %lsmagic to list them.")
+        raise UsageError(f"No magic named {name}: run %lsmagic to list them.")
     kernel.say(found.parser.format_help())

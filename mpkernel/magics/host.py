@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..board.session import BoardExecError
+from ..errors import UsageError
 from ..transfer import (
     NotDefined,
     TransferError,
@@ -16,7 +17,7 @@ from ..transfer import (
     pull_code,
     push,
 )
-from .registry import MagicError, arg, magic
+from .registry import arg, magic
 
 if TYPE_CHECKING:
     from ..kernel import MicroPythonKernel
@@ -28,9 +29,17 @@ PROGRESS_FROM = 16 * 1024
 def _check_names(names: list[str], target: str | None, where: str) -> None:
     for name in [*names, *([target] if target else [])]:
         if not name.isidentifier():
-            raise MagicError(f"{name!r} is not a variable name ({where}).")
+            raise UsageError(f"{name!r} is not a variable name ({where}).")
     if target and len(names) != 1:
-        raise MagicError("--as renames one variable: give a single NAME with --as.")
+        raise UsageError("--as renames one variable: give a single NAME with --as.")
+
+
+@magic("host", cell=True, on_host=True)
+def host_cell_magic(kernel: MicroPythonKernel, args: argparse.Namespace, body: str) -> None:
+    """Run the cell in Python on this computer, not the board.
+
+    The kernel gives the cell's body to its own IPython (see kernel.do_execute).
+    """
 
 
 @magic("host", raw=True)
@@ -42,7 +51,7 @@ def host_magic(kernel: MicroPythonKernel, line: str) -> None:
     """
     code = line.strip()
     if not code:
-        raise MagicError("Give a line of Python: %host print(x)")
+        raise UsageError("Give a line of Python: %host print(x)")
     result = kernel.shell.run_cell(code, store_history=False, silent=False)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
@@ -50,7 +59,7 @@ def host_magic(kernel: MicroPythonKernel, line: str) -> None:
     if not result.success:
         exc = result.error_in_exec or result.error_before_exec
         name = type(exc).__name__ if exc is not None else "an error"
-        raise MagicError(f"%host: the host code raised {name} (traceback above).")
+        raise UsageError(f"%host: the host code raised {name} (traceback above).")
 
 
 @magic("pull")
@@ -70,13 +79,11 @@ def pull_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
             try:
                 text = board.exec_capture(pull_code(name))
             except BoardExecError as exc:
-                raise MagicError(f"Reading {name} failed on the board: {exc}") from None
+                raise TransferError(f"Reading {name} failed on the board: {exc}") from None
         try:
             values[args.target or name] = parse_pulled(text, name)
         except NotDefined:
-            raise MagicError(f"{name} is not defined on the board.") from None
-        except TransferError as exc:
-            raise MagicError(str(exc)) from None
+            raise UsageError(f"{name} is not defined on the board.") from None
     kernel.shell.user_ns.update(values)
     kernel.say(
         "Pulled "
@@ -120,7 +127,7 @@ def push_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     ns = kernel.shell.user_ns
     for name in args.names:
         if name not in ns:
-            raise MagicError(f"{name} is not defined on the host (define it in a %%host cell).")
+            raise UsageError(f"{name} is not defined on the host (define it in a %%host cell).")
     board = kernel.require_board()
     for name in args.names:
         target = args.target or name
@@ -144,16 +151,14 @@ def push_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
         try:
             check_pushable(value, name)
             sent = push(exec_code, value, target, show, free)
-        except TransferError as exc:
-            raise MagicError(str(exc)) from None
         except BoardExecError as exc:
             if progress is not None:
                 progress.finish(ok=False, summary=f"push {name}: failed")
             if exc.ename == "MemoryError":
-                raise MagicError(
+                raise TransferError(
                     f"The board ran out of memory receiving {name}: send a smaller part."
                 ) from None
-            raise MagicError(f"Sending {name} failed on the board: {exc}") from None
+            raise TransferError(f"Sending {name} failed on the board: {exc}") from None
         if progress is not None:
             progress.finish()
         suffix = f" as {target}" if target != name else ""
@@ -168,7 +173,7 @@ def capture_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     Put it on its own line at the top of a board cell:  %capture out
     """
     if not args.name.isidentifier():
-        raise MagicError(f"{args.name!r} is not a variable name.")
+        raise UsageError(f"{args.name!r} is not a variable name.")
     ns = kernel.shell.user_ns
     name = args.name
     ns[name] = ""
@@ -197,7 +202,7 @@ def plot_magic(kernel: MicroPythonKernel, args: argparse.Namespace, body: str) -
     from ..widgets.plot import LivePlot
 
     if args.window < 0:
-        raise MagicError("--window must be a positive number of points.")
+        raise UsageError("--window must be a positive number of points.")
     live = LivePlot(kernel, window=args.window, x=args.x)
     kernel.taps.append(live.feed)
     try:

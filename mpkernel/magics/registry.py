@@ -8,19 +8,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UsageError
+
 if TYPE_CHECKING:
     from ..kernel import MicroPythonKernel
 
 
-class MagicError(Exception):
-    """A magic could not do its job; the message is one line that says what to do."""
+#: The old name of UsageError, for code written before the errors module.
+MagicError = UsageError
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports bad usage as MagicError instead of exiting the kernel."""
+    """argparse that reports bad usage as UsageError instead of exiting the kernel."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise MagicError(f"{message}. Usage: {self.format_usage().strip()[7:]}")
+        raise UsageError(f"{message}. Usage: {self.format_usage().strip()[7:]}")
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         raise _HelpShown()
@@ -40,6 +42,7 @@ class Magic:
     cell: bool
     parser: _Parser
     raw: bool = False  # called as func(kernel, rest_of_line): the line as typed
+    on_host: bool = False  # a cell magic whose body the kernel runs in its own IPython
 
     @property
     def summary(self) -> str:
@@ -60,13 +63,14 @@ def arg(*names: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[
 
 
 def magic(
-    name: str, cell: bool = False, raw: bool = False
+    name: str, cell: bool = False, raw: bool = False, on_host: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a line magic (`%name`) or, with cell=True, a cell magic (`%%name`).
 
     The function's docstring: first line is the one-line help, the rest the long help.
     A line magic is called as func(kernel, args); a cell magic as func(kernel, args, body).
     With raw=True the line is not parsed: func(kernel, rest_of_line) gets it as typed.
+    With on_host=True (a cell magic) the kernel runs the body in its own IPython instead.
     A cell magic may return an execute reply (a dict with "status") for the cell.
     """
 
@@ -81,10 +85,18 @@ def magic(
         )
         for names, options in func.__dict__.get("_mpk_args", []):
             parser.add_argument(*names, **options)
-        MAGICS[prefix + name] = Magic(name, func, cell, parser, raw)
+        MAGICS[prefix + name] = Magic(name, func, cell, parser, raw, on_host)
         return func
 
     return register
+
+
+def host_body(code: str) -> str | None:
+    """The body of a cell that runs on the host (its first line an on_host magic), or None."""
+    text = code.lstrip()
+    first, _, body = text.partition("\n")
+    found = MAGICS.get(first.strip().split(" ", 1)[0]) if first.startswith("%%") else None
+    return body if found is not None and found.on_host else None
 
 
 def run_magic_line(kernel: MicroPythonKernel, line: str, body: str | None = None) -> Any:
@@ -92,13 +104,13 @@ def run_magic_line(kernel: MicroPythonKernel, line: str, body: str | None = None
     head, _, rest = line.strip().partition(" ")
     found = MAGICS.get(head)
     if found is None:
-        raise MagicError(f"Unknown magic {head}: run %lsmagic to list the magics.")
+        raise UsageError(f"Unknown magic {head}: run %lsmagic to list the magics.")
     if found.raw and rest.strip() not in ("-h", "--help"):
         return found.func(kernel, rest)
     try:
         words = shlex.split(rest)
     except ValueError as exc:
-        raise MagicError(f"{head}: {exc} (check the quotes)") from None
+        raise UsageError(f"{head}: {exc} (check the quotes)") from None
     try:
         args = found.parser.parse_args(words)
     except _HelpShown:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,23 +9,33 @@ import ipywidgets as widgets
 from IPython.display import display
 
 from ..board.ports import list_serial_ports
+from ..errors import MpkError
 from ..flash import mock
 from ..flash.esp import FAST_BAUD
-from ..magics.registry import MagicError
-from .progress import widget_bundle
+from ..services import flashing
+from ..services.flashing import ChipLink, FlashOptions, Report
+from .progress import Progress, widget_bundle
 
 if TYPE_CHECKING:
     from ..kernel import MicroPythonKernel
-    from ..magics.flash import Link
 
 BAUDS = [115_200, 230_400, 460_800, 921_600]
 MODES = ["keep", "dio", "qio", "dout"]
 
 
+def report_to(kernel: MicroPythonKernel) -> Report:
+    """Messages to the cell's output, progress as bars, esptool's lines to the log."""
+    return Report(
+        say=lambda text, error=False: kernel.say(text, "stderr" if error else "stdout"),
+        progress=Progress,
+        log=kernel.log.info,
+    )
+
+
 class ConfirmErase:
     """Two buttons: erase the flash now, or cancel."""
 
-    def __init__(self, kernel: MicroPythonKernel, link: Link, chip: str) -> None:
+    def __init__(self, kernel: MicroPythonKernel, link: ChipLink, chip: str) -> None:
         self.kernel = kernel
         self.link = link
         self.question = widgets.HTML(f"<b>Erase the whole flash of this {chip}?</b>")
@@ -51,15 +60,12 @@ class ConfirmErase:
         self._done("Cancelled: the flash was not touched.")
 
     def erase_clicked(self, _: object) -> None:
-        from ..magics.flash import chip_session, erase_now
-
         self.yes.disabled = self.no.disabled = True
         self.status.value = "Erasing..."
         with self.out:
             try:
-                with chip_session(self.kernel, self.link) as chip:
-                    erase_now(self.kernel, chip)
-            except MagicError as exc:
+                flashing.erase(self.kernel.connection, self.link, report_to(self.kernel))
+            except MpkError as exc:
                 self._done(f"Failed: {exc}")
                 return
         self._done("Erased.")
@@ -71,8 +77,9 @@ class FlashPanel:
     def __init__(self, kernel: MicroPythonKernel) -> None:
         self.kernel = kernel
         ports = [p.device for p in list_serial_ports()]
-        if kernel.board is not None and kernel.board.kind == "serial":
-            ports = [kernel.board.name, *[p for p in ports if p != kernel.board.name]]
+        mine = kernel.board.transport.tool_port if kernel.board is not None else None
+        if mine:
+            ports = [mine, *[p for p in ports if p != mine]]
         if mock.available():
             ports.append("mock")
         self.port = widgets.Combobox(
@@ -106,31 +113,28 @@ class FlashPanel:
         text = "Flash panel: or run %flash FIRMWARE.bin --port PORT"
         display(widget_bundle(self.box, text), raw=True)
 
-    def flash_clicked(self, _: object) -> None:
-        from ..magics.flash import flash_file
+    def options(self) -> FlashOptions:
+        """The panel's choices as the flashing service's options."""
+        return FlashOptions(
+            firmware=Path(self.file.value.strip()).expanduser(),
+            link=ChipLink(self.port.value.strip() or None, self.baud.value),
+            flash_mode=self.mode.value,
+            erase=self.erase.value,
+        )
 
-        path = Path(self.file.value.strip()).expanduser()
+    def flash_clicked(self, _: object) -> None:
         if not self.file.value.strip():
             self.status.value = "Choose a firmware file first."
             return
-        args = argparse.Namespace(
-            port=self.port.value.strip() or None,
-            addr="0x0",
-            baud=self.baud.value,
-            before="auto",
-            after="auto",
-            flash_mode=self.mode.value,
-            flash_size="detect",
-            erase=self.erase.value,
-            no_wait=False,
-        )
+        options = self.options()
+        path = options.firmware
         self.button.disabled = True
         self.status.value = f"Flashing {path.name}..."
         try:
             with self.out:
-                flash_file(self.kernel, path, args)
+                flashing.flash(self.kernel.connection, options, report_to(self.kernel))
             self.status.value = f"Done: {path.name} written and verified."
-        except MagicError as exc:
+        except MpkError as exc:
             self.status.value = f"Failed: {exc}"
         finally:
             self.button.disabled = False

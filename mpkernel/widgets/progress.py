@@ -8,6 +8,10 @@ import uuid
 import ipywidgets as widgets
 from IPython.display import display, update_display
 
+from ..units import human_bytes
+
+__all__ = ["Progress", "human_bytes", "widget_bundle"]
+
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
@@ -17,14 +21,6 @@ def widget_bundle(widget: widgets.Widget, text: str) -> dict[str, object]:
         "text/plain": text,
         _WIDGET_VIEW: {"version_major": 2, "version_minor": 0, "model_id": widget.model_id},
     }
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 class Progress:

@@ -1,7 +1,7 @@
 """The `%wifi` panel: pick a scanned network, type its password, connect; live status.
 
-Callbacks run in the kernel's thread (comm messages), so board access takes the kernel's
-board lock (inside the wifi magics' board_call). The password box never sends a typed
+Callbacks run in the kernel's thread (comm messages); services.wifi takes the connection's
+lock for each board call. The password box never sends a typed
 password back to the frontend and is cleared after every attempt, so no password stays in
 the widget state that a notebook saves.
 """
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 from traitlets import Unicode
 
-from ..magics import wifi
-from ..magics.registry import MagicError
+from ..errors import MpkError
+from ..services import wifi
 
 if TYPE_CHECKING:
     from ..kernel import MicroPythonKernel
@@ -57,8 +57,8 @@ class WifiPanel(widgets.VBox):
         """Scan and fill the dropdown (strongest first); errors go to the status line."""
         self.status.value = "Scanning..."
         try:
-            nets = wifi.scan(self.kernel)
-        except MagicError as exc:
+            nets = wifi.scan(self.kernel.connection)
+        except MpkError as exc:
             self.status.value = f"Scan failed: {exc}"
             return
         visible = [n for n in nets if n.ssid]
@@ -85,17 +85,17 @@ class WifiPanel(widgets.VBox):
             self.status.value = f"Connecting to {ssid}..."
             key = self.password.value
             self.password.value = ""
-            outcome = wifi.connect_and_report(self.kernel, ssid, key, self.timeout, progress=False)
+            outcome = wifi.connect(self.kernel.connection, ssid, key, self.timeout)
             del key
             if outcome.ok:
-                ip = wifi.info(self.kernel).get("ifconfig") or ("?",)
+                ip = wifi.ip_address(wifi.info(self.kernel.connection))
                 self.status.value = (
-                    f"{outcome.message} IP address {ip[0]}. The board reconnects at boot; "
+                    f"{outcome.message} IP address {ip}. The board reconnects at boot; "
                     "%wifi forget clears that."
                 )
             else:
                 self.status.value = f"Failed: {outcome.message}."
-        except MagicError as exc:
+        except MpkError as exc:
             self.status.value = f"Failed: {exc}"
         finally:
             self.password.value = ""

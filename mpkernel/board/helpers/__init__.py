@@ -22,3 +22,9 @@ def helper(name: str) -> str:
         depth = (len(line) - len(body)) // 4
         lines.append(" " * depth + body)
     return "\n".join(lines) + "\n"
+
+
+def helper_call(name: str, call: str) -> str:
+    """Helper `name`'s code, then `call`; the helper's function is deleted afterwards."""
+    func = call.split("(", 1)[0]
+    return f"{helper(name)}try:\n {call}\nfinally:\n del {func}\n"

@@ -1,0 +1,136 @@
+"""File transfers' common ground: the errors, the records, and what a file channel does.
+
+A file channel moves a file's bytes over one kind of link: the streaming helpers over the
+raw REPL, one tiny exec per chunk on small heaps, or WebREPL's binary protocol. It is chosen
+once per connection (filesystem.choose_channel); BoardFiles keeps the temporary name, the
+verification and the rename, the same for every channel.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import OperationError
+from .helpers import helper
+from .session import Board, BoardExecError
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+
+TEMP_SUFFIX = ".mpk-part"
+
+ERRNO_TEXT = {
+    2: "no such file or folder on the board",
+    5: "I/O error on the board's storage",
+    13: "permission denied on the board",
+    17: "it already exists on the board",
+    20: "a part of the path is not a folder",
+    21: "it is a folder (use -r for folders)",
+    22: "invalid path or argument",
+    28: "board storage full",
+    30: "the board's filesystem is read-only",
+    39: "the folder is not empty",
+}
+_ERRNO_NAMES = {"ENOENT": 2, "EIO": 5, "EACCES": 13, "EEXIST": 17, "ENOTDIR": 20,
+                "EISDIR": 21, "EINVAL": 22, "ENOSPC": 28, "EROFS": 30, "ENOTEMPTY": 39}  # fmt: skip
+
+
+class FileError(OperationError):
+    """A file operation failed; the message is one line that says what happened."""
+
+
+@dataclass
+class Entry:
+    """A file or folder on the board."""
+
+    path: str
+    is_dir: bool
+    size: int
+
+
+@dataclass
+class Transfer:
+    """What a put or get moved, and how fast."""
+
+    path: str
+    size: int  # file bytes
+    wire: int  # bytes sent over the link for the payload
+    seconds: float
+    encoding: str
+    verified: str  # "sha256", "read back" or "none"
+
+    @property
+    def rate(self) -> float:
+        return self.size / self.seconds if self.seconds > 0 else 0.0
+
+
+def errno_of(ename: str, evalue: str) -> int | None:
+    """The errno of an OSError raised on the board ("[Errno 2] ENOENT", "2", "ENOENT")."""
+    if ename != "OSError":
+        return None
+    m = re.search(r"\[Errno (\d+)\]|^(\d+)$|\b(E[A-Z]+)\b", evalue)
+    if not m:
+        return None
+    if m.group(1) or m.group(2):
+        return int(m.group(1) or m.group(2))
+    return _ERRNO_NAMES.get(m.group(3))
+
+
+def file_error(exc: BoardExecError, path: str) -> FileError:
+    """One line for a failed operation on `path`."""
+    code = errno_of(exc.ename, exc.evalue)
+    if code in ERRNO_TEXT:
+        return FileError(f"{path}: {ERRNO_TEXT[code]}.")
+    if exc.ename == "MemoryError":
+        return FileError(f"{path}: the board ran out of memory (free some, or %reset).")
+    return FileError(f"{path}: {exc}")
+
+
+def error_text_to_file_error(text: str, path: str) -> FileError:
+    """A FileError from the last line of a traceback the board printed."""
+    last = (text.strip().splitlines() or ["Error"])[-1]
+    ename, _, value = last.partition(":")
+    return file_error(BoardExecError(ename.strip(), value.strip()), path)
+
+
+def stat(board: Board, path: str) -> Entry | None:
+    """The entry at path, or None if nothing is there."""
+    try:
+        found = board.exec_value(f"P = {path!r}\n{helper('fs_stat')}")
+    except BoardExecError as exc:
+        raise file_error(exc, path) from None
+    return Entry(path, *found) if found else None  # type: ignore[misc]
+
+
+class FileChannel(ABC):
+    """Moves one file's bytes to or from the board over one kind of link."""
+
+    def __init__(self, board: Board) -> None:
+        self.board = board
+        self.repl = board.repl
+
+    def run(self, code: str, path: str) -> str:
+        """Run board code and return what it printed; its failure is a FileError on path."""
+        try:
+            return self.board.exec_capture(code)
+        except BoardExecError as exc:
+            raise file_error(exc, path) from None
+
+    def temp_name(self, remote: str) -> str:
+        """Where a put writes before the verified file is renamed to `remote`."""
+        return remote + TEMP_SUFFIX
+
+    def check_target(self, remote: str) -> None:  # noqa: B027  (most channels check nothing)
+        """Refuse a put that the channel cannot even start (nothing checked by default)."""
+
+    @abstractmethod
+    def send(
+        self, data: bytes, temp: str, remote: str, progress: Progress | None
+    ) -> tuple[int, str]:
+        """Write data to `temp`: (bytes on the wire, how they travelled)."""
+
+    @abstractmethod
+    def receive(self, remote: str, size: int, progress: Progress | None) -> tuple[bytes, int, str]:
+        """Read `remote` (`size` bytes): (data, bytes on the wire, how they travelled)."""

@@ -1,0 +1,187 @@
+"""File channels over the raw REPL: streaming helpers, or one tiny exec per chunk.
+
+The streaming helpers (helpers/fs_put.py, fs_get.py) move the file through stdin/stdout in
+small frames: raw bytes where the board allows, else base64, else hex, compressed with
+deflate when the board can inflate and it pays off. Boards with a tiny heap get one exec
+per 48-byte chunk instead, as bytes literals.
+"""
+
+from __future__ import annotations
+
+import ast
+import zlib
+from binascii import a2b_base64, b2a_base64
+
+from .channel import FileChannel, FileError, Progress, error_text_to_file_error
+from .helpers import helper_call
+
+RAW, BASE64, HEX = 0, 1, 2
+ENCODINGS = ["raw", "base64", "hex"]
+FRAME = {RAW: 120, BASE64: 90, HEX: 60}  # payload bytes per frame: <= 120 on the wire
+WINDOW = 2  # frames in flight: 2 x 122 bytes fits a 256-byte stdin buffer
+DEFLATE_WBITS = 10  # a 1 KB window: affordable on an ESP8266
+DEFLATE_HEAP = 16_000  # inflating needs this much free heap
+TINY_CHUNK = 48  # bytes per exec in the per-chunk tier (a literal of <= 192 chars)
+
+
+class StreamChannel(FileChannel):
+    """The fs_put / fs_get helpers, streaming frames through the raw REPL."""
+
+    def _encoding(self, sending: bool) -> int:
+        """How payload bytes travel: raw where the direction is binary-clean."""
+        caps = self.board.caps
+        raw = caps.raw_in if sending else caps.raw_out
+        return RAW if raw else BASE64 if caps.b64 else HEX
+
+    def send(
+        self, data: bytes, temp: str, remote: str, progress: Progress | None
+    ) -> tuple[int, str]:
+        enc = self._encoding(sending=True)
+        payload, wbits = data, 0
+        caps = self.board.caps
+        if caps.inflate and len(data) >= 256 and caps.free > DEFLATE_HEAP:
+            packer = zlib.compressobj(9, zlib.DEFLATED, -DEFLATE_WBITS)
+            packed = packer.compress(data) + packer.flush()
+            if len(packed) < 0.9 * len(data):
+                payload, wbits = packed, DEFLATE_WBITS
+        wire = self._stream_put(payload, temp, enc, wbits, len(data), progress, remote)
+        return wire, ENCODINGS[enc] + ("+deflate" if wbits else "")
+
+    def _frames(self, payload: bytes, enc: int) -> list[bytes]:
+        step = FRAME[enc]
+        frames = []
+        for i in range(0, len(payload), step):
+            chunk = payload[i : i + step]
+            if enc == RAW:
+                frames.append(len(chunk).to_bytes(2, "big") + chunk)
+            else:
+                text = b2a_base64(chunk, newline=False) if enc == BASE64 else chunk.hex().encode()
+                frames.append(b"%03x" % len(text) + text)
+        return frames
+
+    def _stream_put(
+        self,
+        payload: bytes,
+        temp: str,
+        enc: int,
+        wbits: int,
+        size: int,
+        progress: Progress | None,
+        remote: str,
+    ) -> int:
+        """Send the payload to the running fs_put helper; returns bytes put on the wire."""
+        self._start_helper("fs_put", f"_mpk_put({temp!r}, {enc}, {wbits})", remote)
+        frames = self._frames(payload, enc)
+        end = (0).to_bytes(2, "big") if enc == RAW else b"000"
+        abort = b"\xff\xff" if enc == RAW else b"fff"
+        inflight = sent = wire = 0
+        failed = interrupted = False
+        try:
+            for frame in frames:
+                while inflight >= WINDOW and not failed:
+                    failed = self._ack() != b"#"
+                    inflight -= 1
+                if failed:
+                    break
+                self.repl.transport.write(frame)
+                wire += len(frame)
+                inflight += 1
+                sent += 1
+                if progress:
+                    progress(min(size, size * sent // max(len(frames), 1)), size)
+        except KeyboardInterrupt:
+            interrupted = True
+        self.repl.transport.write(abort if interrupted else end)
+        out = bytearray()
+        result = self.repl.follow(out.extend, interrupted=False)
+        if result.error:
+            raise error_text_to_file_error(result.error, remote)
+        if interrupted:
+            raise KeyboardInterrupt
+        return wire
+
+    def _ack(self) -> bytes:
+        ack = self.repl.read_exact(1, timeout=10)
+        if ack not in (b"#", b"!"):
+            self.repl.unread(ack)
+            return b"?"
+        return ack
+
+    def receive(self, remote: str, size: int, progress: Progress | None) -> tuple[bytes, int, str]:
+        """Receive a file from the running fs_get helper."""
+        enc = self._encoding(sending=False)
+        self._start_helper("fs_get", f"_mpk_get({remote!r}, {enc})", remote)
+        data = bytearray()
+        wire = 0
+        while True:
+            if enc == RAW:
+                n = int.from_bytes(self.repl.read_exact(2, timeout=10), "big")
+            else:
+                n = int(self.repl.read_exact(3, timeout=10), 16)
+            if n == 0:
+                break
+            chunk = self.repl.read_exact(n, timeout=10)
+            wire += n + (2 if enc == RAW else 3)
+            data += (
+                chunk
+                if enc == RAW
+                else a2b_base64(chunk)
+                if enc == BASE64
+                else bytes.fromhex(chunk.decode())
+            )
+            if progress:
+                progress(len(data), size)
+        out = bytearray()
+        result = self.repl.follow(out.extend)
+        if result.error:
+            raise error_text_to_file_error(result.error, remote)
+        return bytes(data), wire, ENCODINGS[enc]
+
+    def _start_helper(self, name: str, call: str, path: str) -> None:
+        """Start a streaming helper; it answers R when ready (else its error is raised)."""
+        self.repl.send(helper_call(name, call).encode())
+        ready = self.repl.read_exact(1, timeout=10)
+        if ready != b"R":
+            self.repl.unread(ready)
+            out = bytearray()
+            raise error_text_to_file_error(self.repl.follow(out.extend).error or "OSError", path)
+
+
+class ChunkChannel(FileChannel):
+    """The small-heap tier: one tiny exec per chunk, as bytes literals."""
+
+    def send(
+        self, data: bytes, temp: str, remote: str, progress: Progress | None
+    ) -> tuple[int, str]:
+        self.run(f"_f = open({temp!r}, 'wb')", remote)
+        wire = 0
+        try:
+            for i in range(0, len(data), TINY_CHUNK):
+                line = f"_f.write({data[i : i + TINY_CHUNK]!r})"
+                self.run(line, remote)
+                wire += len(line)
+                if progress:
+                    progress(min(i + TINY_CHUNK, len(data)), len(data))
+        except (FileError, KeyboardInterrupt):
+            self.run(f"_f.close()\ndel _f\nimport os\nos.remove({temp!r})", remote)
+            raise
+        self.run("_f.close()\ndel _f", remote)
+        return wire, "literal"
+
+    def receive(self, remote: str, size: int, progress: Progress | None) -> tuple[bytes, int, str]:
+        self.run(f"_f = open({remote!r}, 'rb')", remote)
+        data = bytearray()
+        wire = 0
+        try:
+            while True:
+                out = self.run(f"print(repr(_f.read({TINY_CHUNK})))", remote)
+                wire += len(out)
+                chunk = ast.literal_eval(out.strip())
+                if not chunk:
+                    break
+                data += chunk
+                if progress:
+                    progress(len(data), size)
+        finally:
+            self.run("_f.close()\ndel _f", remote)
+        return bytes(data), wire, "literal"

@@ -1,0 +1,40 @@
+"""The virtual board as a link: its PTY is a serial port, its reset button a signal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .serial_transport import SerialTransport
+from .virtual import VirtualBoard
+
+
+class VirtualTransport(SerialTransport):
+    """A serial link to a virtual board that this transport started and stops on release."""
+
+    kind = "virtual"
+    simulated = True
+
+    def __init__(self, root: str | Path | None = None, baudrate: int = 115200) -> None:
+        self.virtual = VirtualBoard(root=root)
+        try:
+            super().__init__(self.virtual.port, baudrate)
+        except BaseException:
+            self.virtual.stop()
+            raise
+        self.name = "virtual"
+
+    def describe(self) -> str:
+        return "the virtual board (MicroPython's unix port on this computer)"
+
+    @property
+    def tool_port(self) -> str | None:
+        return None  # a PTY with no chip behind it
+
+    def hard_reset(self) -> bool:
+        """The reset button: boot.py and main.py run again."""
+        self.virtual.press_reset()
+        return True
+
+    def release(self) -> None:
+        self.close()
+        self.virtual.stop()

@@ -1,0 +1,195 @@
+"""The kernel's one board connection: choosing a port, connecting, resets, lending the port.
+
+Every surface (cells, magics, widgets, the extension's comm handlers) reaches the board
+through one `Connection`, under its lock, so that two of them never talk to it at once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+from ..board.ports import find_boards, format_ports
+from ..board.session import Board
+from ..board.webrepl import is_webrepl_url
+from ..errors import BoardError, UsageError
+
+VIRTUAL = "virtual"
+
+
+def choose_port(port: str | None = None, how: str = "%connect PORT") -> str:
+    """The board to use: `port` if given, else $MPKERNEL_PORT, else the one board found by
+    USB id, else the virtual board. Several boards found is a UsageError that says to
+    choose one with `how`."""
+    if port:
+        return port
+    env = os.environ.get("MPKERNEL_PORT", "").strip()
+    if env:
+        return env
+    boards = find_boards()
+    if len(boards) > 1:
+        raise UsageError(f"Several boards found, choose one with {how}:\n" + format_ports(boards))
+    return boards[0].device if boards else VIRTUAL
+
+
+def describe(board: Board, firmware: str) -> str:
+    """One line naming the firmware and the link."""
+    return f"Connected to {firmware} via {board.transport.describe()}."
+
+
+@dataclass
+class Status:
+    """What the connection is, as plain data (for a panel or the extension)."""
+
+    connected: bool
+    kind: str = ""  # "serial", "virtual" or "webrepl"
+    name: str = ""  # port, URL or "virtual"
+    link: str = ""  # the link described in words
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class Connection:
+    """The board this kernel talks to (or none), its lock, and connecting on first use.
+
+    `notify(text, error=False)` receives notes for the user; `ask_password` is called for a WebREPL
+    target that is opened without a password (it asks in a hidden prompt);
+    `on_auto_connect(board)` runs when first use connects by itself (the kernel announces).
+    """
+
+    def __init__(
+        self,
+        notify: Callable[..., None] | None = None,
+        ask_password: Callable[[], str] | None = None,
+        on_auto_connect: Callable[[Board], None] | None = None,
+    ) -> None:
+        self.board: Board | None = None
+        self.lock = threading.RLock()
+        self.notify: Callable[..., None] = notify or (lambda text, error=False: None)
+        self.ask_password = ask_password
+        self.on_auto_connect = on_auto_connect
+        self.auto_connect = True  # until the user connects or disconnects explicitly
+        self.startup_error: str | None = None
+        self._opened_with: tuple[str, int] = ("", 115200)
+
+    def open(
+        self,
+        target: str,
+        baudrate: int = 115200,
+        root: str | None = None,
+        password: str | None = None,
+    ) -> Board:
+        """Open a board, replacing any current one. A ws:// target needs a password."""
+        if is_webrepl_url(target) and password is None:
+            if self.ask_password is None:
+                raise UsageError("A WebREPL needs its password: --password-from-env VAR.")
+            password = self.ask_password()
+        self.close()
+        board = Board.open(target, baudrate=baudrate, root=root, password=password)
+        self.board = board
+        self._opened_with = (target, baudrate)
+        return board
+
+    def close(self) -> None:
+        """Close the current board, if any (it is left in its friendly REPL)."""
+        self.auto_connect = False
+        board, self.board = self.board, None
+        if board is not None:
+            with self.lock:
+                board.close()
+
+    def lost(self) -> None:
+        """The link broke: forget the board so that the next connect starts clean."""
+        board, self.board = self.board, None
+        if board is not None:
+            board.close(leave=False)
+
+    def connect_at_start(self) -> bool:
+        """Connect to $MPKERNEL_PORT quietly; a failure is kept for the first use to say."""
+        try:
+            self.open(choose_port())
+        except (UsageError, BoardError) as exc:
+            self.startup_error = str(exc)
+            return False
+        return True
+
+    def require(self) -> Board:
+        """The connected board; the first time, connect to the default one."""
+        if self.board is not None:
+            return self.board
+        if self.startup_error:
+            error, self.startup_error = self.startup_error, None
+            self.auto_connect = False
+            raise BoardError(f"Connecting at start failed: {error}")
+        if not self.auto_connect:
+            raise UsageError("Not connected to a board: run %connect (or %connect PORT).")
+        self.auto_connect = False
+        board = self.connect()
+        if self.on_auto_connect is not None:
+            self.on_auto_connect(board)
+        return board
+
+    def connect(
+        self,
+        port: str | None = None,
+        baudrate: int = 115200,
+        root: str | None = None,
+        password: str | None = None,
+    ) -> Board:
+        """Connect to `port`, or to the board choose_port() finds (saying so if virtual)."""
+        target = choose_port(port)
+        if target == VIRTUAL and not port:
+            self.notify(
+                "No board found by USB id (see %ports): using the virtual board (MicroPython "
+                "on this computer). %connect PORT uses a real one.\n"
+            )
+        return self.open(target, baudrate, root, password)
+
+    @contextmanager
+    def using(self) -> Iterator[Board]:
+        """The board (connecting if need be), held under the lock for the block."""
+        board = self.require()
+        with self.lock:
+            yield board
+
+    def status(self) -> Status:
+        board = self.board
+        if board is None:
+            return Status(False)
+        return Status(True, board.kind, board.name, board.transport.describe())
+
+    def reset(self, hard: bool = False) -> str:
+        """Soft reset (variables gone, boot.py runs) or hard reset; what the board printed."""
+        with self.using() as board:
+            return board.hard_reset() if hard else board.soft_reset()
+
+    @contextmanager
+    def released(self) -> Iterator[Board | None]:
+        """Close the board's port for another tool (esptool), then reconnect to MicroPython.
+
+        Yields the board that was connected (closed now), or None. If MicroPython does not
+        answer afterwards, says so through `notify` and stays disconnected.
+        """
+        board, self.board = self.board, None
+        if board is not None:
+            with self.lock:
+                board.close()
+        try:
+            yield board
+        finally:
+            port = board.transport.tool_port if board is not None else None
+            if port:
+                target, baud = self._opened_with
+                try:
+                    self.board = Board.open(target, baudrate=baud)
+                    self.notify(f"Reconnected to MicroPython on {port}.\n")
+                except BoardError as exc:
+                    self.notify(
+                        f"MicroPython does not answer on {port} now ({exc}). "
+                        "After flashing MicroPython, run %connect.\n",
+                        error=True,
+                    )

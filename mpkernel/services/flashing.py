@@ -1,0 +1,302 @@
+"""The chip through esptool, for every surface: info, backup, restore, erase, flash.
+
+Options are data (`ChipLink`, `FlashOptions`); what to show goes to a `Report` (messages
+and progress bars), so a magic, a widget and the extension present the same steps. The
+kernel's own hold on the serial port is released for esptool and taken back after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import OperationError, UsageError
+from ..flash import mock
+from ..flash.backups import backups_of, read_backup, write_backup
+from ..flash.esp import FAST_BAUD, Chip, ChipInfo, FlashError, has_reset_lines, open_chip
+from ..flash.esp import wait_for_micropython as wait_banner
+from ..flash.identity import human_size, parse_size
+from ..flash.image import ImageError, check_image, check_magic
+from .connection import VIRTUAL, Connection, choose_port
+
+RESETS = ["auto", "default-reset", "no-reset"]
+AFTER = ["auto", "hard-reset", "no-reset"]
+MOCK = "mock"  # the port name of the simulated bootloader
+
+
+class Skipped(OperationError):
+    """Nothing to do here (the virtual board, no simulator): said, not an error."""
+
+
+class Bar(Protocol):
+    """A progress display (widgets.progress.Progress is one)."""
+
+    done: int
+
+    def update(self, done: int, total: int | None = None) -> None: ...
+
+    def finish(self, summary: str | None = None, ok: bool = True) -> str: ...
+
+
+@dataclass
+class Report:
+    """Where a chip operation's messages and progress go."""
+
+    say: Callable[..., None]  # say(text, error=False)
+    progress: Callable[[str, int], Bar]
+    log: Callable[[str], None] = lambda line: None  # esptool's own messages
+
+
+@dataclass
+class ChipLink:
+    """Where and how to reach the bootloader (port None: the connected board's)."""
+
+    port: str | None = None
+    baud: int = FAST_BAUD
+    before: str = "auto"
+
+
+@dataclass
+class FlashOptions:
+    """What %flash FIRMWARE does, as data (the panel and the extension fill it too)."""
+
+    firmware: Path
+    link: ChipLink
+    addr: int = 0
+    flash_mode: str = "keep"  # keep, qio, qout, dio, dout
+    flash_size: str = "detect"  # detect, keep, or a size such as 4MB
+    erase: bool = False
+    after: str = "auto"
+    wait: bool = True
+
+
+def parse_address(text: str) -> int:
+    """A flash address such as 0x0 or 0x1000."""
+    try:
+        return int(str(text), 0)
+    except ValueError:
+        raise UsageError(f"--addr {text} is not a number (e.g. 0x0 or 0x1000).") from None
+
+
+def parse_flash_size(text: str | None) -> int | None:
+    """A size such as 4MB, 512KB or 0x100000 (None when not given)."""
+    if not text:
+        return None
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a size: write e.g. 4MB, 512KB or 0x100000.") from None
+
+
+def size_text(size: object) -> str:
+    return human_size(size) if isinstance(size, int) and size else "unknown"
+
+
+def chip_port(conn: Connection, port: str | None) -> tuple[str, bool]:
+    """(port, simulated): the port named, the connected board's, or the one board found.
+
+    "mock", or no port while a simulated board (or nothing) is there, is the simulator.
+    """
+    board = conn.board
+    if port is None:
+        if board is None:
+            port = choose_port(how="--port PORT")
+            port = MOCK if port == VIRTUAL else port
+        elif board.transport.tool_port:
+            port = board.transport.tool_port
+        elif board.transport.simulated:
+            port = MOCK
+        else:
+            raise UsageError(
+                f"The board is connected over {board.kind}: esptool needs its USB serial port "
+                "(--port PORT)."
+            )
+    if port != MOCK:
+        return port, False
+    if not mock.available():
+        raise Skipped(
+            "Skipped: the virtual board has no ESP chip, and the simulated bootloader "
+            "(esp32-mock-bootloader, part of the lab and test extras) is not installed. "
+            "Give --port PORT for a real board."
+        )
+    try:
+        return mock.port(), True
+    except RuntimeError as exc:
+        raise FlashError(f"Cannot start {exc}.") from None
+
+
+@contextlib.contextmanager
+def chip_session(conn: Connection, link: ChipLink, report: Report) -> Iterator[Chip]:
+    """Release the kernel's hold on the port, open the bootloader, and give it back after."""
+    port, simulated = chip_port(conn, link.port)
+    if simulated:
+        report.say(
+            "[simulated] The virtual board has no chip to flash: using a simulated ESP8266 "
+            "bootloader (esp32-mock-bootloader, 4 MB flash in memory).\n"
+        )
+    board = conn.board
+    ours = board is not None and board.transport.tool_port == port
+    release = conn.released() if ours else contextlib.nullcontext()
+    with release, open_chip(port, link.before, link.baud, lines=report.log) as chip:
+        yield chip
+
+
+def chip_info(conn: Connection, link: ChipLink, report: Report) -> ChipInfo:
+    """What the bootloader says about the chip and its flash."""
+    with chip_session(conn, link, report) as chip:
+        return chip.info()
+
+
+def backup(
+    conn: Connection, image: Path, link: ChipLink, report: Report, size: str | None = None,
+    force: bool = False,
+) -> tuple[ChipInfo, int, dict[str, object]]:  # fmt: skip
+    """Read the flash into `image` (+ JSON sidecar): (chip, bytes read, sidecar record)."""
+    if image.exists() and not force:
+        raise UsageError(f"{image} exists: choose another name, or --force to overwrite it.")
+    wanted = parse_flash_size(size)
+    with chip_session(conn, link, report) as chip:
+        info = chip.info()
+        total = wanted or info.flash_size or info.flash.size
+        if not total:
+            raise UsageError("The flash size is unknown: give --size (e.g. --size 4MB).")
+        bar = report.progress(f"backup {image.name}", total)
+        try:
+            data = chip.read(total, bar.update)
+        except FlashError:
+            bar.finish(f"backup {image.name}: failed", ok=False)
+            raise
+        bar.done = len(data)
+    record = write_backup(image, data, info)
+    bar.finish()
+    return info, total, record
+
+
+def restore(
+    conn: Connection, image: Path, link: ChipLink, report: Report, force: bool = False,
+    after: str = "auto",
+) -> int:  # fmt: skip
+    """Write a backup back (checked against its sidecar first), verified; bytes written."""
+    data, record = read_backup(image)
+    with chip_session(conn, link, report) as chip:
+        info = chip.info()
+        theirs = (record.get("chip"), record.get("flash_size"))
+        if theirs != (info.chip, info.flash_size) and not force:
+            raise UsageError(
+                f"{image.name} is from an {theirs[0]} with {size_text(theirs[1])} flash; this "
+                f"board is an {info.chip} with {size_text(info.flash_size)}. Nothing was "
+                "written (--force writes anyway)."
+            )
+        if record.get("mac") != info.mac:
+            report.say(
+                f"Note: {image.name} was read from another chip (MAC {record.get('mac')}).\n"
+            )
+        write(chip, 0, data, f"restore {image.name}", report)
+        finish(chip, after, False, report)
+    return len(data)
+
+
+def warn_without_backup(info: ChipInfo, report: Report) -> None:
+    """Say so when this folder holds no backup of this chip."""
+    if not backups_of(info, Path.cwd()):
+        report.say(
+            f"No backup of this chip (MAC {info.mac}) in this folder: run %backup FILE "
+            "first if you may want its contents back.\n"
+        )
+
+
+def erase_now(chip: Chip, report: Report) -> None:
+    """Erase the whole flash, saying so before and after."""
+    report.say("Erasing the flash (this takes up to a minute on a real chip)...\n")
+    chip.erase()
+    report.say(
+        "Flash erased: the board runs nothing now. Next: %flash FIRMWARE.bin "
+        "(or %restore a backup).\n"
+    )
+
+
+def erase(conn: Connection, link: ChipLink, report: Report) -> None:
+    """Erase the whole flash (MicroPython and the files are gone)."""
+    with chip_session(conn, link, report) as chip:
+        erase_now(chip, report)
+
+
+def flash(conn: Connection, options: FlashOptions, report: Report) -> None:
+    """Write firmware, verified, then (unless told not to) wait for MicroPython to start.
+
+    The file is checked before the board is touched: an ESP image for the detected chip
+    that fits its flash.
+    """
+    path = options.firmware
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    if options.addr == 0:  # what can be checked before the board is touched
+        try:
+            check_magic(data)
+        except ImageError as exc:
+            raise UsageError(f"{path.name}: {exc}") from None
+    size_opt = options.flash_size
+    if size_opt not in ("detect", "keep"):
+        size_opt = human_size(parse_flash_size(size_opt) or 0)
+    with chip_session(conn, options.link, report) as chip:
+        info = chip.info()
+        try:
+            summary = check_image(data, info.chip, info.flash_size, options.addr)
+        except ImageError as exc:
+            raise UsageError(f"{path.name}: {exc} The flash was not touched.") from None
+        board = f"{info.description}, {size_text(info.flash_size)} flash"
+        report.say(f"{path.name}: {summary}. Board: {board}.\n")
+        if options.erase:
+            erase_now(chip, report)
+        write(chip, options.addr, data, f"flash {path.name}", report, options.flash_mode, size_opt)
+        finish(chip, options.after, options.wait, report)
+
+
+def write(
+    chip: Chip,
+    addr: int,
+    data: bytes,
+    label: str,
+    report: Report,
+    flash_mode: str = "keep",
+    flash_size: str = "keep",
+) -> None:
+    """Write and verify one image, with a progress bar."""
+    bar = report.progress(label, len(data))
+    try:
+        chip.write(addr, data, flash_mode, flash_size, progress=bar.update)
+    except FlashError:
+        bar.finish(f"{label}: failed", ok=False)
+        raise
+    bar.done = len(data)
+    report.say(bar.finish() + ", verified (MD5 on the chip)\n")
+
+
+def finish(chip: Chip, after: str, wait: bool, report: Report) -> None:
+    """Reset the chip as asked and, if waiting, report the MicroPython banner."""
+    if after == "auto":
+        after = "hard-reset" if has_reset_lines(chip.port) else "no-reset"
+    chip.reset(after)
+    if after != "hard-reset":
+        report.say(
+            "The chip stays in its bootloader: release GPIO0 and press reset (or power-cycle) "
+            "to start the new firmware.\n"
+        )
+        return
+    if not wait:
+        return
+    chip.esp._port.close()
+    banner = wait_banner(chip.port)
+    if banner:
+        report.say(f"MicroPython started: {banner}\n")
+    else:
+        report.say(
+            "No MicroPython banner within 8 s: if the board does not boot, flash again with "
+            "--flash-mode dio (dout for ESP-01S) and check the image is for this board.\n",
+            error=True,
+        )

@@ -1,0 +1,161 @@
+"""Fast tests of the pure parts: no board, no kernel (each runs in milliseconds)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mpkernel.board.channel import ERRNO_TEXT, FileError, errno_of, file_error
+from mpkernel.board.helpers import helper, helper_call
+from mpkernel.board.session import (
+    BoardExecError,
+    TextStream,
+    _ValueSplitter,
+    boot_output,
+    parse_traceback,
+)
+from mpkernel.cell import RESULT_MARK, prepare
+from mpkernel.errors import BoardError, OperationError, UsageError
+from mpkernel.flash.esp import FlashError
+from mpkernel.flash.identity import FlashChip
+from mpkernel.magics.registry import host_body
+from mpkernel.services.connection import choose_port
+
+MARK = RESULT_MARK.encode()
+
+
+# -- prepare: a cell's last expression shows its value ----------------------------------------
+
+
+def test_prepare_wraps_the_last_expression() -> None:
+    code, shows = prepare("x = 1\nx + 1")
+    assert shows
+    assert code.startswith("x = 1\n_=(x + 1)\n")
+    assert repr(RESULT_MARK) in code
+
+
+def test_prepare_leaves_statements_semicolons_and_syntax_errors() -> None:
+    for cell in ("x = 1", "x + 1;", "x + 1 ;  # quiet", "def f(:\n  pass", "", "# only\n"):
+        assert prepare(cell) == (cell, False), cell
+
+
+def test_prepare_keeps_line_numbers_and_handles_multiline_and_unicode() -> None:
+    code, shows = prepare("a = 'é'\n(a +\n 'ü')")
+    assert shows and code.count("\n") >= 2
+    assert code.split("\n")[0] == "a = 'é'"
+    assert "_=((a +\n 'ü'))" in code
+
+
+# -- the value splitter and TextStream ---------------------------------------------------------
+
+
+def _split(chunks: list[bytes]) -> tuple[bytes, bytes | None]:
+    out = bytearray()
+    splitter = _ValueSplitter(out.extend)
+    for chunk in chunks:
+        splitter.feed(chunk)
+    splitter.finish()
+    return bytes(out), None if splitter.value is None else bytes(splitter.value)
+
+
+def test_value_splitter_keeps_the_value_apart_even_across_chunk_edges() -> None:
+    whole = b"printed\n" + MARK + b"42"
+    for cut in range(1, len(whole)):
+        assert _split([whole[:cut], whole[cut:]]) == (b"printed\n", b"42"), cut
+
+
+def test_value_splitter_passes_text_that_only_looks_like_the_mark_start() -> None:
+    assert _split([b"abc" + MARK[:3]]) == (b"abc" + MARK[:3], None)
+    assert _split([b"no value at all"]) == (b"no value at all", None)
+
+
+def test_text_stream_decodes_utf8_across_chunks_and_folds_crlf() -> None:
+    seen: list[str] = []
+    stream = TextStream(seen.append)
+    data = "é\r\nü\r".encode()
+    for i in range(len(data)):
+        stream.feed(data[i : i + 1])
+    stream.feed(b"", final=True)
+    assert "".join(seen) == "é\nü\r"
+
+
+def test_text_stream_replaces_invalid_bytes() -> None:
+    seen: list[str] = []
+    stream = TextStream(seen.append)
+    stream.feed(b"\xff ok", final=True)
+    assert "".join(seen) == "\ufffd ok"
+
+
+# -- tracebacks, boot output, errno -------------------------------------------------------------
+
+
+def test_parse_traceback() -> None:
+    text = (
+        'Traceback (most recent call last):\r\n  File "<stdin>", line 1\r\n'
+        "ZeroDivisionError: divide by zero\r\n"
+    )
+    ename, evalue, lines = parse_traceback(text)
+    assert (ename, evalue) == ("ZeroDivisionError", "divide by zero")
+    assert lines[0].startswith("Traceback") and len(lines) == 3
+    assert parse_traceback("KeyboardInterrupt:")[:2] == ("KeyboardInterrupt", "")
+    assert parse_traceback("something odd happened")[:2] == ("Error", "something odd happened")
+    assert parse_traceback("")[:2] == ("Error", "")
+
+
+def test_boot_output_drops_banner_prompts_and_rom_noise() -> None:
+    seen = b"\xff\xfe junk\r\nhello from boot\r\nMicroPython v1.22 on x\r\n>>> \r\n"
+    assert boot_output(seen) == "hello from boot\n"
+
+
+def test_errno_mapping() -> None:
+    assert errno_of("OSError", "[Errno 2] ENOENT") == 2
+    assert errno_of("OSError", "28") == 28
+    assert errno_of("OSError", "EROFS") == 30
+    assert errno_of("ValueError", "[Errno 2] ENOENT") is None
+    assert errno_of("OSError", "something else") is None
+    err = file_error(BoardExecError("OSError", "[Errno 2] ENOENT"), "a.txt")
+    assert isinstance(err, FileError) and str(err) == f"a.txt: {ERRNO_TEXT[2]}."
+    assert "out of memory" in str(file_error(BoardExecError("MemoryError", ""), "b"))
+    assert str(file_error(BoardExecError("ValueError", "bad"), "c")) == "c: ValueError: bad"
+
+
+# -- the error hierarchy -------------------------------------------------------------------------
+
+
+def test_errors_are_usage_or_named_operation_errors() -> None:
+    assert issubclass(BoardExecError, BoardError) and issubclass(BoardError, OperationError)
+    assert issubclass(FileError, OperationError) and issubclass(FlashError, OperationError)
+    assert not issubclass(OperationError, UsageError)
+    with pytest.raises(BoardError):
+        raise BoardExecError("OSError", "x")
+
+
+# -- flash ids, helpers, magics, ports -----------------------------------------------------------
+
+
+def test_flash_id_decoding_of_sizes_and_unknown_parts() -> None:
+    assert FlashChip(0x1840EF).size == 16 * 1024 * 1024
+    assert FlashChip(0x1440E0).part == "BG25Q80A"
+    unknown = FlashChip(0x0000AA)
+    assert unknown.part is None and unknown.size is None
+
+
+def test_helpers_are_minified_and_called_then_deleted() -> None:
+    source = helper("fs_hash")
+    assert not any(line.lstrip().startswith("#") for line in source.splitlines())
+    assert " h = sha256()" in source.splitlines()  # one space per indent level
+    call = helper_call("fs_hash", "_mpk_hash('x')")
+    assert call.startswith(source) and call.endswith("finally:\n del _mpk_hash\n")
+
+
+def test_host_body_finds_host_cells_only() -> None:
+    assert host_body("%%host\nprint(1)") == "print(1)"
+    assert host_body("\n  %%host\n") == ""
+    assert host_body("%host print(1)") is None
+    assert host_body("%%writefile x\n1") is None
+    assert host_body("print(1)") is None
+
+
+def test_choose_port_prefers_what_was_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert choose_port("/dev/ttyUSB7") == "/dev/ttyUSB7"
+    monkeypatch.setenv("MPKERNEL_PORT", "virtual")
+    assert choose_port() == "virtual"
