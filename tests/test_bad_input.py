@@ -213,3 +213,16 @@ def test_board_that_ignores_ctrl_c(fresh_kernel) -> None:
     assert time.monotonic() - start < 10
     assert run(kc, "%reset --hard").status == "ok"
     assert run(kc, "1 + 1").result == "2"
+
+
+def test_usage_errors_and_failed_operations_are_named_apart(fresh_kernel) -> None:
+    _, kc = fresh_kernel
+    assert run(kc, "%connect virtual").status == "ok"
+    wrong = run(kc, "%ls --no-such-option")
+    one_line_error(wrong, "Usage")
+    assert wrong.error["ename"] == "UsageError"
+    failed = run(kc, "%rm no_such_file.txt")
+    one_line_error(failed, "no such file")
+    assert failed.error["ename"] == "FileError"
+    gone = run(kc, "%connect /dev/ttyUSB_nothing_here")
+    assert gone.error["ename"] == "BoardError"
