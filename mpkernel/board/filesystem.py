@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import time
+import weakref
 
 from .channel import (
     ERRNO_TEXT,
@@ -42,6 +43,10 @@ def choose_channel(board: Board) -> FileChannel:
     return StreamChannel(board)
 
 
+#: One BoardFiles (and so one channel) per connected board, dropped with the board.
+_FILES: weakref.WeakKeyDictionary[Board, BoardFiles] = weakref.WeakKeyDictionary()
+
+
 def _join_path(folder: str, name: str) -> str:
     if not folder:
         return name
@@ -54,6 +59,14 @@ class BoardFiles:
     def __init__(self, board: Board) -> None:
         self.board = board
         self.channel = choose_channel(board)
+
+    @classmethod
+    def of(cls, board: Board) -> BoardFiles:
+        """The board's files, with the channel chosen the first time for this connection."""
+        files = _FILES.get(board)
+        if files is None:
+            files = _FILES[board] = cls(board)
+        return files
 
     def _exec(self, code: str, path: str) -> str:
         return self.channel.run(code, path)

@@ -57,19 +57,19 @@ def join(*parts: str) -> str:
 def list_files(conn: Connection, path: str = "", recursive: bool = False) -> list[Entry]:
     """Entries under `path` ("" is the current folder; a file lists itself), sorted."""
     with conn.using() as board:
-        return BoardFiles(board).ls(path, recursive)
+        return BoardFiles.of(board).ls(path, recursive)
 
 
 def stat(conn: Connection, path: str) -> Entry | None:
     """The entry at `path`, or None if nothing is there."""
     with conn.using() as board:
-        return BoardFiles(board).stat(path)
+        return BoardFiles.of(board).stat(path)
 
 
 def read_file(conn: Connection, path: str, progress: Progress | None = None) -> bytes:
     """A file's bytes, verified."""
     with conn.using() as board:
-        return BoardFiles(board).get(path, progress)[0]
+        return BoardFiles.of(board).get(path, progress)[0]
 
 
 def write_file(
@@ -77,7 +77,7 @@ def write_file(
 ) -> Transfer:
     """Write (or append) bytes to a board file, verified; nothing half-written if it fails."""
     with conn.using() as board:
-        fs = BoardFiles(board)
+        fs = BoardFiles.of(board)
         if append and fs.stat(path) is not None:
             data = fs.get(path)[0] + data
         return fs.put(data, path, progress)
@@ -86,7 +86,7 @@ def write_file(
 def remove(conn: Connection, path: str) -> None:
     """Delete a file (a folder is a UsageError: remove_dir)."""
     with conn.using() as board:
-        fs = BoardFiles(board)
+        fs = BoardFiles.of(board)
         entry = fs.stat(path)
         if entry is not None and entry.is_dir:
             raise UsageError(f"{path} is a folder: use %rmdir.")
@@ -96,25 +96,25 @@ def remove(conn: Connection, path: str) -> None:
 def remove_dir(conn: Connection, path: str) -> None:
     """Remove an empty folder."""
     with conn.using() as board:
-        BoardFiles(board).rmdir(path)
+        BoardFiles.of(board).rmdir(path)
 
 
 def make_dir(conn: Connection, path: str, parents: bool = False) -> None:
     """Create a folder (with `parents`, also the missing ones above it)."""
     with conn.using() as board:
-        BoardFiles(board).mkdir(path, parents)
+        BoardFiles.of(board).mkdir(path, parents)
 
 
 def move(conn: Connection, src: str, dst: str) -> None:
     """Rename or move a file or folder."""
     with conn.using() as board:
-        BoardFiles(board).mv(src, dst)
+        BoardFiles.of(board).mv(src, dst)
 
 
 def disk_usage(conn: Connection, path: str = "/") -> tuple[int, int]:
     """(free bytes, total bytes) of the board filesystem holding `path`."""
     with conn.using() as board:
-        return BoardFiles(board).df(path)
+        return BoardFiles.of(board).df(path)
 
 
 def put_file(
@@ -126,7 +126,7 @@ def put_file(
     except OSError as exc:
         raise UsageError(f"Cannot read {local}: {exc.strerror or exc}.") from None
     with conn.using() as board:
-        return BoardFiles(board).put(data, remote, progress)
+        return BoardFiles.of(board).put(data, remote, progress)
 
 
 def get_file(
@@ -134,7 +134,7 @@ def get_file(
 ) -> Transfer:
     """Copy one board file to this computer, verified; written under a temporary name first."""
     with conn.using() as board:
-        data, transfer = BoardFiles(board).get(remote, progress)
+        data, transfer = BoardFiles.of(board).get(remote, progress)
     local = Path(local)
     temp = local.with_name(local.name + ".part")
     try:
@@ -213,7 +213,7 @@ def plan_sync(conn: Connection, local: Path, remote: str = "", delete: bool = Fa
     mine = {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file()}
     plan = SyncPlan()
     with conn.using() as board:
-        fs = BoardFiles(board)
+        fs = BoardFiles.of(board)
         theirs: dict[str, Entry] = {}
         if not remote or fs.stat(remote) is not None:
             theirs = {relative(e.path, remote): e for e in fs.ls(remote, recursive=True)}
