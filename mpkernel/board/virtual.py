@@ -14,17 +14,26 @@ behave like a board on a UART:
   and the port stays the same.
 - SIGUSR1 to the relay is the reset button: `boot.py` and `main.py` run, friendly REPL.
 - `--legacy` answers like firmware older than 1.14, which lacks raw-paste mode.
+- WebREPL: the board's `webrepl.start()` (sim/webrepl.py) asks the relay, over a local
+  control socket whose port and token only the board gets, to serve WebREPL; the relay then
+  listens on 127.0.0.1 (8266 when free) and bridges it to the same REPL, as the firmware
+  does beside its UART (webrepl_server.py). A reset ends it; boot.py starts it again.
+- The board sees its folder as "/" with a flash of --fs-size bytes (sim/_mpk.py), and
+  gets a clean environment: nothing of the kernel's (no passwords) reaches it.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import ctypes
 import fcntl
 import os
+import secrets
 import select
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -32,11 +41,34 @@ import termios
 import time
 import tty
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from .webrepl_server import WebReplServer
 
 SIM_DIR = Path(__file__).with_name("sim")
 RAW_BANNER = b"raw REPL; CTRL-B to exit"
 FRIENDLY_PROMPT = b">>> "
 _PR_SET_PDEATHSIG = 1
+DEFAULT_WEBREPL_PORT = 8266
+#: The virtual board's filesystem: about what an ESP8266 with 4 MB of flash leaves for files.
+FS_SIZE = 3 * 1024 * 1024
+#: Extra heap for the board's own set-up when a small heap is asked for (given back after).
+SETUP_HEAP = 96 * 1024
+#: The only variables of ours that the board's processes get (no secrets, nothing else).
+ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH", "SYSTEMROOT")
+
+
+def clean_env() -> dict[str, str]:
+    """The environment for the virtual board's processes: only what running them needs."""
+    return {k: v for k, v in os.environ.items() if k in ENV_KEEP}
+
+
+def heap_bytes(size: str) -> int:
+    """ "12k", "2m" or "30000" as a number of bytes."""
+    text = size.strip().lower()
+    scale = {"k": 1024, "m": 1024 * 1024}.get(text[-1:], 1)
+    return int(text.rstrip("km")) * scale
 
 
 def die_with_parent() -> None:
@@ -51,6 +83,12 @@ def _child_setup() -> None:
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     die_with_parent()
+
+
+@atexit.register
+def _stop_kept() -> None:
+    for vb in list(VirtualBoard._kept):
+        vb.stop()
 
 
 def _sigint_caught(pid: int) -> bool:
@@ -68,11 +106,26 @@ def _sigint_caught(pid: int) -> bool:
 class Relay:
     """Bridges the port PTY to a MicroPython child, restarting it on soft reset."""
 
-    def __init__(self, root: Path, heap: str | None, legacy: bool, hide: str | None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        heap: str | None,
+        legacy: bool,
+        hide: str | None,
+        fs_size: int = FS_SIZE,
+    ) -> None:
         self.root = root
         self.heap = heap
         self.legacy = legacy
         self.hide = hide
+        self.fs_size = fs_size
+        self.control = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.control.bind(("127.0.0.1", 0))
+        self.control.listen(4)
+        self.control_port = self.control.getsockname()[1]
+        self.token = secrets.token_hex(8)
+        self.webrepl: WebReplServer | None = None
+        self.webrepl_port = DEFAULT_WEBREPL_PORT
         self.port_master, port_slave = os.openpty()
         tty.setraw(port_slave)
         # Keep our own handle on the slave so the port survives a client closing it.
@@ -95,12 +148,17 @@ class Relay:
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
         argv = ["micropython"]
         if self.heap:
-            argv += ["-X", f"heapsize={self.heap}"]
-        argv += ["-i", str(SIM_DIR / "_start.py")] + (["main"] if power_on else [])
+            argv += ["-X", f"heapsize={heap_bytes(self.heap) + SETUP_HEAP}"]
+        argv += ["-i", str(SIM_DIR / "_start.py"), f"root={self.root}"]
+        argv += [f"ctl={self.control_port}:{self.token}", f"fs={self.fs_size}"]
+        if self.heap:
+            argv.append(f"heap={heap_bytes(self.heap)}")
+        if power_on:
+            argv.append("main")
         if self.hide:
             argv.append(f"hide={self.hide}")
         code = f"import sys, micropython_unix; sys.argv = {argv!r}; micropython_unix.main()"
-        env = dict(os.environ, MICROPYPATH=f":.frozen:lib:{SIM_DIR}")
+        env = clean_env()
         self.child = subprocess.Popen(
             [sys.executable, "-c", code],
             stdin=slave,
@@ -127,6 +185,8 @@ class Relay:
 
     def to_port(self, data: bytes) -> None:
         os.write(self.port_master, data)
+        if self.webrepl is not None:
+            self.webrepl.repl_output(data)
 
     def from_port(self, data: bytes) -> None:
         """Bytes from the host to the board."""
@@ -167,6 +227,7 @@ class Relay:
 
     def on_child_exit(self) -> None:
         self.stop_child()
+        self.stop_webrepl()  # a reset closes the firmware's sockets; boot.py may start it again
         if self.reset_button:
             self.reset_button = False
             self.raw_mode = False
@@ -175,10 +236,74 @@ class Relay:
         self.to_port(b"MPY: soft reboot\r\n")
         self.start_child(power_on=False)
 
+    # -- WebREPL and the board's requests -------------------------------------------------
+
+    def start_webrepl(self, port: int, password: str) -> int:
+        """Serve WebREPL (again at the port it had, if it ran before); return its port."""
+        from .webrepl_server import WebReplServer  # websockets: loaded when first needed
+
+        self.stop_webrepl()
+        wanted = self.webrepl_port if port == DEFAULT_WEBREPL_PORT else port
+        self.webrepl = WebReplServer(self.root, password, self.from_port, port=wanted)
+        self.webrepl_port = self.webrepl.port
+        return self.webrepl.port
+
+    def stop_webrepl(self) -> None:
+        if self.webrepl is not None:
+            self.webrepl.close()
+            self.webrepl = None
+
+    def answer(self, line: str) -> str:
+        """One request from the board (sim/_mpk.py ask()) or from VirtualBoard."""
+        token, _, rest = line.partition(" ")
+        if not secrets.compare_digest(token, self.token):
+            return "error not allowed"
+        cmd, _, args = rest.partition(" ")
+        if cmd == "webrepl-start":
+            port, _, password = args.partition(" ")
+            try:
+                return f"ok {self.start_webrepl(int(port), password)}"
+            except (OSError, ValueError) as exc:
+                return f"error {exc}"
+        if cmd == "webrepl-stop":
+            self.stop_webrepl()
+            return "ok"
+        if cmd == "webrepl-status":
+            return f"ok {self.webrepl.port}" if self.webrepl else "ok"
+        if cmd == "reset":  # machine.reset(): the next start is a power-on
+            self.reset_button = True
+            return "ok"
+        return "error unknown request"
+
+    def on_control(self) -> None:
+        conn, _ = self.control.accept()
+        with conn:
+            conn.settimeout(2.0)
+            data = b""
+            try:
+                while b"\n" not in data and len(data) < 400:
+                    got = conn.recv(400)
+                    if not got:
+                        break
+                    data += got
+                reply = self.answer(data.decode("utf-8", "replace").strip())
+                conn.sendall(reply.encode() + b"\n")
+            except OSError:
+                pass
+
     def run(self) -> None:
         self.start_child(power_on=True)
         while True:
-            ready, _, _ = select.select([self.port_master, self.board_master], [], [], 0.5)
+            waits = [self.port_master, self.board_master, self.control]
+            if self.webrepl is not None:
+                waits += self.webrepl.sockets()
+            ready, _, _ = select.select(waits, [], [], 0.5)
+            if self.control in ready:
+                self.on_control()
+            if self.webrepl is not None:
+                for sock in self.webrepl.sockets():
+                    if sock in ready and self.webrepl is not None:
+                        self.webrepl.handle(sock)
             if self.port_master in ready:
                 data = os.read(self.port_master, 4096)
                 self.from_port(data)
@@ -212,6 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heap", help="MicroPython heap size, e.g. 30k for an ESP8266-sized heap")
     parser.add_argument("--legacy", action="store_true", help="act as firmware without raw-paste")
     parser.add_argument(
+        "--fs-size",
+        type=heap_bytes,
+        default=FS_SIZE,
+        help="the board's filesystem size, e.g. 3m (what os.statvfs and %%df report)",
+    )
+    parser.add_argument(
         "--hide",
         help="act like a smaller port: modules or functions to leave out, e.g. "
         "binascii,hashlib,os.ilistdir",
@@ -220,22 +351,32 @@ def main(argv: list[str] | None = None) -> int:
     die_with_parent()
     root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="mpkernel-board-"))
     root.mkdir(parents=True, exist_ok=True)
-    relay = Relay(root.resolve(), args.heap, args.legacy, args.hide)
+    relay = Relay(root.resolve(), args.heap, args.legacy, args.hide, args.fs_size)
     signal.signal(signal.SIGUSR1, relay.press_reset)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(relay.port, flush=True)
     print(root.resolve(), flush=True)
+    print(f"{relay.control_port} {relay.token}", flush=True)
     try:
         relay.run()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        relay.stop_webrepl()
         relay.stop_child()
     return 0
 
 
 class VirtualBoard:
-    """Starts and owns a virtual board process; `port` is what to hand to a serial transport."""
+    """Starts and owns a virtual board process; `port` is what to hand to a serial transport.
+
+    `release()` instead of `stop()` keeps a board whose WebREPL serves running (a notebook
+    may have moved to it over WebREPL); `reuse()` hands such a board out again, as plugging
+    the same board's cable back in.
+    """
+
+    #: Boards released while their WebREPL serves, still running.
+    _kept: ClassVar[list[VirtualBoard]] = []
 
     def __init__(
         self,
@@ -259,13 +400,48 @@ class VirtualBoard:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             preexec_fn=die_with_parent,
+            env=clean_env(),
         )
         assert self._proc.stdout is not None
         self.port = self._proc.stdout.readline().decode().strip()
         self.root = Path(self._proc.stdout.readline().decode().strip())
-        if not self.port:
+        control = self._proc.stdout.readline().decode().split()
+        if not self.port or len(control) != 2:
             raise RuntimeError("the virtual board did not start (is micropython installed?)")
+        self._control = (int(control[0]), control[1])
         self._wait_for_prompt()
+
+    @classmethod
+    def reuse(cls, root: str | Path | None = None) -> VirtualBoard:
+        """A kept board (same root, if given) that is still running, else a new board."""
+        for vb in list(cls._kept):
+            cls._kept.remove(vb)
+            if vb.alive and (root is None or Path(root).resolve() == vb.root):
+                return vb
+            vb.stop()
+        return cls(root=root)
+
+    def ask(self, request: str) -> str:
+        """One request to the board's process (see Relay.answer); "" when it is gone."""
+        try:
+            with socket.create_connection(("127.0.0.1", self._control[0]), timeout=2.0) as s:
+                s.sendall(f"{self._control[1]} {request}\n".encode())
+                return s.makefile("rb").readline().decode().strip()
+        except OSError:
+            return ""
+
+    def webrepl_url(self) -> str | None:
+        """ws://127.0.0.1:PORT while the board's WebREPL serves, else None."""
+        parts = self.ask("webrepl-status").split()
+        return f"ws://127.0.0.1:{parts[1]}" if len(parts) == 2 and parts[0] == "ok" else None
+
+    def release(self) -> None:
+        """Done with the board here: stop it, unless its WebREPL serves (then keep it)."""
+        if self.alive and self.webrepl_url():
+            if self not in VirtualBoard._kept:
+                VirtualBoard._kept.append(self)
+            return
+        self.stop()
 
     def _wait_for_prompt(self) -> None:
         """Give MicroPython a moment to print its banner, so a first read sees it."""
@@ -281,6 +457,8 @@ class VirtualBoard:
             self._proc.send_signal(signal.SIGUSR1)
 
     def stop(self) -> None:
+        if self in VirtualBoard._kept:
+            VirtualBoard._kept.remove(self)
         if self.alive:
             self._proc.terminate()
             try:

@@ -9,13 +9,15 @@ from .virtual import VirtualBoard
 
 
 class VirtualTransport(SerialTransport):
-    """A serial link to a virtual board that this transport started and stops on release."""
+    """A serial link to a virtual board that this transport started and stops on release
+    (unless its WebREPL serves: then it keeps running, and the next link to a virtual board
+    reaches the same board, as plugging its cable back in)."""
 
     kind = "virtual"
     simulated = True
 
     def __init__(self, root: str | Path | None = None, baudrate: int = 115200) -> None:
-        self.virtual = VirtualBoard(root=root)
+        self.virtual = VirtualBoard.reuse(root)  # one kept for its WebREPL, or a new one
         try:
             super().__init__(self.virtual.port, baudrate)
         except BaseException:
@@ -37,4 +39,4 @@ class VirtualTransport(SerialTransport):
 
     def release(self) -> None:
         self.close()
-        self.virtual.stop()
+        self.virtual.release()

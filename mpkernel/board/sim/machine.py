@@ -1,11 +1,15 @@
 """The virtual board's `machine`: the unix port's own module plus SIMULATED pins and sensors.
 
-Everything the unix port's built-in `machine` has is here unchanged (via `umachine`); what
-a real board adds is simulated so that lab notebooks run without hardware:
+Everything the unix port's built-in `machine` has (Signal, PinBase, idle, mem8/16/32,
+soft_reset, time_pulse_us) is the real thing, unchanged. What an ESP8266 adds and the unix
+port lacks is simulated, behaving as the ESP8266's does, so that lab notebooks run without
+hardware:
 
-- Pin: remembers the value written; an input pin reads what was last written (or 0).
+- Pin: a PinBase, so the real Signal drives it; GPIO 0-5 and 12-16 as on the ESP8266;
+  remembers the level written; an input reads what was last written (PULL_UP: 1);
+  value(), pin() calls, on()/off(), irq() accepted (no edges happen).
 - ADC: a light sensor on a slow day/night cycle with a little noise (0..1023; u16 scale too).
-- unique_id(), freq(), reset() (a restart of the virtual board), soft_reset().
+- unique_id(), freq(), reset() (restarts the virtual board, running main.py), reset_cause().
 """
 
 from umachine import *  # noqa: F403
@@ -15,37 +19,51 @@ import random as _random
 import sys as _sys
 import time as _time
 
+import umachine as _um
+
 SIMULATED = True
 _levels = {}
+_PINS = (0, 1, 2, 3, 4, 5, 12, 13, 14, 15, 16)  # the ESP8266's GPIOs
 
 
-class Pin:
+class _IRQ:
+    def __init__(self, trigger):
+        self._trigger = trigger
+
+    def trigger(self):
+        return self._trigger
+
+    def __call__(self):
+        pass
+
+
+class Pin(_um.PinBase):
     IN = 0
     OUT = 1
     OPEN_DRAIN = 2
     PULL_UP = 1
-    PULL_DOWN = 2
     IRQ_RISING = 1
     IRQ_FALLING = 2
 
     def __init__(self, id, mode=-1, pull=-1, value=None):
-        self.id = id
+        if id not in _PINS:
+            raise ValueError("invalid pin")
+        self._id = id
         self.init(mode, pull, value)
 
     def init(self, mode=-1, pull=-1, value=None):
-        if mode != -1:
-            self.mode = mode
         if value is not None:
-            _levels[self.id] = 1 if value else 0
-        elif pull == Pin.PULL_UP and self.id not in _levels:
-            _levels[self.id] = 1
+            _levels[self._id] = 1 if value else 0
+        elif pull == Pin.PULL_UP and self._id not in _levels:
+            _levels[self._id] = 1
 
     def value(self, v=None):
         if v is None:
-            return _levels.get(self.id, 0)
-        _levels[self.id] = 1 if v else 0
+            return _levels.get(self._id, 0)
+        _levels[self._id] = 1 if v else 0
 
-    __call__ = value
+    def __call__(self, v=None):
+        return self.value(v)
 
     def on(self):
         self.value(1)
@@ -53,31 +71,11 @@ class Pin:
     def off(self):
         self.value(0)
 
-    def toggle(self):
-        self.value(1 - self.value())
-
-    def irq(self, handler=None, trigger=3):
-        return None
+    def irq(self, handler=None, trigger=3, hard=False):
+        return _IRQ(trigger)
 
     def __repr__(self):
-        return "Pin(%s) (simulated)" % self.id
-
-
-class Signal:
-    def __init__(self, pin, invert=False):
-        self.pin = pin
-        self.invert = invert
-
-    def value(self, v=None):
-        if v is None:
-            return self.pin.value() ^ self.invert
-        self.pin.value((1 if v else 0) ^ self.invert)
-
-    def on(self):
-        self.value(1)
-
-    def off(self):
-        self.value(0)
+        return "Pin(%d) (simulated)" % self._id
 
 
 class ADC:
@@ -98,14 +96,16 @@ def unique_id():
 
 
 def freq(hz=None):
-    return 80000000
+    if hz is None:
+        return 80000000
 
 
 def reset():
-    _sys.exit()  # the virtual board restarts, as after a reset
-
-
-def soft_reset():
+    # A hard reset: the host process restarts the board with boot.py and main.py.
+    try:
+        _sys.modules["_mpk"].ask("reset")
+    except Exception:
+        pass
     _sys.exit()
 
 

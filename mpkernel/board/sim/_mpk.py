@@ -1,0 +1,116 @@
+# The virtual board's own plumbing (not a board module): its filesystem and its link to the
+# host process that runs it (mpkernel/board/virtual.py).
+#
+# Root: the board's folder on this computer is mounted at "/", as a board's flash is, so
+# sys.path is a board's ['', '.frozen', '/lib']. The simulated firmware modules (machine,
+# network, webrepl) are found as /lib/NAME.py when the board's own /lib has no such file,
+# as built-in modules are found on a board; they are not listed. ilistdir gives sizes and
+# statvfs gives the virtual board's flash, as the firmware's filesystems do.
+import os
+
+ROOT = SIM = CTL = None
+FS_SIZE = 3 * 1024 * 1024
+BLOCK = 4096
+
+
+class Root:
+    def __init__(self, root, sim, names):
+        self.b = os.VfsPosix(root)  # the board's folder
+        self.m = os.VfsPosix(sim)  # the simulated firmware modules
+        self.h = os.VfsPosix()  # this computer, for rename (VfsPosix(root) renames wrongly)
+        self.root = root
+        self.names = names
+
+    def __getattr__(self, name):
+        return getattr(self.b, name)
+
+    def _sim(self, p):
+        if p[:5] == "/lib/" and p[5:] in self.names:
+            try:
+                self.b.stat(p)
+            except OSError:
+                return p[4:]
+
+    def open(self, p, mode):
+        q = self._sim(p)
+        return self.m.open(q, mode) if q else self.b.open(p, mode)
+
+    def stat(self, p):
+        q = self._sim(p)
+        return self.m.stat(q) if q else self.b.stat(p)
+
+    def _host(self, p):
+        if p[:1] != "/":
+            p = self.b.getcwd().rstrip("/") + "/" + p
+        return self.root + p
+
+    def rename(self, a, b):
+        self.h.rename(self._host(a), self._host(b))
+
+    def ilistdir(self, p):
+        for e in self.b.ilistdir(p):
+            s = 0
+            if e[1] != 0x4000:
+                s = self.b.stat(p.rstrip("/") + "/" + e[0] if p else e[0])[6]
+            yield (e[0], e[1], e[2], s)
+
+    def _used(self, p):
+        n = 0
+        for e in self.b.ilistdir(p):
+            q = p + "/" + e[0]
+            n += 1 + (self._used(q) if e[1] == 0x4000 else (self.b.stat(q)[6] + BLOCK - 1) // BLOCK)
+        return n
+
+    def statvfs(self, p):
+        total = FS_SIZE // BLOCK
+        free = max(0, total - self._used(""))
+        return (BLOCK, BLOCK, total, free, free, 0, 0, 0, 0, 255)
+
+
+def mount(root, sim, names):
+    global ROOT, SIM
+    ROOT, SIM = root, sim
+    os.umount("/")
+    os.mount(Root(root, sim, names), "/")
+    os.chdir("/")
+
+
+BALLAST = []
+
+
+def shrink_heap(free):
+    # A small board's heap: the host starts MicroPython with room to set itself up, then
+    # this takes all but `free` bytes, so programs see the small heap (the unix port's heap
+    # has a fixed size: what is taken here stays taken).
+    import gc
+
+    gc.collect()
+    size = 1 << 20
+    while size >= 64:
+        left = gc.mem_free() - free
+        if left < 64:
+            break
+        try:
+            BALLAST.append(bytearray(min(size, left - 32)))
+        except MemoryError:
+            size //= 2
+    gc.collect()
+
+
+def ask(line):
+    # One request to the host process; returns its one-line answer ("ok ..." or "error ...").
+    import socket
+
+    s = socket.socket()
+    try:
+        s.connect(socket.getaddrinfo("127.0.0.1", CTL[0])[0][-1])
+        s.send(("%s %s\n" % (CTL[1], line)).encode())
+        got = b""
+        while not got.endswith(b"\n"):
+            d = s.recv(100)
+            if not d:
+                break
+            got += d
+    finally:
+        s.close()
+    return got.decode().strip()
