@@ -36,6 +36,8 @@ class ExecResult:
     error: str = ""  # the traceback text, empty on success
     interrupted: bool = False
     reset: bool = False  # the board reset during or right after the code (state is gone)
+    #: What the board printed while it reset (atexit callbacks, boot.py), prompts removed.
+    reset_output: bytes = b""
 
 
 class RawRepl:
@@ -113,14 +115,14 @@ class RawRepl:
             self.enter()
         self.transport.write(CTRL_D)
         try:
-            self.read_until(SOFT_REBOOT, timeout)
-            text = self.read_until(RAW_BANNER, timeout)
+            text = self.read_until(SOFT_REBOOT, timeout)
+            text += self.read_until(RAW_BANNER, timeout)
             self.read_until(b">", 1.0)
         except TimeoutError as exc:
             raise ReplError(
                 "The board did not come back from the soft reset: try %reset --hard."
             ) from exc
-        return text[: -len(RAW_BANNER)].lstrip(b"\r\n")
+        return reset_output(text.removeprefix(b"OK"))
 
     # -- sending code ------------------------------------------------------------
 
@@ -317,14 +319,35 @@ class RawRepl:
             got = exc.args[0]
         if got.strip() == b">":
             return
+        if FRIENDLY_READY in got and RAW_BANNER not in got:  # a hard reset: friendly REPL
+            result.reset = True
+            result.reset_output = reset_output(got)
+            self.in_raw = False
+            return
         if SOFT_REBOOT in got or RAW_BANNER in got:
             result.reset = True
             if RAW_BANNER not in got:
                 try:
-                    self.read_until(RAW_BANNER, 10.0)
+                    got += self.read_until(RAW_BANNER, 10.0)
                     self.read_until(b">", 1.0)
-                except TimeoutError:
+                except TimeoutError as exc:
+                    got += exc.args[0]
                     self.in_raw = False
+            result.reset_output = reset_output(got)
+
+
+def reset_output(seen: bytes) -> bytes:
+    """What the board printed around a reset (atexit callbacks before it, boot.py after it),
+    without the reset notice, the banners and the prompts."""
+    keep = []
+    for line in seen.replace(b"\r\n", b"\n").split(b"\n"):
+        bare = line.strip()
+        if bare in (b"", b">") or bare.endswith(SOFT_REBOOT) or RAW_BANNER in bare:
+            continue
+        if bare.startswith((b"MicroPython ", b'Type "help()"', b">>>")):
+            continue
+        keep.append(line)
+    return b"".join(line + b"\n" for line in keep)
 
 
 def _rebooted(tail: bytes) -> bool:

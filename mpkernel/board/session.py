@@ -213,6 +213,8 @@ class Board:
             self.reconnect()
             res = ExecResult(reset=True)
         values.finish()
+        if res.reset_output:  # atexit callbacks and boot.py, as a board's terminal shows them
+            text.feed(res.reset_output)
         text.feed(b"", final=True)
         result = CellResult(reset=res.reset)
         if res.error:

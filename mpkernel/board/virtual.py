@@ -270,8 +270,8 @@ class Relay:
             return "ok"
         if cmd == "webrepl-status":
             return f"ok {self.webrepl.port}" if self.webrepl else "ok"
-        if cmd == "reset":  # machine.reset(): the next start is a power-on
-            self.reset_button = True
+        if cmd == "reset":  # machine.reset(): as the reset button, at once
+            self.press_reset()
             return "ok"
         return "error unknown request"
 

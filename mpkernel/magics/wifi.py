@@ -105,13 +105,14 @@ def _describe(title: str, data: dict[str, Any], station: bool) -> list[str]:
 @arg("--password-from-env", metavar="VAR", help="read the password from this variable")
 @arg("--timeout", type=float, default=DEFAULT_TIMEOUT, help="connect: seconds to wait")
 @arg("--essid", help="ap on: the access point's name")
-@arg("--open", action="store_true", help="ap on: no password (an open network)")
+@arg("--open", action="store_true", help="connect, ap on: no password (an open network)")
 def wifi_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Set up the board's WiFi: scan, connect SSID, status, disconnect, ap on|off, forget.
 
     %wifi scan                 networks around the board, strongest first
     %wifi connect SSID         asks for the password in a hidden prompt (never saved);
-                               --password-from-env VAR reads it from $VAR instead
+                               --password-from-env VAR reads it from $VAR instead;
+                               --open: an open network, no password asked
     %wifi status               station and access point state, IP configuration
     %wifi disconnect           leave the network (the saved network stays)
     %wifi ap on|off            the board's own access point; on asks for a password
@@ -155,11 +156,15 @@ def _connect(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
         raise UsageError("--timeout must be a positive number of seconds.")
     conn = kernel.connection
     wifi.require_network(conn)  # no network module: say so before asking
-    key = ask_secret(
-        kernel.getpass,
-        f"WiFi password for {ssid}: ",
-        from_env=args.password_from_env,
-        default_env="MPKERNEL_WIFI_PASSWORD",
+    key = (
+        ""
+        if args.open
+        else ask_secret(
+            kernel.getpass,
+            f"WiFi password for {ssid}: ",
+            from_env=args.password_from_env,
+            default_env="MPKERNEL_WIFI_PASSWORD",
+        )
     )
     timeout = args.timeout
     bar = Progress(f"Connecting to {ssid}", int(timeout), unit="s")
