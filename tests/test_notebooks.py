@@ -42,8 +42,9 @@ def test_notebook_runs_headless(
 
 
 def test_getting_started_walks_every_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in SECRETS.items():
-        monkeypatch.setenv(name, value)
+    # As README's headless section says: the simulated open network needs no WiFi password.
+    monkeypatch.delenv("MPKERNEL_WIFI_PASSWORD", raising=False)
+    monkeypatch.setenv("MPKERNEL_WEBREPL_PASSWORD", SECRETS["MPKERNEL_WEBREPL_PASSWORD"])
     path = Path(__file__).parent.parent / "notebooks" / "01-getting-started-esp8266.ipynb"
     nb = nbformat.read(path, as_version=4)
     NotebookClient(
@@ -59,9 +60,17 @@ def test_getting_started_walks_every_step(tmp_path: Path, monkeypatch: pytest.Mo
         "MakerSpace",
         "connected: True",
         "this computer received: [b'hello']",
+        "WebREPL server started on http://127.0.0.1:",  # boot.py's output at the reset
+        "Listens on ws://127.0.0.1:",
+        "Connected to MicroPython",
+        "via WebREPL at ws://127.0.0.1:",
+        "this cell ran over WebREPL on linux",
+        "over-the-air.txt",
         "Restored esp8266-original.bin",
     ):
         assert step in text, step
+    # The file went over WebREPL to the same board, and the notebook came back to its cable.
+    assert "via the virtual board" in text.split("over-the-air.txt")[-1]
     original = (tmp_path / "esp8266-original.bin").read_bytes()
     assert len(original) == 4 * 1024 * 1024
 
