@@ -63,6 +63,8 @@ def summary(rec: dict[str, Any]) -> str:
     """One compact line for the page."""
     b = rec.get("board", {})
     parts = [rec.get("firmware", "MicroPython"), f"via {rec['port']['kind']}"]
+    if b.get("simulated") and rec["port"]["kind"] != "virtual":
+        parts[-1] += " to the virtual board"
     if b.get("unique_id"):
         parts.append(f"id {b['unique_id']}")
     if b.get("flash_size"):

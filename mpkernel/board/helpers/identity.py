@@ -9,6 +9,8 @@ def _mpk_id(mac):
         "platform": sys.platform,
         "machine": getattr(sys.implementation, "_machine", ""),
     }
+    if sys.modules.get("_mpk"):
+        d["simulated"] = True  # mpkernel's virtual board, even when reached over WebREPL
     try:
         import os
 
