@@ -1,0 +1,174 @@
+"""The virtual board behaves like a board: its folder is `/`, its `machine` is the unix port's
+plus ESP8266-like pins, its flash has its own size, it inherits no secrets, what it prints at
+a reset is shown, and its WebREPL is real (served on 127.0.0.1 by its host process)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import run, start_kernel
+from jupyter_client import BlockingKernelClient, KernelManager
+
+from mpkernel.board.virtual import FS_SIZE, VirtualBoard
+
+PASSWORD = "vb-pass1"
+
+
+def ok(r) -> str:  # type: ignore[no-untyped-def]
+    assert r.status == "ok", r.text
+    return r.text
+
+
+@pytest.fixture
+def board_kernel(tmp_path: Path) -> Iterator[tuple[KernelManager, BlockingKernelClient, Path]]:
+    """A kernel on a virtual board whose folder is tmp_path/board; secrets in its environment."""
+    root = tmp_path / "board"
+    root.mkdir()
+    env = {"MPKERNEL_WEBREPL_PASSWORD": PASSWORD, "MPKERNEL_WIFI_PASSWORD": "wifi-secret"}
+    km, kc = start_kernel(env)
+    ok(run(kc, f"%connect virtual --root {root}"))
+    yield km, kc, root
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def test_files_written_are_imported_as_on_a_board(board_kernel) -> None:
+    _, kc, root = board_kernel
+    assert run(kc, "import sys\nsys.path").result == "['', '.frozen', '/lib']"
+    ok(run(kc, "%%writefile hello.py\nGREETING = 'hi from hello.py'"))
+    assert run(kc, "import hello\nhello.GREETING").result == "'hi from hello.py'"
+    (root / "lib").mkdir()
+    (root / "lib" / "helper.py").write_text("X = 7\n")
+    assert run(kc, "import helper\nhelper.X").result == "7"
+    assert run(kc, "import os\nos.getcwd(), sorted(os.listdir('/'))").result == (
+        "('/', ['hello.py', 'lib'])"
+    )
+    # The simulated firmware modules are found as built-ins are, not listed among the files.
+    assert run(kc, "os.listdir('/lib')").result == "['helper.py']"
+
+
+def test_machine_is_the_unix_ports_plus_esp8266_pins(board_kernel) -> None:
+    _, kc, _ = board_kernel
+    code = (
+        "from machine import Pin, Signal\n"
+        "s = Signal(Pin(2, Pin.OUT))\ns(1)\nprint(s(), Pin(2)(), Pin(2).value())\n"
+        "inv = Signal(Pin(4, Pin.OUT), invert=True)\ninv.on()\nprint(inv.value(), Pin(4)())\n"
+        "p = Pin(5, Pin.OUT)\np.on()\nprint(p())\np.off()\nprint(p.value())\n"
+        "p(1)\nprint(p())\n"
+        "irq = Pin(0, Pin.IN, Pin.PULL_UP).irq(handler=lambda p: None, trigger=Pin.IRQ_FALLING)\n"
+        "print(Pin(0)(), irq.trigger())\n"
+        "import machine, umachine\nprint(machine.Signal is umachine.Signal, machine.PinBase)"
+    )
+    assert ok(run(kc, code)).splitlines() == [
+        "1 1 1",
+        "1 0",
+        "1",
+        "0",
+        "1",
+        "1 2",
+        "True <class 'PinBase'>",
+    ]
+    r = run(kc, "Pin(6)")  # the ESP8266 has no GPIO6 for programs (its flash uses it)
+    assert r.error and r.error["evalue"] == "invalid pin"
+
+
+def test_clean_environment(board_kernel) -> None:
+    _, kc, _ = board_kernel
+    code = "import os\nprint(os.getenv('MPKERNEL_WIFI_PASSWORD'), os.getenv('MPKERNEL_WEBREPL_PASSWORD'))"
+    assert ok(run(kc, code)).strip() == "None None"
+
+
+def test_df_and_ilistdir_report_the_boards_flash(board_kernel) -> None:
+    _, kc, root = board_kernel
+    (root / "data.bin").write_bytes(b"x" * 10_000)
+    stat = run(kc, "import os\nos.statvfs('/')").result
+    fields = [int(v) for v in stat.strip("()").split(",")]
+    assert fields[0] * fields[2] == FS_SIZE
+    assert fields[3] == FS_SIZE // 4096 - 3  # 10,000 bytes take 3 blocks of 4 KB
+    assert ok(run(kc, "%df")).startswith("3.0 MB free of 3.0 MB (12.0 KB used, 0%)")
+    listing = run(kc, "sorted(os.ilistdir('/'))").result
+    assert listing.startswith("[('data.bin', 32768, ") and listing.endswith(", 10000)]")
+
+
+def test_mpremote_ls_shows_sizes(tmp_path: Path) -> None:
+    (tmp_path / "five.txt").write_bytes(b"12345")
+    with VirtualBoard(root=tmp_path) as vb:
+        out = subprocess.run(
+            [sys.executable, "-m", "mpremote", "connect", vb.port, "fs", "ls", ":"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert re.search(r"^\s*5 five\.txt$", out.stdout, re.M), out.stdout + out.stderr
+
+
+def test_output_at_a_reset_is_shown(board_kernel) -> None:
+    _, kc, root = board_kernel
+    (root / "boot.py").write_text("print('boot.py ran')\n")
+    run(kc, "import sys\nsys.atexit(lambda: print('atexit ran'))")
+    out = ok(run(kc, "%reset"))
+    assert out.index("atexit ran") < out.index("boot.py ran") < out.index("Soft reset done")
+    out = ok(run(kc, "import sys\nsys.atexit(lambda: print('bye'))\nprint('exiting')\nsys.exit()"))
+    assert out.index("exiting") < out.index("bye") < out.index("boot.py ran")
+    assert "soft reboot" not in out and "raw REPL" not in out
+
+
+def test_webrepl_on_the_virtual_board(board_kernel, tmp_path: Path) -> None:
+    km, kc, root = board_kernel
+    ok(run(kc, "%webrepl setup", allow_stdin=False))
+    out = ok(run(kc, "%reset"))
+    assert "ImportError" not in out
+    assert "WebREPL server started on http://127.0.0.1:" in out
+    status = ok(run(kc, "%webrepl status"))
+    url = re.search(r"Listens on (ws://127\.0\.0\.1:\d+)", status).group(1)  # type: ignore[union-attr]
+    assert "192.168" not in status  # no simulated address that nothing listens on
+
+    # The same board, over WebREPL: cells, an interrupt, file transfers.
+    ok(run(kc, f"%connect {url}", allow_stdin=False))
+    assert run(kc, "import os\nos.getcwd()").result == "'/'"
+    run(kc, "kept = 5")
+    timer = threading.Timer(1.0, km.interrupt_kernel)
+    timer.start()
+    start = time.monotonic()
+    r = run(kc, "while True:\n    pass", timeout=20)
+    assert r.reply["ename"] == "KeyboardInterrupt"
+    assert time.monotonic() - start < 5.0
+    assert run(kc, "kept").result == "5"
+    data = bytes(range(256)) * 20
+    (tmp_path / "up.bin").write_bytes(data)
+    ok(run(kc, f"%put {tmp_path / 'up.bin'} up.bin"))
+    assert (root / "up.bin").read_bytes() == data
+    ok(run(kc, f"%get up.bin {tmp_path / 'down.bin'}"))
+    assert (tmp_path / "down.bin").read_bytes() == data
+
+    # A reset over WebREPL: boot.py starts it again, the kernel logs in again.
+    ok(run(kc, "%reset"))
+    assert run(kc, "1 + 1").result == "2"
+    # Back to the cable: the same board (its WebREPL kept it running), and it still serves.
+    ok(run(kc, "%connect virtual"))
+    assert run(kc, "import os\n'up.bin' in os.listdir()").result == "True"
+    assert url in ok(run(kc, "%webrepl status"))
+
+
+def test_webrepl_connect_finds_the_virtual_boards_address(board_kernel) -> None:
+    _, kc, _ = board_kernel
+    r = run(kc, "%webrepl connect", allow_stdin=False)
+    assert r.error and "not running" in r.text
+    ok(run(kc, "%webrepl setup --reset", allow_stdin=False))
+    out = ok(run(kc, "%webrepl connect", allow_stdin=False))
+    assert "via WebREPL at ws://127.0.0.1:" in out and "to the virtual board" in out
+    assert run(kc, "import sys\nsys.platform").result == "'linux'"
+
+
+def test_a_board_started_by_hand_has_no_secrets(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MPKERNEL_WIFI_PASSWORD", "leak-me")
+    with VirtualBoard(root=tmp_path) as vb:
+        env = (Path("/proc") / str(vb._proc.pid) / "environ").read_bytes()
+    assert b"leak-me" not in env
+    assert os.environ["MPKERNEL_WIFI_PASSWORD"] == "leak-me"
