@@ -58,7 +58,7 @@ class Root:
         n = 0
         for e in self.b.ilistdir(p):
             q = p + "/" + e[0]
-            n += 1 + (self._used(q) if e[1] == 0x4000 else (self.b.stat(q)[6] + BLOCK - 1) // BLOCK)
+            n += 1 + self._used(q) if e[1] == 0x4000 else (self.b.stat(q)[6] + BLOCK - 1) // BLOCK
         return n
 
     def statvfs(self, p):
