@@ -7,6 +7,7 @@
 # as built-in modules are found on a board; they are not listed. ilistdir gives sizes and
 # statvfs gives the virtual board's flash, as the firmware's filesystems do.
 import os
+import sys
 
 ROOT = SIM = CTL = None
 FS_SIZE = 3 * 1024 * 1024
@@ -114,3 +115,59 @@ def ask(line):
     finally:
         s.close()
     return got.decode().strip()
+
+
+def _run(name, g):
+    try:
+        open(name).close()
+    except OSError:
+        return
+    try:
+        exec(open(name).read(), g)
+    except Exception as e:  # a failing boot.py must not stop the board
+        sys.print_exception(e)
+
+
+def _hide(names):
+    # Act like a smaller port: "hide=binascii,os.ilistdir" removes those modules/functions.
+    for name in names.split(","):
+        mod, _, attr = name.partition(".")
+        if not attr:
+            sys.modules[mod] = None  # "from mod import x" now raises ImportError
+            continue
+        real = __import__(mod)
+
+        class Module:
+            pass
+
+        m = Module()
+        for key in dir(real):
+            if key != attr and key[0] != "_":
+                setattr(m, key, getattr(real, key))
+        sys.modules[mod] = m
+
+
+def start(g):
+    # argv: root=FOLDER ctl=PORT:TOKEN [fs=BYTES] [heap=BYTES] [main] [hide=a,b.c]
+    global CTL, FS_SIZE
+    args = {}
+    for a in sys.argv[1:]:
+        k, _, v = a.partition("=")
+        args[k] = v
+    sys.argv[:] = []  # as on a board
+    if "ctl" in args:
+        port, _, token = args["ctl"].partition(":")
+        CTL = (int(port), token)
+    FS_SIZE = int(args.get("fs", FS_SIZE))
+    mount(args.get("root", "."), sys.path[0], ("machine.py", "network.py", "webrepl.py"))
+    sys.path[:] = ["", ".frozen", "/lib"]
+    if "hide" in args:
+        _hide(args["hide"])
+    g.pop("__file__", None)
+    heap = int(args.get("heap", 0))
+    if heap:
+        # What a plain heap of that size leaves free once MicroPython has started.
+        shrink_heap(heap - 1216)
+    _run("boot.py", g)
+    if "main" in args:
+        _run("main.py", g)
