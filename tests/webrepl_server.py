@@ -29,6 +29,7 @@ class WebReplServer:
         self.board = VirtualBoard(root=root)
         self.root = Path(self.board.root)
         self.fd = os.open(self.board.port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        self._wait_for_banner()
         self.received: list[tuple[str, bytes]] = []  # (kind, payload) of every data frame
         self.server = _Server(self.root, password, self._to_repl, port=port, record=self.received)
         self.port = self.server.port
@@ -53,6 +54,15 @@ class WebReplServer:
     @property
     def rejected(self) -> int:
         return self.server.rejected
+
+    def _wait_for_banner(self, timeout: float = 10.0) -> None:
+        """Until the board has printed its first prompt (it goes to the UART only)."""
+        seen = b""
+        end = time.monotonic() + timeout
+        while b">>> " not in seen and time.monotonic() < end:
+            if select.select([self.fd], [], [], 0.1)[0]:
+                with contextlib.suppress(BlockingIOError):
+                    seen += os.read(self.fd, 4096)
 
     def _to_repl(self, data: bytes) -> None:
         view = memoryview(data)
