@@ -175,3 +175,24 @@ def test_a_board_started_by_hand_has_no_secrets(tmp_path: Path, monkeypatch) -> 
         env = (Path("/proc") / str(vb._proc.pid) / "environ").read_bytes()
     assert b"leak-me" not in env
     assert os.environ["MPKERNEL_WIFI_PASSWORD"] == "leak-me"
+
+
+def test_flat_variant_has_a_micro_bit_os(tmp_path: Path) -> None:
+    """The variant for flat-filesystem boards (micro:bit v1): os has listdir, remove, size."""
+    with VirtualBoard(root=tmp_path, heap="6k", flat=True) as vb:
+        km, kc = start_kernel()
+        try:
+            ok(run(kc, f"%connect {vb.port}"))
+            names = run(kc, "import os\nsorted(n for n in dir(os) if n[0] != '_')").result
+            assert names == "['listdir', 'remove', 'size', 'uname']"
+            code = "f = open('a.txt', 'w')\nf.write('hello')\nf.close()\n"
+            code += "os.listdir(), os.size('a.txt')"
+            assert run(kc, code).result == "(['a.txt'], 5)"
+            assert (tmp_path / "a.txt").read_text() == "hello"
+            free = int(run(kc, "import gc\ngc.collect()\ngc.mem_free()").result or 0)
+            assert 3000 < free < 6144
+            run(kc, "os.remove('a.txt')")
+            assert not (tmp_path / "a.txt").exists()
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)

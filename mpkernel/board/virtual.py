@@ -56,7 +56,7 @@ FS_SIZE = 3 * 1024 * 1024
 #: Extra heap for the board's own set-up when a small heap is asked for (given back after).
 SETUP_HEAP = 96 * 1024
 #: The only variables of ours that the board's processes get (no secrets, nothing else).
-ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH", "SYSTEMROOT")
+ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH", "LD_LIBRARY_PATH")
 
 
 def clean_env() -> dict[str, str]:
@@ -113,8 +113,10 @@ class Relay:
         legacy: bool,
         hide: str | None,
         fs_size: int = FS_SIZE,
+        flat: bool = False,
     ) -> None:
         self.root = root
+        self.flat = flat
         self.heap = heap
         self.legacy = legacy
         self.hide = hide
@@ -157,6 +159,8 @@ class Relay:
             argv.append("main")
         if self.hide:
             argv.append(f"hide={self.hide}")
+        if self.flat:
+            argv.append("flat")
         code = f"import sys, micropython_unix; sys.argv = {argv!r}; micropython_unix.main()"
         env = clean_env()
         self.child = subprocess.Popen(
@@ -337,6 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heap", help="MicroPython heap size, e.g. 30k for an ESP8266-sized heap")
     parser.add_argument("--legacy", action="store_true", help="act as firmware without raw-paste")
     parser.add_argument(
+        "--flat",
+        action="store_true",
+        help="a flat filesystem as the micro:bit v1's: os has only listdir, remove, size",
+    )
+    parser.add_argument(
         "--fs-size",
         type=heap_bytes,
         default=FS_SIZE,
@@ -351,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     die_with_parent()
     root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="mpkernel-board-"))
     root.mkdir(parents=True, exist_ok=True)
-    relay = Relay(root.resolve(), args.heap, args.legacy, args.hide, args.fs_size)
+    relay = Relay(root.resolve(), args.heap, args.legacy, args.hide, args.fs_size, args.flat)
     signal.signal(signal.SIGUSR1, relay.press_reset)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(relay.port, flush=True)
@@ -384,6 +393,7 @@ class VirtualBoard:
         heap: str | None = None,
         legacy: bool = False,
         hide: str | None = None,
+        flat: bool = False,
     ) -> None:
         argv = [sys.executable, "-m", "mpkernel.board.virtual"]
         if root is not None:
@@ -394,6 +404,8 @@ class VirtualBoard:
             argv.append("--legacy")
         if hide:
             argv += ["--hide", hide]
+        if flat:
+            argv.append("--flat")
         self._proc = subprocess.Popen(
             argv,
             stdout=subprocess.PIPE,
@@ -415,10 +427,11 @@ class VirtualBoard:
     def reuse(cls, root: str | Path | None = None) -> VirtualBoard:
         """A kept board (same root, if given) that is still running, else a new board."""
         for vb in list(cls._kept):
-            cls._kept.remove(vb)
-            if vb.alive and (root is None or Path(root).resolve() == vb.root):
+            if not vb.alive:
+                vb.stop()
+            elif root is None or Path(root).resolve() == vb.root:
+                cls._kept.remove(vb)
                 return vb
-            vb.stop()
         return cls(root=root)
 
     def ask(self, request: str) -> str:

@@ -82,19 +82,22 @@ BALLAST = []
 def shrink_heap(free):
     # A small board's heap: the host starts MicroPython with room to set itself up, then
     # this takes all but `free` bytes, so programs see the small heap (the unix port's heap
-    # has a fixed size: what is taken here stays taken).
+    # has a fixed size: what is taken here stays taken). The bytes left free are one block,
+    # not holes between the taken ones.
     import gc
 
     gc.collect()
+    try:
+        hole = bytearray(max(free - 64, 16))
+    except MemoryError:
+        hole = None
     size = 1 << 20
-    while size >= 64:
-        left = gc.mem_free() - free
-        if left < 64:
-            break
+    while size >= 16:
         try:
-            BALLAST.append(bytearray(min(size, left - 32)))
+            BALLAST.append(bytearray(size))
         except MemoryError:
             size //= 2
+    del hole  # now free: one block
     gc.collect()
 
 
@@ -115,6 +118,27 @@ def ask(line):
     finally:
         s.close()
     return got.decode().strip()
+
+
+class Flat:
+    # A flat filesystem's os, as the micro:bit v1's: no folders, no stat, no ilistdir.
+    def listdir(self):
+        return [e[0] for e in os.ilistdir("/") if e[1] != 0x4000]
+
+    def remove(self, name):
+        os.remove(_flat(name))
+
+    def size(self, name):
+        return os.stat(_flat(name))[6]
+
+    def uname(self):
+        return os.uname()
+
+
+def _flat(name):
+    if "/" in name:
+        raise OSError(2)  # ENOENT: there are no folders
+    return "/" + name
 
 
 def _run(name, g):
@@ -148,7 +172,7 @@ def _hide(names):
 
 
 def start(g):
-    # argv: root=FOLDER ctl=PORT:TOKEN [fs=BYTES] [heap=BYTES] [main] [hide=a,b.c]
+    # argv: root=FOLDER ctl=PORT:TOKEN [fs=BYTES] [heap=BYTES] [main] [flat] [hide=a,b.c]
     global CTL, FS_SIZE
     args = {}
     for a in sys.argv[1:]:
@@ -161,13 +185,16 @@ def start(g):
     FS_SIZE = int(args.get("fs", FS_SIZE))
     mount(args.get("root", "."), sys.path[0], ("machine.py", "network.py", "webrepl.py"))
     sys.path[:] = ["", ".frozen", "/lib"]
+    if "flat" in args:
+        sys.modules["os"] = sys.modules["uos"] = Flat()
     if "hide" in args:
         _hide(args["hide"])
     g.pop("__file__", None)
     heap = int(args.get("heap", 0))
     if heap:
-        # What a plain heap of that size leaves free once MicroPython has started.
-        shrink_heap(heap - 1216)
+        # About what a plain heap of that size leaves free once MicroPython has started
+        # (what start-up still holds now is given back when it ends: ~1 KB).
+        shrink_heap(heap - 2240)
     _run("boot.py", g)
     if "main" in args:
         _run("main.py", g)
