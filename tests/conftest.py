@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -120,6 +121,21 @@ def run(kc: BlockingKernelClient, code: str, timeout: float = 30, **kwargs: Any)
 
     reply = kc.execute_interactive(code, output_hook=hook, timeout=timeout, **kwargs)
     return Run(reply["content"], messages, times)
+
+
+def assert_interrupt_keeps_state(
+    km: KernelManager, kc: BlockingKernelClient, within: float
+) -> None:
+    """The kernel's interrupt stops an endless loop on the board within `within` seconds,
+    and the board keeps its variables."""
+    run(kc, "kept = 11")
+    timer = threading.Timer(1.0, km.interrupt_kernel)
+    timer.start()
+    start = time.monotonic()
+    r = run(kc, "while True:\n    pass", timeout=20)
+    assert r.reply["ename"] == "KeyboardInterrupt"
+    assert time.monotonic() - start < within
+    assert run(kc, "kept").result == "11"
 
 
 def start_kernel(env: dict[str, str] | None = None) -> tuple[KernelManager, BlockingKernelClient]:

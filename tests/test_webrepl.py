@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import as_cell, run, start_kernel
+from conftest import as_cell, assert_interrupt_keeps_state, run, start_kernel
 from webrepl_server import HEADER, WebReplServer
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import connect as ws_connect
@@ -183,15 +183,7 @@ def test_provenance_records_webrepl(wkc, wserver: WebReplServer) -> None:
 
 
 def test_interrupt_over_webrepl(wkernel) -> None:
-    km, kc = wkernel
-    run(kc, "kept = 11")
-    timer = threading.Timer(1.0, km.interrupt_kernel)
-    timer.start()
-    start = time.monotonic()
-    r = run(kc, "while True:\n    pass", timeout=20)
-    assert r.reply["ename"] == "KeyboardInterrupt"
-    assert time.monotonic() - start < 3.0
-    assert run(kc, "kept").result == "11"
+    assert_interrupt_keeps_state(*wkernel, within=3.0)
 
 
 def test_completion_over_webrepl(wkc) -> None:
