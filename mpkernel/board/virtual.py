@@ -55,6 +55,8 @@ DEFAULT_WEBREPL_PORT = 8266
 FS_SIZE = 3 * 1024 * 1024
 #: Extra heap for the board's own set-up when a small heap is asked for (given back after).
 SETUP_HEAP = 96 * 1024
+#: How long input waits at most for the board's set-up (it says "ready" when done).
+READY_TIMEOUT = 10.0
 #: The only variables of ours that the board's processes get (no secrets, nothing else).
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH", "LD_LIBRARY_PATH")
 
@@ -140,6 +142,9 @@ class Relay:
         self.swallow: bytes | None = None
         self.swallow_raw: bytes | None = None
         self.reset_button = False
+        #: While the board sets itself up: when to stop waiting for it; input is held.
+        self.ready_by = 0.0
+        self.held = b""
 
     def start_child(self, power_on: bool) -> None:
         master, slave = os.openpty()
@@ -175,6 +180,7 @@ class Relay:
         )
         os.close(slave)
         self.board_master = master
+        self.ready_by = time.monotonic() + READY_TIMEOUT
         if self.raw_mode:
             self.swallow = b""
 
@@ -193,7 +199,10 @@ class Relay:
             self.webrepl.repl_output(data)
 
     def from_port(self, data: bytes) -> None:
-        """Bytes from the host to the board."""
+        """Bytes from the host to the board (held while the board sets itself up)."""
+        if self.setting_up():
+            self.held += data
+            return
         if self.legacy:
             # Before 1.14 the raw REPL knew no raw-paste: Ctrl-A reprints the banner.
             data = data.replace(b"\x05A\x01", b"\x01")
@@ -203,6 +212,22 @@ class Relay:
             isig = termios.tcgetattr(self.board_master)[3] & termios.ISIG
             if not isig and _sigint_caught(self.child.pid):
                 self.child.send_signal(signal.SIGINT)
+
+    def setting_up(self) -> bool:
+        """Whether the board is still in its firmware's start-up (before boot.py).
+
+        Input waits until then, as a board's UART input waits for its firmware: a Ctrl-C
+        sent at connect must stop boot.py or main.py, never the virtual board's own set-up.
+        """
+        if self.ready_by and time.monotonic() > self.ready_by:
+            self.board_ready()  # it never said so: carry on rather than hold input forever
+        return bool(self.ready_by)
+
+    def board_ready(self) -> None:
+        self.ready_by = 0.0
+        held, self.held = self.held, b""
+        if held:
+            self.from_port(held)
 
     def from_board(self, data: bytes) -> None:
         """Bytes from the board to the host."""
@@ -269,6 +294,9 @@ class Relay:
                 return f"ok {self.start_webrepl(int(port), password)}"
             except (OSError, ValueError) as exc:
                 return f"error {exc}"
+        if cmd == "ready":  # the board's set-up is done: boot.py runs now
+            self.board_ready()
+            return "ok"
         if cmd == "webrepl-stop":
             self.stop_webrepl()
             return "ok"
@@ -304,6 +332,8 @@ class Relay:
             ready, _, _ = select.select(waits, [], [], 0.5)
             if self.control in ready:
                 self.on_control()
+            if self.held:
+                self.setting_up()  # hands held input on after the timeout
             if self.webrepl is not None:
                 for sock in self.webrepl.sockets():
                     if sock in ready and self.webrepl is not None:

@@ -195,6 +195,11 @@ def start(g):
         # About what a plain heap of that size leaves free once MicroPython has started
         # (what start-up still holds now is given back when it ends: ~1 KB).
         shrink_heap(heap - 2240)
+    if CTL:
+        try:
+            ask("ready")  # the host process holds input (Ctrl-C) until now
+        except Exception:
+            pass
     _run("boot.py", g)
     if "main" in args:
         _run("main.py", g)
