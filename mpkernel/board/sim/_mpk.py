@@ -7,6 +7,7 @@
 # as built-in modules are found on a board; they are not listed. ilistdir gives sizes and
 # statvfs gives the virtual board's flash, as the firmware's filesystems do.
 import os
+import socket  # kept here: hide=socket must not cut the board off from its host process
 import sys
 
 ROOT = SIM = CTL = None
@@ -103,8 +104,6 @@ def shrink_heap(free):
 
 def ask(line):
     # One request to the host process; returns its one-line answer ("ok ..." or "error ...").
-    import socket
-
     s = socket.socket()
     try:
         s.connect(socket.getaddrinfo("127.0.0.1", CTL[0])[0][-1])
@@ -190,15 +189,18 @@ def start(g):
     if "hide" in args:
         _hide(args["hide"])
     g.pop("__file__", None)
-    heap = int(args.get("heap", 0))
-    if heap:
-        # About what a plain heap of that size leaves free once MicroPython has started
-        # (what start-up still holds now is given back when it ends: ~1 KB).
-        shrink_heap(heap - 2240)
     if CTL:
         try:
             ask("ready")  # the host process holds input (Ctrl-C) until now
         except Exception:
+            pass
+    heap = int(args.get("heap", 0))
+    if heap:
+        # About what a plain heap of that size leaves free once MicroPython has started
+        # (what start-up still holds now is given back when it ends: ~1 KB).
+        try:
+            shrink_heap(heap - 2240)
+        except KeyboardInterrupt:  # input flows again: a Ctrl-C for boot.py came early
             pass
     _run("boot.py", g)
     if "main" in args:
