@@ -136,6 +136,15 @@ def test_server_speaks_webrepl_to_an_independent_client(server: WebReplServer) -
     c.ws.send(HEADER.pack(b"WA", 2, 0, 0, 0, 7, b"missing"))
     with pytest.raises(ConnectionClosed):
         c.ws.recv(timeout=5)
+    wait_idle(server)
+    # A name outside the board's folder is a failed open too (nothing of the host is read).
+    (server.root.parent / "host-secret.txt").write_text("not the board's")
+    c = Client(server.url)
+    c.login(PASSWORD)
+    name = b"../host-secret.txt"
+    c.ws.send(HEADER.pack(b"WA", 2, 0, 0, 0, len(name), name))
+    with pytest.raises(ConnectionClosed):
+        c.ws.recv(timeout=5)
 
 
 # -- the kernel over WebREPL -------------------------------------------------------------
