@@ -1,4 +1,4 @@
-"""%webrepl setup, status, disable: the board's REPL over WiFi (services.webrepl)."""
+"""%webrepl setup, status, connect, disable: the board's REPL over WiFi (services.webrepl)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,16 @@ def _status(kernel: MicroPythonKernel) -> None:
         f"WebREPL: {'enabled' if st.enabled else 'not enabled'} "
         f"({CFG} {'present' if st.has_config else 'missing'}; {BOOT} {boot_says})."
     ]
-    if st.addresses is None:
+    if st.virtual_url == "":
+        lines.append(
+            "The virtual board's WebREPL is not running: after a reset (boot.py starts it) "
+            "it listens on 127.0.0.1, port 8266 when free."
+        )
+    elif st.virtual_url:
+        lines.append(
+            f"Listens on {st.virtual_url} (the virtual board's WebREPL, on this computer)."
+        )
+    elif st.addresses is None:
         lines.append("This board has no network module: WebREPL cannot listen here.")
     elif not st.addresses:
         lines.append("No network interface is active: connect with %wifi connect (or %wifi ap).")
@@ -67,15 +76,34 @@ def _status(kernel: MicroPythonKernel) -> None:
     kernel.say("\n".join(lines) + "\n")
 
 
+def _connect(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+    from .connection import announce
+
+    if kernel.connection.status().kind == "webrepl":
+        kernel.say(f"Already connected over WebREPL ({kernel.connection.status().name}).\n")
+        return
+    url = webrepl.address(kernel.connection)
+    password = ask_secret(
+        kernel.getpass,
+        "WebREPL password: ",
+        from_env=args.password_from_env,
+        default_env="MPKERNEL_WEBREPL_PASSWORD",
+    )
+    board = kernel.connection.connect(url, password=password)
+    del password
+    announce(kernel, board)
+
+
 @magic("webrepl")
 @arg(
     "action",
     nargs="?",
     default="status",
-    choices=("setup", "status", "disable"),
-    help="setup: enable WebREPL with a password; status (default); disable",
+    choices=("setup", "status", "connect", "disable"),
+    help="setup: enable WebREPL with a password; status (default); connect: %%connect to "
+    "the address status shows; disable",
 )
-@arg("--password-from-env", metavar="VAR", help="setup: take the password from $VAR")
+@arg("--password-from-env", metavar="VAR", help="setup, connect: take the password from $VAR")
 @arg("--reset", action="store_true", help="setup: soft-reset afterwards, so WebREPL starts")
 @arg("--remove-password", action="store_true", help=f"disable: also delete {CFG}")
 def webrepl_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
@@ -83,10 +111,14 @@ def webrepl_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 
     setup asks for a new password (4-9 characters) in a hidden prompt, writes webrepl_cfg.py
     and makes boot.py start WebREPL (as `import webrepl_setup` does); status says whether it
-    is enabled and on which addresses it listens; disable comments out boot.py's lines.
+    is enabled and on which addresses it listens; connect moves this notebook to that
+    address (%connect ws://...: the password is asked again); disable comments out boot.py's
+    lines.
     """
     if args.action == "setup":
         _setup(kernel, args)
+    elif args.action == "connect":
+        _connect(kernel, args)
     elif args.action == "disable":
         webrepl.disable(kernel.connection, args.remove_password)
         kept = (

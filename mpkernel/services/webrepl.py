@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ..board.filesystem import BoardFiles
 from ..board.helpers import helper_call
+from ..board.session import Board
 from ..errors import BoardError, OperationError, UsageError
 from .connection import Connection
 from .wifi import redact
@@ -96,6 +97,9 @@ class WebreplStatus:
     boot_present: bool
     addresses: list[tuple[str, str]] | None = field(default=None)  # None: no network module
     connected_over_it: bool = False
+    #: The virtual board's WebREPL: its ws:// address, "" while it does not serve; None on
+    #: any other board (whose addresses are its network interfaces').
+    virtual_url: str | None = None
 
     @property
     def enabled(self) -> bool:
@@ -110,13 +114,39 @@ def status(conn: Connection) -> WebreplStatus:
             has_cfg = fs.stat(CFG) is not None
             boot = _read(fs, BOOT)
             found = board.exec_value(helper_call("webrepl_addresses", "_mpk_wr()"))
+            virtual = _virtual_url(board)
             # Link-kind branch 2 of 3, for display only: tell the user this notebook itself
             # talks over the WebREPL being described.
             over = board.kind == "webrepl"
     except (BoardError, OperationError) as exc:
         raise WebreplError(f"WebREPL status: {exc}") from None
     addresses = [(str(n), str(ip)) for n, ip in found] if found is not None else None  # type: ignore[attr-defined]
-    return WebreplStatus(has_cfg, starts_webrepl(boot or ""), boot is not None, addresses, over)
+    return WebreplStatus(
+        has_cfg, starts_webrepl(boot or ""), boot is not None, addresses, over, virtual
+    )
+
+
+def _virtual_url(board: Board) -> str | None:
+    found = board.exec_value(helper_call("webrepl_virtual", "_mpk_wv()"))
+    if found is False:
+        return None
+    return str(found) if found != "ws://" else ""
+
+
+def address(conn: Connection) -> str:
+    """Where the board's WebREPL listens: the virtual board's own address, else the one
+    active network interface's, at PORT. UsageError when that cannot be told."""
+    st = status(conn)
+    if st.virtual_url == "":
+        raise UsageError("The virtual board's WebREPL is not running: %webrepl setup, then %reset.")
+    if st.virtual_url:
+        return st.virtual_url
+    if not st.addresses or len(st.addresses) != 1:
+        raise UsageError(
+            "WebREPL connect needs exactly one active network interface on the board "
+            "(%webrepl status lists them): use %connect ws://IP:8266."
+        )
+    return f"ws://{st.addresses[0][1]}:{PORT}"
 
 
 def disable(conn: Connection, remove_password: bool = False) -> None:
