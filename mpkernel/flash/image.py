@@ -31,6 +31,7 @@ from .partitions import TABLE_AT, TableError, looks_like_table, read_table
 
 IMAGE_MAGIC = 0xE9
 V2_MAGIC = ESP8266V2FirmwareImage.IMAGE_V2_MAGIC  # 0xEA: the ESP8266 SDK's OTA app format
+SECTOR = 0x1000  # the flash erases in 4 KB sectors
 APP_AT = 0x10000  # where ESP-IDF's default partition tables put the (factory) app
 APP_ALIGN = 0x10000  # apps are mapped through 64 KB MMU pages
 #: An SDK OTA app's slots: user1.bin at 0x1000; user2.bin past the middle of a 512 KB or 1 MB map.
@@ -150,7 +151,9 @@ def _parse(data: bytes, chip: str, notes: list[str] | None = None) -> BaseFirmwa
         )
     if getattr(image, "append_digest", False) and image.data_length is not None:
         if len(image.stored_digest) < len(image.calc_digest):
-            raise ImageError("the SHA-256 digest after its checksum is missing: it is truncated")
+            raise ImageError(
+                "the SHA-256 digest after its checksum is missing or cut short: it is truncated"
+            )
         if image.stored_digest != image.calc_digest:
             raise ImageError("its SHA-256 digest does not match its contents: the file is corrupt")
     if image.version == 2:
@@ -208,7 +211,7 @@ def image_chip(data: bytes) -> str | None:
 
 def _kind_text(image: BaseFirmwareImage, chip: str) -> str:
     if chip_key(chip) == "esp8266":
-        return "an SDK OTA app" if image.version == 2 else "an image"
+        return "an SDK OTA app" if image.version == 2 else "a ROM-format boot image"
     return "an app" if _is_app(image) else "a bootloader"
 
 
@@ -457,13 +460,14 @@ def check_region(region: Region, chip: str, flash_size: int | None) -> Found:
 
 
 def check_regions(regions: list[Region], chip: str, flash_size: int | None) -> list[Found]:
-    """Every region checked, and none overlapping another; ImageError names the file."""
+    """Every region checked, none sharing a flash sector with another; ImageError names the file."""
     ordered = sorted(regions, key=lambda r: r.addr)
     for a, b in itertools.pairwise(ordered):
-        if b.addr < a.end:
+        if b.addr // SECTOR < -(-a.end // SECTOR):  # writing b erases its sectors first
             raise ImageError(
                 f"{a.name} (0x{a.addr:X}-0x{a.end - 1:X}) and {b.name} (0x{b.addr:X}-"
-                f"0x{b.end - 1:X}) overlap: give each its own address."
+                f"0x{b.end - 1:X}) overlap or share a 4 KB flash sector: writing one would "
+                "erase part of the other."
             )
     found = []
     for region in regions:
@@ -471,6 +475,11 @@ def check_regions(regions: list[Region], chip: str, flash_size: int | None) -> l
             found.append(check_region(region, chip, flash_size))
         except ImageError as exc:
             raise ImageError(f"{region.name}: {exc}") from None
+        if region.addr % SECTOR:
+            found[-1].notes.append(
+                f"0x{region.addr:X} is not on a 4 KB sector boundary: the "
+                f"{region.addr % SECTOR:,} bytes before it in its sector will be erased."
+            )
     return found
 
 

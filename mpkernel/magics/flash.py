@@ -7,6 +7,7 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import UsageError
 from ..flash.backups import sidecar_path
 from ..flash.esp import FAST_BAUD
 from ..flash.identity import human_size
@@ -106,9 +107,15 @@ def erase_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 
 
 @magic("flash")
-@arg("firmware", nargs="?", help="the firmware .bin (none: open the flashing panel)")
+@arg(
+    "files",
+    nargs="*",
+    metavar="FILE | ADDRESS FILE ...",
+    help="the firmware .bin, or ADDRESS FILE pairs as esptool's write_flash takes them "
+    "(none: open the flashing panel)",
+)
 @arg("--port", help="serial port (default: the connected board's)")
-@arg("--addr", default="0x0", help="flash address (default 0x0)")
+@arg("--address", "--addr", dest="address", help="where FILE goes (default 0x0)")
 @arg(
     "--flash-mode",
     choices=["keep", "qio", "qout", "dio", "dout"],
@@ -124,16 +131,20 @@ def erase_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 def flash_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Write MicroPython (or any ESP image) to the board, verified, then wait for it to start.
 
-    The file is checked before the board is touched: an ESP image (first byte 0xE9) for
-    the detected chip that fits its flash. Without a FIRMWARE, a panel asks for the options.
+    Each file is read with esptool's image parser for the detected chip before the board
+    is touched (segments, checksum, SHA-256 where appended) and must belong where it goes:
+    a whole-flash ESP8266 image at 0x0, an SDK OTA app (0xEA) at 0x1000, an ESP32-family
+    bootloader at the chip's boot offset, a partition table, an app in an app partition.
+    Several files: %flash 0x1000 bootloader.bin 0x8000 partitions.bin 0x10000 app.bin.
+    Without a FILE, a panel asks for the options.
     """
-    if args.firmware is None:
+    if not args.files:
         FlashPanel(kernel).show()
         return
     options = FlashOptions(
-        firmware=Path(args.firmware).expanduser(),
+        firmware=None,
+        images=_pairs(args.files, args.address),
         link=_link(args),
-        addr=flashing.parse_address(args.addr),
         flash_mode=args.flash_mode,
         flash_size=args.flash_size,
         erase=args.erase,
@@ -141,3 +152,18 @@ def flash_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
         wait=not args.no_wait,
     )
     flashing.flash(kernel.connection, options, report_to(kernel))
+
+
+PAIRS = "%flash FILE [--address 0x1000], or %flash 0x1000 boot.bin 0x8000 partitions.bin ..."
+
+
+def _pairs(items: list[str], address: str | None) -> list[tuple[int, Path]]:
+    """(address, file) for one FILE (at --address) or for ADDRESS FILE pairs."""
+    if len(items) == 1:
+        return [(flashing.parse_address(address or "0x0"), Path(items[0]).expanduser())]
+    if address is not None:
+        raise UsageError(f"--address goes with one FILE; for several, write pairs: {PAIRS}.")
+    if len(items) % 2:
+        raise UsageError(f"Write ADDRESS FILE pairs, or one FILE: {PAIRS}.")
+    pairs = zip(items[::2], items[1::2], strict=True)
+    return [(flashing.parse_address(a), Path(f).expanduser()) for a, f in pairs]

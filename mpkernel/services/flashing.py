@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -19,7 +19,7 @@ from ..flash.backups import backups_of, read_backup, write_backup
 from ..flash.esp import FAST_BAUD, Chip, ChipInfo, FlashError, has_reset_lines, open_chip
 from ..flash.esp import wait_for_micropython as wait_banner
 from ..flash.identity import human_size, parse_size
-from ..flash.image import ImageError, check_image, check_magic
+from ..flash.image import ImageError, Region, check_regions, precheck
 from .connection import VIRTUAL, Connection, choose_port
 
 RESETS = ["auto", "default-reset", "no-reset"]
@@ -61,9 +61,13 @@ class ChipLink:
 
 @dataclass
 class FlashOptions:
-    """What %flash FIRMWARE does, as data (the panel and the extension fill it too)."""
+    """What %flash does, as data (the panel and the extension fill it too).
 
-    firmware: Path
+    The files to write are `images`, (address, file) pairs as esptool's write_flash takes
+    them, or `firmware` at `addr`: the one-file form of the same.
+    """
+
+    firmware: Path | None
     link: ChipLink
     addr: int = 0
     flash_mode: str = "keep"  # keep, qio, qout, dio, dout
@@ -71,14 +75,28 @@ class FlashOptions:
     erase: bool = False
     after: str = "auto"
     wait: bool = True
+    images: list[tuple[int, Path]] = field(default_factory=list)
+
+    def files(self) -> list[tuple[int, Path]]:
+        """Every (address, file) to write, in the order given."""
+        if self.images and self.firmware is not None:
+            raise UsageError("Give one firmware file or (address, file) pairs, not both.")
+        if self.firmware is not None:
+            return [(self.addr, self.firmware)]
+        if not self.images:
+            raise UsageError("Nothing to flash: give a firmware file.")
+        return list(self.images)
 
 
 def parse_address(text: str) -> int:
     """A flash address such as 0x0 or 0x1000."""
     try:
-        return int(str(text), 0)
+        value = int(str(text), 0)
     except ValueError:
-        raise UsageError(f"--addr {text} is not a number (e.g. 0x0 or 0x1000).") from None
+        raise UsageError(f"{text} is not a flash address (e.g. 0x0 or 0x1000).") from None
+    if value < 0:
+        raise UsageError(f"{text} is not a flash address: it is negative.")
+    return value
 
 
 def parse_flash_size(text: str | None) -> int | None:
@@ -224,36 +242,47 @@ def erase(conn: Connection, link: ChipLink, report: Report) -> None:
         erase_now(chip, report)
 
 
-def flash(conn: Connection, options: FlashOptions, report: Report) -> None:
-    """Write firmware, verified, then (unless told not to) wait for MicroPython to start.
-
-    The file is checked before the board is touched: an ESP image for the detected chip
-    that fits its flash.
-    """
-    path = options.firmware
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    if options.addr == 0:  # what can be checked before the board is touched
+def read_regions(files: list[tuple[int, Path]]) -> list[Region]:
+    """Each (address, file) read, and refused here if it cannot be an image where it goes."""
+    regions = []
+    for addr, path in files:
         try:
-            check_magic(data)
-        except ImageError as exc:
-            raise UsageError(f"{path.name}: {exc}") from None
+            regions.append(Region(addr, path.read_bytes(), path.name))
+        except OSError as exc:
+            raise UsageError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    try:  # what can be refused before the board is touched
+        for region in regions:
+            precheck(region)
+    except ImageError as exc:
+        raise UsageError(str(exc)) from None
+    return regions
+
+
+def flash(conn: Connection, options: FlashOptions, report: Report) -> None:
+    """Write each image, verified, then (unless told not to) wait for MicroPython to start.
+
+    Every file is read with esptool's image parser for the detected chip before the board
+    is touched (segments, checksum, SHA-256 where appended), and must belong where it goes
+    and fit the flash; one refused file means nothing is written.
+    """
+    regions = read_regions(options.files())
     size_opt = options.flash_size
     if size_opt not in ("detect", "keep"):
         size_opt = human_size(parse_flash_size(size_opt) or 0)
     with chip_session(conn, options.link, report) as chip:
         info = chip.info()
         try:
-            summary = check_image(data, info.chip, info.flash_size, options.addr)
+            found = check_regions(regions, info.chip, info.flash_size)
         except ImageError as exc:
-            raise UsageError(f"{path.name}: {exc} The flash was not touched.") from None
-        board = f"{info.description}, {size_text(info.flash_size)} flash"
-        report.say(f"{path.name}: {summary}. Board: {board}.\n")
+            raise UsageError(f"{exc} The flash was not touched.") from None
+        for item in found:
+            report.say(item.line() + ".\n" + "".join(f"Note: {n}\n" for n in item.notes))
+        report.say(f"Board: {info.description}, {size_text(info.flash_size)} flash.\n")
         if options.erase:
             erase_now(chip, report)
-        write(chip, options.addr, data, f"flash {path.name}", report, options.flash_mode, size_opt)
+        for region in regions:
+            label = f"flash {region.name}" + (f" at 0x{region.addr:X}" if region.addr else "")
+            write(chip, region.addr, region.data, label, report, options.flash_mode, size_opt)
         finish(chip, options.after, options.wait, report)
 
 

@@ -90,6 +90,7 @@ class FlashPanel:
             ensure_option=False,
         )
         self.file = widgets.Text(description="Firmware", placeholder="ESP8266_GENERIC.bin")
+        self.address = widgets.Text(value="0x0", description="Address", placeholder="0x1000")
         self.baud = widgets.Dropdown(options=BAUDS, value=FAST_BAUD, description="Baud")
         self.mode = widgets.Dropdown(options=MODES, value="keep", description="Flash mode")
         self.erase = widgets.Checkbox(value=True, description="Erase the flash first")
@@ -101,6 +102,7 @@ class FlashPanel:
             [
                 self.port,
                 self.file,
+                self.address,
                 widgets.HBox([self.baud, self.mode]),
                 self.erase,
                 self.button,
@@ -114,9 +116,10 @@ class FlashPanel:
         display(widget_bundle(self.box, text), raw=True)
 
     def options(self) -> FlashOptions:
-        """The panel's choices as the flashing service's options."""
+        """The panel's choices as the flashing service's options (UsageError if one is bad)."""
         return FlashOptions(
             firmware=Path(self.file.value.strip()).expanduser(),
+            addr=flashing.parse_address(self.address.value.strip() or "0x0"),
             link=ChipLink(self.port.value.strip() or None, self.baud.value),
             flash_mode=self.mode.value,
             erase=self.erase.value,
@@ -126,11 +129,11 @@ class FlashPanel:
         if not self.file.value.strip():
             self.status.value = "Choose a firmware file first."
             return
-        options = self.options()
-        path = options.firmware
+        path = Path(self.file.value.strip()).expanduser()
         self.button.disabled = True
         self.status.value = f"Flashing {path.name}..."
         try:
+            options = self.options()
             with self.out:
                 flashing.flash(self.kernel.connection, options, report_to(self.kernel))
             self.status.value = f"Done: {path.name} written and verified."
