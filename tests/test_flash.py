@@ -15,7 +15,7 @@ from conftest import run, start_kernel
 from jupyter_client.blocking.client import BlockingKernelClient
 
 from mpkernel.flash.identity import FlashChip, parse_size
-from mpkernel.flash.image import ImageError, check_image, esp8266_image
+from mpkernel.flash.image import esp8266_image
 from mpkernel.flash.mock import start as start_mock_bootloader
 
 pytest.importorskip("esp32_mock_bootloader", reason="esp32-mock-bootloader (test tools) missing")
@@ -76,24 +76,6 @@ def test_flash_id_decoding() -> None:
     assert FlashChip(0x1640EF).vendor == "Winbond" and FlashChip(0x1640EF).size == FLASH
     assert FlashChip(0x1740C8).describe().startswith("GigaDevice GD25Q64, 8MB")
     assert parse_size("4MB") == FLASH and parse_size("0x1000") == 4096
-
-
-def test_image_checks() -> None:
-    image = esp8266_image(b"\x01" * 100)
-    assert "1 segments" in check_image(image, "ESP8266", FLASH)
-    c3 = bytes([0xE9, 3, 2, 0x20, 0, 0, 0, 0, 0xEE, 0, 0, 0, 5, 0]) + bytes(200)
-    with pytest.raises(ImageError, match="for an ESP32-C3, but the board is an ESP8266"):
-        check_image(c3, "ESP8266", FLASH)
-    with pytest.raises(ImageError, match="for an ESP8266, but the board is an ESP32"):
-        check_image(image, "ESP32", FLASH)
-    with pytest.raises(ImageError, match="does not fit"):
-        check_image(image + bytes(FLASH), "ESP8266", FLASH)
-    with pytest.raises(ImageError, match="Not an ESP firmware image"):
-        check_image(b"print('hi')\n", "ESP8266", FLASH)
-    combined = b"\xff" * 0x1000 + bytes([0xE9, 3, 2, 0x20, 0, 0, 0, 0, 0xEE]) + bytes(300)
-    assert check_image(combined, "ESP32", FLASH).startswith("combined image, ")
-    with pytest.raises(ImageError, match="for an ESP32, but the board is an ESP8266"):
-        check_image(combined, "ESP8266", FLASH)
 
 
 # -- through the kernel -----------------------------------------------------------------------

@@ -303,6 +303,13 @@ def _not_an_image(region: Region, where: str) -> ImageError:
     )
 
 
+def _app_not_here(name: str, addr: int) -> ImageError:
+    return ImageError(
+        f"This is an {name} app: it belongs in an app partition (0x{APP_AT:X} usually), not "
+        f"at 0x{addr:X} over the bootloader: use --address 0x{APP_AT:X}."
+    )
+
+
 def _check_boot(region: Region, chip: str, flash_size: int | None) -> Found:
     """A region that covers the boot offset: what is there must be this chip's boot image."""
     boot = boot_offset(chip)
@@ -313,6 +320,8 @@ def _check_boot(region: Region, chip: str, flash_size: int | None) -> Found:
     if offset and lead.count(0xFF) != len(lead):
         if region.data[0] == IMAGE_MAGIC:  # e.g. MicroPython's ESP32 .bin written at 0x0
             kind, _ = _image_at(region, 0, chip, found)
+            if kind == "app":
+                raise _app_not_here(name, region.addr)
             if kind == "bootloader":
                 raise ImageError(
                     f"This {name} bootloader (or combined image starting with one) belongs at "
@@ -345,10 +354,7 @@ def _check_boot(region: Region, chip: str, flash_size: int | None) -> Found:
             f"--address 0x{SDK_APP_SLOTS[0]:X}."
         )
     if found.kind == "app":
-        raise ImageError(
-            f"This is an {name} app: it belongs in an app partition (0x{APP_AT:X} usually), "
-            f"not at 0x{boot:X} where the ROM starts the bootloader: use --address 0x{APP_AT:X}."
-        )
+        raise _app_not_here(name, region.addr)
     if found.kind == "bootloader":
         _combined(found, chip, flash_size)
     if offset:

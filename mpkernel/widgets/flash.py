@@ -133,11 +133,12 @@ class FlashPanel:
         self.button.disabled = True
         self.status.value = f"Flashing {path.name}..."
         try:
-            options = self.options()
-            with self.out:
-                flashing.flash(self.kernel.connection, options, report_to(self.kernel))
+            with self.out:  # an Output widget swallows exceptions: catch ours inside it
+                try:
+                    flashing.flash(self.kernel.connection, self.options(), report_to(self.kernel))
+                except MpkError as exc:
+                    self.status.value = f"Failed: {exc}"
+                    return
             self.status.value = f"Done: {path.name} written and verified."
-        except MpkError as exc:
-            self.status.value = f"Failed: {exc}"
         finally:
             self.button.disabled = False
