@@ -99,7 +99,7 @@ def boot_offset(chip: str) -> int:
 def _esptool_notes(into: list[str] | None) -> Iterator[None]:
     """esptool's warnings while it parses go to `into` (None: dropped), not to the session log."""
     lines = LOG.lines
-    LOG.lines = into.append if into is not None else None
+    LOG.lines = (lambda text: into.append(f"esptool: {text}")) if into is not None else None
     try:
         yield
     finally:
