@@ -57,7 +57,7 @@ def test_esp8266_images_accepted_where_they_belong() -> None:
     assert found.kind == "sdk-app" and "SDK's boot loader" in found.notes[0]
     accepted(img.esp8266_v2(), 0x101000, "ESP8266")  # user2.bin of a 1 MB + 1 MB map
     accepted(img.esp8266_v2(), 0x200000, "ESP8266", "usually goes at 0x1000")
-    accepted(img.esp8266_v1(), 0x2000, "ESP8266", "only a boot loader such as rboot")
+    accepted(img.esp8266_v1(), 0x2000, "ESP8266", "a second-stage boot loader")
     found = accepted(b"\x05\x00" * 64 + b"\x01", 0x3FC000, "ESP8266", "129 bytes of data")
     assert found.kind == "data"
 
@@ -171,6 +171,10 @@ def test_esp32_defects_refused() -> None:
     refused(img.esp8266_v2(), 0x10000, "ESP32", "for an ESP8266 (an SDK OTA app)")
     c3 = img.esp32_image(img.C3_APP, "esp32c3")
     refused(c3, 0x10000, "ESP32-S3", "for an ESP32-C3 (an app), but the board is an ESP32-S3")
+    unknown = img.esp32_image(img.C3_APP, "esp32c3")
+    unknown = unknown[:12] + b"\x63\x00" + unknown[14:-32]
+    unknown += hashlib.sha256(unknown).digest()
+    refused(unknown, 0x10000, "ESP32-C3", "for a chip with image id 99 (an app)")
 
 
 def test_partition_table_defects_refused() -> None:

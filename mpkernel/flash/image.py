@@ -215,47 +215,58 @@ def _kind_text(image: BaseFirmwareImage, chip: str) -> str:
     return "an app" if _is_app(image) else "a bootloader"
 
 
-def _other_chip(data: bytes, chip: str) -> str | None:
-    """'an ESP32 (a bootloader)' when `data` is a complete, valid image for another chip."""
-    key = chip_key(chip)
-    if data[:1] == bytes([IMAGE_MAGIC]) and len(data) >= 24:
-        chip_id = int.from_bytes(data[12:14], "little")
-        other = ESP32_FAMILY.get(chip_id)
-        if other is not None and chip_key(other) != key:
-            try:
-                image = _parse(data, other)
-            except ImageError:
-                pass
-            else:
-                return f"an {other} ({_kind_text(image, other)})"
-    if key != "esp8266" and data[:1] in (bytes([IMAGE_MAGIC]), bytes([V2_MAGIC])):
-        try:
-            image = _parse(data, "esp8266")
-        except ImageError:
-            return "an ESP8266 (an SDK OTA app)" if data[0] == V2_MAGIC else None
-        return f"an ESP8266 ({_kind_text(image, 'esp8266')})"
-    return None
+def _other_esp32(data: bytes, chip: str) -> str | None:
+    """'an ESP32 (a bootloader)' when `data` is a complete, valid image for another ESP32 chip.
+
+    Checked first: such an image can also read as an ESP8266 image (its extended header
+    parsed as segment headers), and on a chip of the same family its chip id tells.
+    """
+    if data[:1] != bytes([IMAGE_MAGIC]) or len(data) < 24:
+        return None
+    other = ESP32_FAMILY.get(int.from_bytes(data[12:14], "little"))
+    if other is None or chip_key(other) == chip_key(chip):
+        return None
+    try:
+        image = _parse(data, other)
+    except ImageError:
+        return None
+    return f"an {other} ({_kind_text(image, other)})"
+
+
+def _esp8266_guess(data: bytes, chip: str) -> str | None:
+    """'an ESP8266 (...)' for an ESP8266 image that this ESP32-family chip could not read."""
+    if chip_key(chip) == "esp8266" or data[:1] not in (bytes([IMAGE_MAGIC]), bytes([V2_MAGIC])):
+        return None
+    try:
+        image = _parse(data, "esp8266")
+    except ImageError:
+        return "an ESP8266 (an SDK OTA app)" if data[0] == V2_MAGIC else None
+    return f"an ESP8266 ({_kind_text(image, 'esp8266')})"
 
 
 def read_image(data: bytes, chip: str, notes: list[str] | None = None) -> BaseFirmwareImage:
     """The image in `data`, read by esptool for `chip`; ImageError says what is wrong."""
     name = chip_name(chip)
-    other = _other_chip(data, chip)
+    other = _other_esp32(data, chip)
     if other is not None:
         raise ImageError(f"This image is for {other}, but the board is an {name}.")
     try:
         image = _parse(data, chip, notes)
     except ImageError as exc:
-        guess = image_chip(data)
-        if guess is not None and chip_key(guess) != chip_key(chip):
-            raise ImageError(f"This image is for an {guess}, but the board is an {name}.") from None
+        other = _esp8266_guess(data, chip)
+        guess = image_chip(data)  # the header alone, when esptool cannot read it as an image
+        if other is None and guess is not None and chip_key(guess) != chip_key(chip):
+            other = f"an {guess}"
+        if other is not None:
+            raise ImageError(f"This image is for {other}, but the board is an {name}.") from None
         raise ImageError(f"Not a valid {name} image: {exc}.") from None
     chip_id = getattr(image, "chip_id", None)
     expected = getattr(image.ROM_LOADER, "IMAGE_CHIP_ID", None)
     if chip_id is not None and expected is not None and chip_id != expected:
-        built_for = ESP32_FAMILY.get(chip_id, f"a chip with image id {chip_id}")
+        known = ESP32_FAMILY.get(chip_id)
+        built_for = f"an {known}" if known else f"a chip with image id {chip_id}"
         raise ImageError(
-            f"This image is for an {built_for} ({_kind_text(image, chip)}), "
+            f"This image is for {built_for} ({_kind_text(image, chip)}), "
             f"but the board is an {name}."
         )
     return image
@@ -438,8 +449,8 @@ def _check_elsewhere(region: Region, chip: str, flash_size: int | None) -> Found
         found.notes.append(f"Make sure the partition table has an app partition at 0x{addr:X}.")
     if found.kind == "esp8266":
         found.notes.append(
-            f"The ESP8266 ROM starts only the image at 0x0: at 0x{addr:X} only a boot loader "
-            "such as rboot can start this one."
+            f"The ESP8266 ROM starts only the image at 0x0: at 0x{addr:X} a second-stage boot "
+            "loader (rboot, the RTOS SDK's) must start this one."
         )
     if found.kind == "sdk-app" and addr not in SDK_APP_SLOTS:
         found.notes.append(
