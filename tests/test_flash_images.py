@@ -292,6 +292,13 @@ def test_refusals_on_the_simulated_esp8266(
         )
     refuses(kc, esp8266, f"%flash {tmp_path / 'bootloader_nodigest.bin'}", "for an ESP32")
     refuses(kc, esp8266, f"%flash {tmp_path / 'user1.bin'}", "--address 0x1000", "not touched")
+    refuses(
+        kc,
+        esp8266,
+        f"%flash {tmp_path / 'user1.bin'} --address 0x1000 --erase",
+        "also erases what boots the ESP8266 at 0x0",
+        "not touched",
+    )
     refuses(kc, esp8266, f"%flash 0x1000 {tmp_path / 'cut.bin'}", "cut.bin: Not a valid ESP8266")
     refuses(kc, esp8266, f"%flash {tmp_path / 'bad.bin'}", "bad.bin: Not a valid", "checksum")
     # one bad file among several: nothing at all is written

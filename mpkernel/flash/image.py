@@ -500,6 +500,17 @@ def check_regions(regions: list[Region], chip: str, flash_size: int | None) -> l
     return found
 
 
+def check_erase_all(regions: list[Region], chip: str) -> None:
+    """Erasing the whole flash first is only safe when the boot image is among the writes."""
+    boot = boot_offset(chip)
+    if not any(r.addr <= boot < r.end for r in regions):
+        raise ImageError(
+            f"Erasing the whole flash also erases what boots the {chip_name(chip)} at "
+            f"0x{boot:X}, and none of the files goes there: the board would not start. "
+            "Add the boot image to the files, or flash without erasing."
+        )
+
+
 def precheck(region: Region) -> None:
     """What can be refused before a chip is touched: empty files, non-images at 0x0."""
     if not region.data:

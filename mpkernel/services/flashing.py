@@ -19,7 +19,7 @@ from ..flash.backups import backups_of, read_backup, write_backup
 from ..flash.esp import FAST_BAUD, Chip, ChipInfo, FlashError, has_reset_lines, open_chip
 from ..flash.esp import wait_for_micropython as wait_banner
 from ..flash.identity import human_size, parse_size
-from ..flash.image import ImageError, Region, check_regions, precheck
+from ..flash.image import ImageError, Region, check_erase_all, check_regions, precheck
 from .connection import VIRTUAL, Connection, choose_port
 
 RESETS = ["auto", "default-reset", "no-reset"]
@@ -273,6 +273,8 @@ def flash(conn: Connection, options: FlashOptions, report: Report) -> None:
         info = chip.info()
         try:
             found = check_regions(regions, info.chip, info.flash_size)
+            if options.erase:
+                check_erase_all(regions, info.chip)
         except ImageError as exc:
             raise UsageError(f"{exc} The flash was not touched.") from None
         for item in found:
