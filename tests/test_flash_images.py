@@ -17,8 +17,10 @@ import pytest
 from conftest import run, start_kernel
 from jupyter_client.blocking.client import BlockingKernelClient
 
+from mpkernel.errors import UsageError
 from mpkernel.flash.image import Found, ImageError, Region, check_region, check_regions
 from mpkernel.flash.mock import start as start_mock_bootloader
+from mpkernel.services.flashing import ChipLink, FlashOptions, parse_address, read_regions
 
 FLASH = 4 * 1024 * 1024
 
@@ -208,6 +210,29 @@ def test_several_regions() -> None:
     assert "2,048 bytes before it in its sector will be erased" in found[0].notes[0]
     with pytest.raises(ImageError, match="does not fit this chip's 4MB flash"):
         check_regions([Region(FLASH - 8, b"\xff" * 16, "x.bin")], "ESP8266", FLASH)
+
+
+def test_flash_options_and_files_before_any_chip(tmp_path: Path) -> None:
+    """The service's own checks, before a chip is opened: options, addresses, files."""
+    one, link = tmp_path / "fw.bin", ChipLink("mock")
+    assert FlashOptions(one, link, addr=0x1000).files() == [(0x1000, one)]
+    pairs = [(0x0, one), (0x1000, tmp_path / "user1.bin")]
+    assert FlashOptions(None, link, images=pairs).files() == pairs
+    with pytest.raises(UsageError, match="not both"):
+        FlashOptions(one, link, images=pairs).files()
+    with pytest.raises(UsageError, match="Nothing to flash"):
+        FlashOptions(None, link).files()
+    assert parse_address("0x8000") == 0x8000 and parse_address("4096") == 4096
+    with pytest.raises(UsageError, match=r"^-1 is not a flash address: it is negative"):
+        parse_address("-1")
+    with pytest.raises(UsageError, match=r"^Cannot read .*fw\.bin"):
+        read_regions([(0, one)])
+    one.write_bytes(b"print('hi')\n")
+    with pytest.raises(UsageError, match=r"^fw\.bin: .*an image is expected at 0x0"):
+        read_regions([(0, one)])
+    one.write_bytes(b"")
+    with pytest.raises(UsageError, match=r"^fw\.bin: The file is empty"):
+        read_regions([(0x1000, one)])
 
 
 # -- through the kernel, on simulated chips -----------------------------------------------------
