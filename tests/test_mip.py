@@ -1,0 +1,169 @@
+"""%mip install through the kernel on the virtual board, from an index served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import mip_index
+import pytest
+from conftest import connected_kernel, run
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager
+
+from mpkernel.provenance import INSTALL_MIME
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[mip_index.Index]:
+    with mip_index.serve(tmp_path_factory.mktemp("index")) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def board_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("board")
+
+
+@pytest.fixture(scope="module")
+def mip_kernel(board_root: Path) -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
+    yield from connected_kernel(f"%connect virtual --root {board_root}")
+
+
+@pytest.fixture
+def kc(mip_kernel: tuple[KernelManager, BlockingKernelClient]) -> BlockingKernelClient:
+    return mip_kernel[1]
+
+
+def ok(r) -> str:
+    assert r.status == "ok", r.text + str(r.error)
+    return r.shown
+
+
+def failed(r) -> str:
+    assert r.status == "error", r.shown
+    message = r.error["evalue"]
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def installs(r) -> list[dict]:
+    return [d["data"][INSTALL_MIME] for d in r.of("display_data") if INSTALL_MIME in d["data"]]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_install_with_dependency_mpy_from_index_and_compiled(
+    kc: BlockingKernelClient, index: mip_index.Index, board_root: Path
+) -> None:
+    r = run(kc, f"%mip install mpk-greet --index {index.url}", timeout=60)
+    out = ok(r)
+    lib = board_root / "lib"
+    # The index's .mpy for the board's version, checked against the index's short hash.
+    greet = lib / "mpk_greet.mpy"
+    assert sha256(greet).startswith(mip_index.short(greet.read_bytes()))
+    assert greet.read_bytes() == mip_index.mpy_cross(mip_index.GREET["1.1"], "mpk_greet.py")
+    # The dependency has only .py in the index: compiled on the host.
+    base = lib / "mpk_base" / "__init__.mpy"
+    assert base.read_bytes()[:2] == b"M\x06"
+    assert not (lib / "mpk_base" / "__init__.py").exists()
+    assert "Installed 2 package(s) in lib" in out
+    assert not list(lib.rglob("*.mpk-part"))
+    # It runs on the board.
+    assert run(kc, "import mpk_greet\nmpk_greet.hello('lab')").result == "'HELLO, LAB!'"
+    # Recorded: package, version, hashes.
+    (rec,) = installs(r)
+    assert rec["target"] == "lib" and rec["index"] == index.url
+    by_name = {p["package"]: p for p in rec["libraries"]}
+    assert by_name["mpk-greet"]["version"] == "1.1"
+    assert by_name["mpk-base"]["version"] == "0.3"
+    (f,) = by_name["mpk-greet"]["files"]
+    assert f == {
+        "path": "lib/mpk_greet.mpy",
+        "bytes": greet.stat().st_size,
+        "sha256": sha256(greet),
+        "index_hash": sha256(greet)[:8],
+    }
+    assert by_name["mpk-base"]["files"][0]["compiled"] is True
+    assert "mpk-greet" in str(run(kc, "%host print(_libraries[-2]['package'])").stdout)
+
+
+def test_second_install_skips_what_the_board_has(
+    kc: BlockingKernelClient, index: mip_index.Index, board_root: Path
+) -> None:
+    greet = board_root / "lib" / "mpk_greet.mpy"
+    before = greet.stat().st_mtime_ns
+    out = ok(run(kc, f"%mip install mpk-greet --index {index.url}", timeout=60))
+    assert out.count("already on the board") == 2
+    assert "0 file(s), 0 B written, 2 already there" in out
+    assert greet.stat().st_mtime_ns == before
+
+
+def test_version_and_no_mpy(
+    kc: BlockingKernelClient, index: mip_index.Index, board_root: Path
+) -> None:
+    out = ok(run(kc, f"%mip install mpk-greet@1.0 --no-mpy --target pylib --index {index.url}"))
+    assert (board_root / "pylib" / "mpk_greet.py").read_bytes() == mip_index.GREET["1.0"]
+    assert (board_root / "pylib" / "mpk_base" / "__init__.py").read_bytes() == mip_index.BASE
+    assert "mpk-greet 1.0" in out
+
+
+def test_hash_mismatch_writes_nothing(
+    kc: BlockingKernelClient, index: mip_index.Index, board_root: Path
+) -> None:
+    message = failed(run(kc, f"%mip install mpk-greet mpk-broken --index {index.url} --target t1"))
+    assert message.startswith("mpk-broken: mpk_broken.py does not match its hash")
+    assert "nothing written" in message
+    assert not (board_root / "t1").exists()
+
+
+def test_unknown_package_and_version(kc: BlockingKernelClient, index: mip_index.Index) -> None:
+    message = failed(run(kc, f"%mip install no-such-thing --index {index.url}"))
+    assert message == f"no-such-thing: no no-such-thing in the index {index.url}."
+    message = failed(run(kc, f"%mip install mpk-greet@9.9 --index {index.url}"))
+    assert message.startswith("mpk-greet@9.9: no version 9.9 of mpk-greet")
+
+
+def test_no_network(kc: BlockingKernelClient) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    message = failed(run(kc, f"%mip install mpk-greet --index http://127.0.0.1:{port}"))
+    assert message.startswith(f"mpk-greet: cannot reach 127.0.0.1:{port} (connection refused)")
+
+
+def test_target_that_is_a_file(
+    kc: BlockingKernelClient, index: mip_index.Index, board_root: Path
+) -> None:
+    (board_root / "afile").write_text("x")
+    message = failed(run(kc, f"%mip install mpk-greet --target afile --index {index.url}"))
+    assert message == "--target afile: a file on the board, not a folder."
+
+
+def test_url_package_and_single_file(
+    kc: BlockingKernelClient, index: mip_index.Index, board_root: Path
+) -> None:
+    out = ok(run(kc, f"%mip install {index.url}/repo --no-mpy --target urls"))
+    assert (board_root / "urls" / "mpk_repo.py").read_bytes() == mip_index.REPO_MODULE
+    assert "0.1" in out
+    ok(run(kc, f"%mip install {index.url}/single.py --target urls"))
+    compiled = board_root / "urls" / "single.mpy"
+    assert compiled.read_bytes()[:2] == b"M\x06"
+    assert run(kc, "import sys\nsys.path.append('urls')\nimport single\nsingle.twice(21)").result == "42"
+
+
+def test_source_that_does_not_compile_writes_nothing(
+    kc: BlockingKernelClient, index: mip_index.Index, board_root: Path
+) -> None:
+    message = failed(run(kc, f"%mip install {index.url}/broken_syntax.py --target bad"))
+    assert "broken_syntax.py: line 1: SyntaxError: invalid syntax" in message
+    assert not (board_root / "bad").exists()
+
+
+def test_bad_usage_is_one_line(kc: BlockingKernelClient) -> None:
+    assert "expected NAME or NAME@VERSION" in failed(run(kc, "%mip install foo@"))
+    assert "invalid choice" in failed(run(kc, "%mip uninstall foo"))
