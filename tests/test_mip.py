@@ -169,3 +169,53 @@ def test_source_that_does_not_compile_writes_nothing(
 def test_bad_usage_is_one_line(kc: BlockingKernelClient) -> None:
     assert "expected NAME or NAME@VERSION" in failed(run(kc, "%mip install foo@"))
     assert "invalid choice" in failed(run(kc, "%mip uninstall foo"))
+
+
+# -- .mpy on upload: %put --mpy, %sync --mpy ------------------------------------------------
+
+
+def test_put_mpy_compiles_on_the_host(
+    kc: BlockingKernelClient, tmp_path: Path, board_root: Path
+) -> None:
+    (tmp_path / "calc.py").write_text("def area(w, h):\n    return w * h\n")
+    out = ok(run(kc, f"%put --mpy {tmp_path / 'calc.py'}"))
+    assert "put calc.mpy" in out
+    assert (board_root / "calc.mpy").read_bytes() == mip_index.mpy_cross(
+        (tmp_path / "calc.py").read_bytes(), "calc.py"
+    )
+    assert not (board_root / "calc.py").exists()
+    assert run(kc, "import calc\ncalc.area(6, 7)").result == "42"
+
+
+def test_put_mpy_that_does_not_compile_writes_nothing(
+    kc: BlockingKernelClient, tmp_path: Path, board_root: Path
+) -> None:
+    (tmp_path / "good.py").write_text("X = 1\n")
+    (tmp_path / "worse.py").write_text("X = 1\nif X\n    pass\n")
+    message = failed(run(kc, f"%put -r --mpy {tmp_path} upl"))
+    assert message == "worse.py: line 2: SyntaxError: invalid syntax"
+    assert not (board_root / "upl").exists()
+
+
+def test_sync_mpy(kc: BlockingKernelClient, tmp_path: Path, board_root: Path) -> None:
+    src = tmp_path / "proj"
+    (src / "sub").mkdir(parents=True)
+    (src / "app.py").write_text("from sub.helper import twice\nRESULT = twice(21)\n")
+    (src / "sub" / "helper.py").write_text("def twice(x):\n    return 2 * x\n")
+    (src / "main.py").write_text("print('main')\n")
+    (src / "notes.txt").write_text("not code\n")
+    (board_root / "proj").mkdir()
+    (board_root / "proj" / "app.py").write_text("RESULT = 'stale source'\n")
+    r = run(kc, f"%sync --mpy {src} proj")
+    out = ok(r)
+    assert "copied 4, unchanged 0" in out
+    got = sorted(
+        p.relative_to(board_root / "proj").as_posix() for p in (board_root / "proj").rglob("*.*")
+    )
+    assert got == ["app.mpy", "app.py", "main.py", "notes.txt", "sub/helper.mpy"]
+    # The stale .py beside the new .mpy would be imported instead: one line says so.
+    assert "proj/app.py on the board is imported before proj/app.mpy: %rm proj/app.py" in r.stderr
+    assert "copied 0, unchanged 4" in ok(run(kc, f"%sync --mpy {src} proj"))
+    assert "remove app.py" in ok(run(kc, f"%sync --mpy --delete {src} proj"))
+    code = "import sys\nsys.path.insert(0, 'proj')\nimport app\napp.RESULT"
+    assert run(kc, code).result == "42"

