@@ -184,7 +184,8 @@ class Installer:
     def _describe(self, spec: Spec) -> tuple[Package, str, bool]:
         """(the package, where its description is, whether its files are source to compile)."""
         if spec.is_single_file:
-            return single_file(spec), single_file(spec).files[0].url, True
+            package = single_file(spec)
+            return package, package.files[0].url, True
         tag = mpy_tag(self.libs.mpy) if self.use_mpy and not spec.is_url else "py"
         url = description_url(spec, self.index, tag)
         try:
