@@ -109,6 +109,7 @@ def test_version_and_no_mpy(
     assert (board_root / "pylib" / "mpk_greet.py").read_bytes() == mip_index.GREET["1.0"]
     assert (board_root / "pylib" / "mpk_base" / "__init__.py").read_bytes() == mip_index.BASE
     assert "mpk-greet 1.0" in out
+    assert "pylib is not in the board's sys.path: sys.path.append('pylib')" in out
 
 
 def test_hash_mismatch_writes_nothing(

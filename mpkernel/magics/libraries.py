@@ -50,6 +50,11 @@ def mip_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
             _write(kernel, installer, plan)
         except (MipError, FileError) as exc:
             raise MagicError(str(exc)) from None
+    if plan.target not in installer.libs.sys_path:
+        plan.notes.append(
+            f"{plan.target} is not in the board's sys.path: "
+            f"sys.path.append({plan.target!r}) to import from it."
+        )
     for note in plan.notes:
         kernel.say(note + "\n", "stderr")
     records = [p.as_dict() for p in plan.packages]
