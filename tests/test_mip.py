@@ -42,8 +42,10 @@ def ok(r) -> str:
     return r.shown
 
 
-def failed(r) -> str:
+def failed(r, ename: str = "LibraryError") -> str:
+    """One line under the error's name: a failed install, or (UsageError) what was typed."""
     assert r.status == "error", r.shown
+    assert r.error["ename"] == ename, r.error
     message = r.error["evalue"]
     assert "\n" not in message and "Traceback" not in message
     return message
@@ -140,7 +142,8 @@ def test_target_that_is_a_file(
     kc: BlockingKernelClient, index: mip_index.Index, board_root: Path
 ) -> None:
     (board_root / "afile").write_text("x")
-    message = failed(run(kc, f"%mip install mpk-greet --target afile --index {index.url}"))
+    line = f"%mip install mpk-greet --target afile --index {index.url}"
+    message = failed(run(kc, line), "UsageError")
     assert message == "--target afile: a file on the board, not a folder."
 
 
@@ -168,8 +171,8 @@ def test_source_that_does_not_compile_writes_nothing(
 
 
 def test_bad_usage_is_one_line(kc: BlockingKernelClient) -> None:
-    assert "expected NAME or NAME@VERSION" in failed(run(kc, "%mip install foo@"))
-    assert "invalid choice" in failed(run(kc, "%mip uninstall foo"))
+    assert "expected NAME or NAME@VERSION" in failed(run(kc, "%mip install foo@"), "UsageError")
+    assert "invalid choice" in failed(run(kc, "%mip uninstall foo"), "UsageError")
 
 
 # -- .mpy on upload: %put --mpy, %sync --mpy ------------------------------------------------
@@ -193,7 +196,7 @@ def test_put_mpy_that_does_not_compile_writes_nothing(
 ) -> None:
     (tmp_path / "good.py").write_text("X = 1\n")
     (tmp_path / "worse.py").write_text("X = 1\nif X\n    pass\n")
-    message = failed(run(kc, f"%put -r --mpy {tmp_path} upl"))
+    message = failed(run(kc, f"%put -r --mpy {tmp_path} upl"), "MpyError")
     assert message == "worse.py: line 2: SyntaxError: invalid syntax"
     assert not (board_root / "upl").exists()
 
