@@ -17,11 +17,10 @@ import time
 from pathlib import Path
 
 from mpkernel.board.filesystem import BoardFiles
-from mpkernel.board.serial_transport import SerialTransport
 from mpkernel.board.session import Board, BoardExecError
 from mpkernel.board.virtual import VirtualBoard
 from mpkernel.libraries import mpy
-from mpkernel.libraries.installer import BoardLibs
+from mpkernel.libraries.board_libs import BoardLibs
 
 
 def module_source(size: int) -> bytes:
@@ -79,15 +78,14 @@ def main() -> None:
     args = parser.parse_args()
     source = module_source(args.kb * 1024)
     for heap in args.heap or [None, "64k", "40k", "32k"]:
-        with tempfile.TemporaryDirectory() as root:
-            virtual = VirtualBoard(root=Path(root), heap=heap)
-            transport = SerialTransport(virtual.port)
-            transport.kind = "virtual"
-            board = Board(transport, virtual)
-            board.repl.enter()
+        with (
+            tempfile.TemporaryDirectory() as root,
+            VirtualBoard(root=Path(root), heap=heap) as virtual,
+        ):
+            board = Board.open(virtual.port)
             try:
-                fs = BoardFiles(board)
-                compiled = mpy.compile_source(source, "benchmod.py", BoardLibs.ask(fs).mpy)
+                fs = BoardFiles.of(board)
+                compiled = mpy.compile_source(source, "benchmod.py", BoardLibs.of(board).mpy)
                 print(
                     f"heap {heap or 'default'}: module {len(source):,} B source, "
                     f"{len(compiled):,} B .mpy"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..board.session import BoardExecError
+from ..board.session import Board, BoardExecError
 from ..services import files
 from ..services.connection import Connection
 from . import mpy
@@ -22,12 +22,17 @@ class BoardLibs:
     @classmethod
     def ask(cls, conn: Connection) -> BoardLibs:
         with conn.using() as board:
-            try:
-                value = board.exec_value(
-                    "import sys\nprint(repr((sys.path, getattr(sys.implementation, '_mpy', 0))))"
-                )
-            except BoardExecError as exc:
-                raise LibraryError(f"The board's sys.path could not be read ({exc}).") from None
+            return cls.of(board)
+
+    @classmethod
+    def of(cls, board: Board) -> BoardLibs:
+        """Asked of a board directly (the caller holds it: a benchmark, a service)."""
+        try:
+            value = board.exec_value(
+                "import sys\nprint(repr((sys.path, getattr(sys.implementation, '_mpy', 0))))"
+            )
+        except BoardExecError as exc:
+            raise LibraryError(f"The board's sys.path could not be read ({exc}).") from None
         if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], list)):
             raise LibraryError(f"The board's sys.path could not be read ({value!r:.60}).")
         path, version = value
