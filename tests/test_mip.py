@@ -64,7 +64,7 @@ def test_install_with_dependency_mpy_from_index_and_compiled(
 ) -> None:
     r = run(kc, f"%mip install mpk-greet --index {index.url}", timeout=60)
     out = ok(r)
-    lib = board_root / "lib"
+    lib = board_root / "lib"  # the board's sys.path has /lib, as mpremote finds it
     # The index's .mpy for the board's version.
     greet = lib / "mpk_greet.mpy"
     assert greet.read_bytes() == mip_index.mpy_cross(mip_index.GREET["1.1"], "mpk_greet.py")
@@ -72,19 +72,19 @@ def test_install_with_dependency_mpy_from_index_and_compiled(
     base = lib / "mpk_base" / "__init__.mpy"
     assert base.read_bytes()[:2] == b"M\x06"
     assert not (lib / "mpk_base" / "__init__.py").exists()
-    assert "Installed 2 package(s) in lib" in out
+    assert "Installed 2 package(s) in /lib" in out
     assert not list(lib.rglob("*.mpk-part"))
     # It runs on the board.
     assert run(kc, "import mpk_greet\nmpk_greet.hello('lab')").result == "'HELLO, LAB!'"
     # Recorded: package, version, hashes.
     (rec,) = installs(r)
-    assert rec["target"] == "lib" and rec["index"] == index.url
+    assert rec["target"] == "/lib" and rec["index"] == index.url
     by_name = {p["package"]: p for p in rec["libraries"]}
     assert by_name["mpk-greet"]["version"] == "1.1"
     assert by_name["mpk-base"]["version"] == "0.3"
     (f,) = by_name["mpk-greet"]["files"]
     assert f == {
-        "path": "lib/mpk_greet.mpy",
+        "path": "/lib/mpk_greet.mpy",
         "bytes": greet.stat().st_size,
         "sha256": sha256(greet),
         "index_hash": sha256(greet)[:8],
