@@ -87,3 +87,22 @@ def bundle(rec: dict[str, Any]) -> dict[str, Any]:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+INSTALL_MIME = "application/vnd.mpkernel.install+json"
+
+
+def install_bundle(packages: list[dict[str, Any]], target: str, index: str) -> dict[str, Any]:
+    """The display data that records an install (package, version, source, file hashes)."""
+    rec = {
+        "libraries": packages,
+        "target": target,
+        "index": index,
+        "recorded": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    line = "Installed: " + ", ".join(f"{p['package']} {p['version']}".strip() for p in packages)
+    return {
+        INSTALL_MIME: rec,
+        "text/plain": line,
+        "text/html": f"<small style='color:#666'>{_escape(line)}</small>",
+    }

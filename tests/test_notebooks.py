@@ -6,12 +6,15 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import mip_index
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from mpkernel.libraries.installer import INDEX_ENV
 from mpkernel.provenance import MIME
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
@@ -21,12 +24,20 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 SECRETS = {"MPKERNEL_WIFI_PASSWORD": "correct-horse", "MPKERNEL_WEBREPL_PASSWORD": "s3cr3tpw"}
 
 
+@pytest.fixture(scope="module")
+def local_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A package index on 127.0.0.1 (%mip in notebook 02 installs from it, not the internet)."""
+    with mip_index.serve(tmp_path_factory.mktemp("index")) as index:
+        yield index.url
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs_headless(
-    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_index: str
 ) -> None:
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv(INDEX_ENV, local_index)
     nb = nbformat.read(path, as_version=4)
     assert nb.metadata["kernelspec"]["name"] == "micropython"
     NotebookClient(

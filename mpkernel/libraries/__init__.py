@@ -1,0 +1,1 @@
+"""Libraries on the board: packages installed through the host (mip), compiled .mpy files."""
