@@ -8,6 +8,7 @@ verification and the rename, the same for every channel.
 
 from __future__ import annotations
 
+import ast
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -104,6 +105,22 @@ def stat(board: Board, path: str) -> Entry | None:
     return Entry(path, *found) if found else None  # type: ignore[misc]
 
 
+def hash_code(path: str) -> str:
+    """Code printing the board's SHA-256 of `path` as a bytes literal."""
+    return f"{helper('fs_hash')}try:\n print(_mpk_hash({path!r}))\nfinally:\n del _mpk_hash\n"
+
+
+def digest_of(out: str, path: str) -> str:
+    """fs_hash's output (a bytes literal) as hex."""
+    try:
+        value = ast.literal_eval(out.strip())
+    except (ValueError, SyntaxError):
+        value = None
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise FileError(f"{path}: the board's SHA-256 answer was unreadable: {out.strip()[:60]!r}")
+    return value.hex()
+
+
 class FileChannel(ABC):
     """Moves one file's bytes to or from the board over one kind of link."""
 
@@ -124,6 +141,11 @@ class FileChannel(ABC):
 
     def check_target(self, remote: str) -> None:  # noqa: B027  (most channels check nothing)
         """Refuse a put that the channel cannot even start (nothing checked by default)."""
+
+    def take_digest(self) -> str | None:
+        """The board's SHA-256 (hex) of the file just sent or received, when it came with
+        the transfer (then no separate hash command is needed); None otherwise."""
+        return None
 
     @abstractmethod
     def send(

@@ -20,10 +20,12 @@ from .channel import (
     FileError,
     Progress,
     Transfer,
+    digest_of,
     file_error,
+    hash_code,
     stat,
 )
-from .helpers import helper, helper_call
+from .helpers import helper
 from .session import Board, BoardExecError
 from .stream_files import ChunkChannel, StreamChannel
 from .webrepl import WebReplTransport
@@ -130,7 +132,7 @@ class BoardFiles:
         """The board's SHA-256 of a file, or None if the board has no hashlib."""
         if not self.board.caps.hash:
             return None
-        return self._exec(helper_call("fs_hash", f"_mpk_hash({path!r})"), path).strip()
+        return digest_of(self._exec(hash_code(path), path), path)
 
     # -- transfers --------------------------------------------------------------------------
 
@@ -146,7 +148,7 @@ class BoardFiles:
         return Transfer(remote, len(data), wire, time.monotonic() - start, encoding, verified)
 
     def _verify(self, temp: str, data: bytes, remote: str) -> str:
-        digest = self.sha256(temp)
+        digest = self.channel.take_digest() or self.sha256(temp)
         if digest is not None:
             ok, how = digest == hashlib.sha256(data).hexdigest(), "sha256"
         else:
@@ -168,7 +170,7 @@ class BoardFiles:
         if entry.is_dir:
             raise FileError(f"{remote}: {ERRNO_TEXT[21]}.")
         data, wire, encoding = self.channel.receive(remote, entry.size, progress)
-        digest = self.sha256(remote)
+        digest = self.channel.take_digest() or self.sha256(remote)
         if digest is not None and digest != hashlib.sha256(data).hexdigest():
             raise FileError(f"{remote}: the copy read did not match the board's SHA-256.")
         return data, Transfer(
