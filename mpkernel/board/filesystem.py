@@ -136,13 +136,32 @@ class BoardFiles:
 
     # -- transfers --------------------------------------------------------------------------
 
-    def put(self, data: bytes, remote: str, progress: Progress | None = None) -> Transfer:
-        """Write data to `remote`, verified; nothing is left under `remote` if it fails."""
+    def put(
+        self,
+        data: bytes,
+        remote: str,
+        progress: Progress | None = None,
+        into: str | None = None,
+    ) -> Transfer:
+        """Write data to `remote`, verified; nothing is left under `remote` if it fails.
+
+        With `into`, an existing folder `remote` receives the file under that name (a
+        channel that can carries that check with the data instead of a round trip first).
+        """
         start = time.monotonic()
         channel = self.channel
+        ahead = into is not None and channel.stat_with_send(remote)
+        if into is not None and not ahead:
+            entry = self.stat(remote)
+            if entry is not None and entry.is_dir:
+                remote = _join_path(remote, into)
         temp = channel.temp_name(remote)
         channel.check_target(remote)
         wire, encoding = channel.send(data, temp, remote, progress)
+        if ahead and into is not None:
+            entry = channel.ahead_entry()
+            if entry is not None and entry.is_dir:
+                remote = _join_path(remote, into)
         verified = self._verify(temp, data, remote)
         self._exec(f"T = {temp!r}\nP = {remote!r}\n{helper('fs_replace')}", remote)
         return Transfer(remote, len(data), wire, time.monotonic() - start, encoding, verified)
@@ -161,10 +180,16 @@ class BoardFiles:
             )
         return how
 
-    def get(self, remote: str, progress: Progress | None = None) -> tuple[bytes, Transfer]:
-        """Read a file from the board, verified by SHA-256 where the board can hash."""
+    def get(
+        self, remote: str, progress: Progress | None = None, entry: Entry | None = None
+    ) -> tuple[bytes, Transfer]:
+        """Read a file from the board, verified by SHA-256 where the board can hash.
+
+        `entry`: what a stat of `remote` just found (saves asking again).
+        """
         start = time.monotonic()
-        entry = self.stat(remote)
+        if entry is None or entry.path != remote:
+            entry = self.stat(remote)
         if entry is None:
             raise FileError(f"{remote}: {ERRNO_TEXT[2]}.")
         if entry.is_dir:

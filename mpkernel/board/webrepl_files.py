@@ -19,13 +19,16 @@ from typing import TYPE_CHECKING
 
 from .channel import (
     TEMP_SUFFIX,
+    Entry,
     FileChannel,
     FileError,
     Progress,
     digest_of,
+    entry_of,
     error_text_to_file_error,
     hash_code,
     stat,
+    stat_code,
 )
 from .webrepl import LinkStalled, WebReplTransport
 
@@ -148,6 +151,29 @@ class WebReplChannel(FileChannel):
         digest, self._digest = getattr(self, "_digest", None), None
         return digest
 
+    def stat_with_send(self, path: str) -> bool:
+        """The stat goes as a command just ahead of the PUT header: no round trip first."""
+        code = stat_code(path).encode()
+        if not self.repl.in_raw or len(code) >= self.repl.small_code:
+            return False
+        self._ahead: tuple[str, bytes] | None = (path, code + b"\x04")
+        return True
+
+    def ahead_entry(self) -> Entry | None:
+        return self._ahead_entry
+
+    def _command_result(self, path: str, kept: str) -> str:
+        """The output of a command that travelled with the transfer."""
+        try:
+            self.repl.read_until(b"OK", STALL)
+        except TimeoutError:
+            raise self._stalled(path, kept) from None
+        out = bytearray()
+        result = self.repl.follow(out.extend)
+        if result.error:
+            raise error_text_to_file_error(result.error, path)
+        return out.decode("utf-8", "replace")
+
     def _stalled(self, path: str, kept: str) -> FileError:
         """The link stopped carrying bytes mid-transfer: drop it (the board is out of step)."""
         self.link.close()
@@ -166,15 +192,7 @@ class WebReplChannel(FileChannel):
 
     def _hash_result(self, path: str, kept: str) -> str:
         """The board's SHA-256 from a command that travelled with the transfer."""
-        try:
-            self.repl.read_until(b"OK", STALL)
-        except TimeoutError:
-            raise self._stalled(path, kept) from None
-        out = bytearray()
-        result = self.repl.follow(out.extend)
-        if result.error:
-            raise error_text_to_file_error(result.error, path)
-        return digest_of(out.decode("utf-8", "replace"), path)
+        return digest_of(self._command_result(path, kept), path)
 
     def send(
         self, data: bytes, temp: str, remote: str, progress: Progress | None
@@ -191,12 +209,17 @@ class WebReplChannel(FileChannel):
         name = _name(temp)
         kept = f"{remote} on the board is unchanged"
         command = self._hash_command(temp)
+        ahead, self._ahead = getattr(self, "_ahead", None), None
+        self._ahead_entry = None
+        failed: FileError | None = None
         link.clear_binary()
         head = _header(PUT, name, len(data))
         wire = len(head)
         interrupted = False
         pos = 0
         try:
+            if ahead:
+                link.write(ahead[1])  # the board runs it while the data arrives
             link.write_binary(head)
             while pos < len(data):
                 try:
@@ -212,6 +235,12 @@ class WebReplChannel(FileChannel):
                 except KeyboardInterrupt:
                     # The board expects exactly `size` bytes: zeros fill up, then removal.
                     interrupted = True
+            if ahead:  # its answer came while the data went (read before the next command)
+                try:
+                    out = self._command_result(remote, kept)
+                    self._ahead_entry = entry_of(ahead[0], out)
+                except FileError as exc:  # the board's reply still comes: finish first
+                    failed, command = exc, b""
             if command:
                 link.write(command)
             interrupted |= _ok_uninterrupted(link, remote, "write", STALL)
@@ -220,6 +249,8 @@ class WebReplChannel(FileChannel):
         except LinkStalled:
             raise self._stalled(remote, kept) from None
         self._digest = self._hash_result(remote, kept) if command else None
+        if failed is not None and not interrupted:
+            raise failed
         if interrupted:
             self._digest = None
             with contextlib.suppress(FileError):  # the interruption matters more

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import OperationError, UsageError
 from ..services import files
-from ..services.files import Transfer, relative
+from ..services.files import Entry, Transfer, relative
 from ..units import human_bytes
 from ..widgets.progress import Progress
 from .registry import arg, magic
@@ -112,11 +112,13 @@ def df_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     )
 
 
-def _put_one(kernel: MicroPythonKernel, local: Path, remote: str) -> Transfer:
+def _put_one(
+    kernel: MicroPythonKernel, local: Path, remote: str, into: str | None = None
+) -> Transfer:
     size = local.stat().st_size if local.is_file() else 0
     bar = Progress(f"put {remote}", size)
     try:
-        t = files.put_file(kernel.connection, local, remote, bar.update)
+        t = files.put_file(kernel.connection, local, remote, bar.update, into)
     except (UsageError, OperationError):
         bar.finish(f"put {remote}: failed", ok=False)
         raise
@@ -127,11 +129,11 @@ def _put_one(kernel: MicroPythonKernel, local: Path, remote: str) -> Transfer:
     return t
 
 
-def _get_one(kernel: MicroPythonKernel, remote: str, local: Path) -> Transfer:
-    entry = files.stat(kernel.connection, remote)
-    bar = Progress(f"get {remote}", entry.size if entry else 0)
+def _get_one(kernel: MicroPythonKernel, entry: Entry, local: Path) -> Transfer:
+    remote = entry.path
+    bar = Progress(f"get {remote}", entry.size)
     try:
-        t = files.get_file(kernel.connection, remote, local, bar.update)
+        t = files.get_file(kernel.connection, remote, local, bar.update, entry)
     except (UsageError, OperationError):
         bar.finish(f"get {remote}: failed", ok=False)
         raise
@@ -148,8 +150,8 @@ def put_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     folders, todo = files.plan_put(kernel.connection, Path(args.local), args.remote, args.recursive)
     for folder in folders:
         files.make_dir(kernel.connection, folder, parents=True)
-    for local, remote in todo:
-        _put_one(kernel, local, remote)
+    for local, remote, into in todo:
+        _put_one(kernel, local, remote, into)
 
 
 @magic("get")
@@ -161,8 +163,8 @@ def get_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     folders, todo = files.plan_get(kernel.connection, args.remote, args.local, args.recursive)
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
-    for remote, local in todo:
-        _get_one(kernel, remote, local)
+    for entry, local in todo:
+        _get_one(kernel, entry, local)
 
 
 @magic("writefile", cell=True)
