@@ -26,15 +26,18 @@ Which path each transfer takes over WebREPL, and why (issue 19):
 - a cell: one plain raw-mode frame (code + Ctrl-D) out, one burst back: one round trip,
   the floor (the bare raw-REPL row); the rest is the kernel's own per-cell cost.
 
-Measured 2026-11-26 (2 cores shared, load average ~9), --runs 20 --repeat 2, 250 KB/s:
-                 put (binary/text)  get (binary/text)  trivial cell
-  0 ms     mpk   0.95 / 0.93        0.92 / 0.94        10.1 ms (floor 0.5 ms)
-           cli   0.99 / 0.99        0.64 / 0.70
-  10 ms    mpk   0.81 / 0.79        0.80 / 0.78        24.6 ms = 1.23 round trips (floor 1.07)
-           cli   0.85 / 0.85        0.04 / 0.04
-  50 ms    mpk   0.54 / 0.54        0.47 / 0.48        106.8 ms = 1.07 round trips (floor 1.04)
-           cli   0.56 / 0.56        0.01 / 0.01
-Before issue 19 (same bench, 10 ms): put 0.61 / 0.62, get 0.04 / 0.04, cell 25.7 ms.
+Measured 2026-11-26 on main + this change, 2 shared cores at load average 6-11 (noisy:
+the kernel and the virtual board compete for CPU), --runs 20 --repeat 2 (10 ms: two runs):
+                 put (binary/text)        get (binary/text)        trivial cell
+  0 ms     mpk   0.94 / 0.94              0.86 / 0.74              9.9 ms (floor 0.7 ms)
+           cli   0.99 / 0.98              0.56 / 0.60
+  10 ms    mpk   0.82 / 0.72, 0.73 / 0.82 0.80 / 0.76, 0.81 / 0.73 1.22 / 1.90 round trips
+           cli   0.85 / 0.86              0.04 / 0.04              (floor 1.06 / 1.10)
+  50 ms    mpk   0.54 / 0.54              0.47 / 0.47              1.09 round trips (floor 1.01)
+           cli   0.56 / 0.56              0.01 / 0.01
+Round trips per operation (counted in frames, not timed): put = stat ahead + data + reply
+with digest (1) + rename (1); get = stat (1) + first chunk (1) + data, digest with the last
+chunk; cell = 1. Before issue 19 (10 ms): put 0.61, get 0.04, cell 25.7 ms (1.29).
 """
 
 from __future__ import annotations
