@@ -142,7 +142,7 @@ def test_flash_id_decoding_of_sizes_and_unknown_parts() -> None:
 def test_helpers_are_minified_and_called_then_deleted() -> None:
     source = helper("fs_hash")
     assert not any(line.lstrip().startswith("#") for line in source.splitlines())
-    assert " h = sha256()" in source.splitlines()  # one space per indent level
+    assert " h = hashlib.sha256()" in source.splitlines()  # one space per indent level
     call = helper_call("fs_hash", "_mpk_hash('x')")
     assert call.startswith(source) and call.endswith("finally:\n del _mpk_hash\n")
 

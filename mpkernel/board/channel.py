@@ -8,6 +8,7 @@ verification and the rename, the same for every channel.
 
 from __future__ import annotations
 
+import ast
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -95,13 +96,40 @@ def error_text_to_file_error(text: str, path: str) -> FileError:
     return file_error(BoardExecError(ename.strip(), value.strip()), path)
 
 
+def stat_code(path: str) -> str:
+    """Code printing repr((is_dir, size)) of `path`, or None."""
+    return f"P = {path!r}\n{helper('fs_stat')}"
+
+
+def entry_of(path: str, out: str) -> Entry | None:
+    """The Entry that stat_code's output describes."""
+    found = ast.literal_eval(out.strip())
+    return Entry(path, *found) if found else None
+
+
 def stat(board: Board, path: str) -> Entry | None:
     """The entry at path, or None if nothing is there."""
     try:
-        found = board.exec_value(f"P = {path!r}\n{helper('fs_stat')}")
+        found = board.exec_value(stat_code(path))
     except BoardExecError as exc:
         raise file_error(exc, path) from None
     return Entry(path, *found) if found else None  # type: ignore[misc]
+
+
+def hash_code(path: str) -> str:
+    """Code printing the board's SHA-256 of `path` as a bytes literal."""
+    return f"{helper('fs_hash')}try:\n print(_mpk_hash({path!r}))\nfinally:\n del _mpk_hash\n"
+
+
+def digest_of(out: str, path: str) -> str:
+    """fs_hash's output (a bytes literal) as hex."""
+    try:
+        value = ast.literal_eval(out.strip())
+    except (ValueError, SyntaxError):
+        value = None
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise FileError(f"{path}: the board's SHA-256 answer was unreadable: {out.strip()[:60]!r}")
+    return value.hex()
 
 
 class FileChannel(ABC):
@@ -124,6 +152,19 @@ class FileChannel(ABC):
 
     def check_target(self, remote: str) -> None:  # noqa: B027  (most channels check nothing)
         """Refuse a put that the channel cannot even start (nothing checked by default)."""
+
+    def stat_with_send(self, path: str) -> bool:
+        """Stat `path` along with the next send (see ahead_entry); False where it cannot."""
+        return False
+
+    def ahead_entry(self) -> Entry | None:
+        """What the stat sent along with the last send found (see stat_with_send)."""
+        raise NotImplementedError
+
+    def take_digest(self) -> str | None:
+        """The board's SHA-256 (hex) of the file just sent or received, when it came with
+        the transfer (then no separate hash command is needed); None otherwise."""
+        return None
 
     @abstractmethod
     def send(

@@ -20,10 +20,12 @@ from .channel import (
     FileError,
     Progress,
     Transfer,
+    digest_of,
     file_error,
+    hash_code,
     stat,
 )
-from .helpers import helper, helper_call
+from .helpers import helper
 from .session import Board, BoardExecError
 from .stream_files import ChunkChannel, StreamChannel
 from .webrepl import WebReplTransport
@@ -130,23 +132,42 @@ class BoardFiles:
         """The board's SHA-256 of a file, or None if the board has no hashlib."""
         if not self.board.caps.hash:
             return None
-        return self._exec(helper_call("fs_hash", f"_mpk_hash({path!r})"), path).strip()
+        return digest_of(self._exec(hash_code(path), path), path)
 
     # -- transfers --------------------------------------------------------------------------
 
-    def put(self, data: bytes, remote: str, progress: Progress | None = None) -> Transfer:
-        """Write data to `remote`, verified; nothing is left under `remote` if it fails."""
+    def put(
+        self,
+        data: bytes,
+        remote: str,
+        progress: Progress | None = None,
+        into: str | None = None,
+    ) -> Transfer:
+        """Write data to `remote`, verified; nothing is left under `remote` if it fails.
+
+        With `into`, an existing folder `remote` receives the file under that name (a
+        channel that can carries that check with the data instead of a round trip first).
+        """
         start = time.monotonic()
         channel = self.channel
+        ahead = into is not None and channel.stat_with_send(remote)
+        if into is not None and not ahead:
+            entry = self.stat(remote)
+            if entry is not None and entry.is_dir:
+                remote = _join_path(remote, into)
         temp = channel.temp_name(remote)
         channel.check_target(remote)
         wire, encoding = channel.send(data, temp, remote, progress)
+        if ahead and into is not None:
+            entry = channel.ahead_entry()
+            if entry is not None and entry.is_dir:
+                remote = _join_path(remote, into)
         verified = self._verify(temp, data, remote)
         self._exec(f"T = {temp!r}\nP = {remote!r}\n{helper('fs_replace')}", remote)
         return Transfer(remote, len(data), wire, time.monotonic() - start, encoding, verified)
 
     def _verify(self, temp: str, data: bytes, remote: str) -> str:
-        digest = self.sha256(temp)
+        digest = self.channel.take_digest() or self.sha256(temp)
         if digest is not None:
             ok, how = digest == hashlib.sha256(data).hexdigest(), "sha256"
         else:
@@ -159,16 +180,22 @@ class BoardFiles:
             )
         return how
 
-    def get(self, remote: str, progress: Progress | None = None) -> tuple[bytes, Transfer]:
-        """Read a file from the board, verified by SHA-256 where the board can hash."""
+    def get(
+        self, remote: str, progress: Progress | None = None, entry: Entry | None = None
+    ) -> tuple[bytes, Transfer]:
+        """Read a file from the board, verified by SHA-256 where the board can hash.
+
+        `entry`: what a stat of `remote` just found (saves asking again).
+        """
         start = time.monotonic()
-        entry = self.stat(remote)
+        if entry is None or entry.path != remote:
+            entry = self.stat(remote)
         if entry is None:
             raise FileError(f"{remote}: {ERRNO_TEXT[2]}.")
         if entry.is_dir:
             raise FileError(f"{remote}: {ERRNO_TEXT[21]}.")
         data, wire, encoding = self.channel.receive(remote, entry.size, progress)
-        digest = self.sha256(remote)
+        digest = self.channel.take_digest() or self.sha256(remote)
         if digest is not None and digest != hashlib.sha256(data).hexdigest():
             raise FileError(f"{remote}: the copy read did not match the board's SHA-256.")
         return data, Transfer(

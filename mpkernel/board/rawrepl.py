@@ -20,9 +20,10 @@ FRIENDLY_READY = b"for more information."
 SOFT_REBOOT = b"soft reboot"
 LEGACY_SLICE = 256  # bytes per write without raw-paste (ESP8266's stdin ring buffer)
 LEGACY_PAUSE = 0.01
-#: Code shorter than this goes in one write in plain raw mode: it fits the smallest
-#: stdin buffer (ESP8266: 256 bytes) and saves raw-paste's handshake round trip.
-SMALL_CODE = 200
+#: Code shorter than this goes in one write in plain raw mode: with its Ctrl-D it fits the
+#: smallest stdin buffer (ESP8266: 256 bytes, 255 usable) and one WebREPL text frame, and
+#: saves raw-paste's handshake round trip.
+SMALL_CODE = 255
 
 
 class ReplError(BoardError):

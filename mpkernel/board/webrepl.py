@@ -10,6 +10,7 @@ appears in a message.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 from urllib.parse import urlsplit
@@ -17,6 +18,12 @@ from urllib.parse import urlsplit
 import websocket
 
 from .transport import Transport, TransportError
+
+try:  # the send queue's length is known on Linux (TIOCOUTQ); elsewhere it stays unknown
+    import fcntl
+    import termios
+except ImportError:  # Windows
+    fcntl = termios = None  # type: ignore[assignment]
 
 DEFAULT_PORT = 8266
 #: Text frames larger than this may be truncated by the firmware's stdin buffer.
@@ -26,6 +33,10 @@ FRAME_PAUSE = 0.005
 CONNECT_TIMEOUT = 5.0
 LOGIN_TIMEOUT = 5.0
 SOFT_REBOOT = b"soft reboot"  # what the firmware prints as it soft-resets
+
+
+class LinkStalled(TransportError):
+    """Nothing moved on the link for longer than a transfer allows."""
 
 
 def is_webrepl_url(target: str) -> bool:
@@ -249,7 +260,11 @@ class WebReplTransport(Transport):
             raise self._gone() from None
 
     def write(self, data: bytes) -> None:
-        """REPL input as text frames of at most FRAME_MAX bytes, paced when there are several."""
+        """REPL input as text frames of at most FRAME_MAX bytes, paced when there are several.
+
+        One frame (a plain raw-mode command, a raw-paste window) goes without delay. The
+        pause splits a 256-byte raw-paste credit: ESP8266's stdin ring buffer holds 255.
+        """
         data = bytes(data)
         pos = 0
         while pos < len(data):
@@ -282,21 +297,42 @@ class WebReplTransport(Transport):
         self._send(bytes(data), websocket.ABNF.OPCODE_BINARY)
 
     def read_binary(self, n: int, timeout: float = 10.0) -> bytes:
-        """Exactly n bytes of the binary stream; TransportError if the link drops or stalls."""
+        """Exactly n bytes of the binary stream.
+
+        Raises LinkStalled when no byte arrived for `timeout` seconds, TransportError when the
+        link is gone.
+        """
         end = time.monotonic() + timeout
         with self._cond:
-            while len(self._binary) < n:
+            have = len(self._binary)
+            while have < n:
                 if self._closed:
                     raise self._gone()
                 left = end - time.monotonic()
                 if left <= 0:
-                    raise TransportError(
-                        f"The WebREPL on {self.where} stopped answering during a file transfer."
+                    raise LinkStalled(
+                        f"The WebREPL link to {self.where} stalled: nothing arrived for "
+                        f"{timeout:g} s."
                     )
                 self._cond.wait(left)
+                if len(self._binary) > have:  # bytes are moving: not stalled
+                    have = len(self._binary)
+                    end = time.monotonic() + timeout
             data = bytes(self._binary[:n])
             del self._binary[:n]
             return data
+
+    def unsent(self) -> int | None:
+        """Bytes written but not yet acknowledged by the board's TCP (None: unknown here)."""
+        ws = self._ws
+        sock = getattr(ws, "sock", None) if ws is not None else None
+        if sock is None or not hasattr(termios, "TIOCOUTQ"):
+            return None
+        try:
+            buf = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+        except OSError:
+            return None
+        return int.from_bytes(buf, sys.byteorder)
 
     def clear_binary(self) -> None:
         with self._cond:

@@ -14,10 +14,23 @@ from __future__ import annotations
 
 import contextlib
 import struct
+import time
 from typing import TYPE_CHECKING
 
-from .channel import TEMP_SUFFIX, FileChannel, FileError, Progress, stat
-from .webrepl import WebReplTransport
+from .channel import (
+    TEMP_SUFFIX,
+    Entry,
+    FileChannel,
+    FileError,
+    Progress,
+    digest_of,
+    entry_of,
+    error_text_to_file_error,
+    hash_code,
+    stat,
+    stat_code,
+)
+from .webrepl import LinkStalled, WebReplTransport
 
 if TYPE_CHECKING:
     from .session import Board
@@ -27,7 +40,20 @@ REPLY = struct.Struct("<2sH")
 PUT, GET = 1, 2
 NAME_MAX = 63
 PUT_FRAME = 1024
-TIMEOUT = 15.0
+#: A transfer stops when nothing moves on the link for this long (a board out of range).
+STALL = 5.0
+#: Bytes a PUT keeps in flight: several bandwidth-delay products of a good WiFi link (the
+#: board's own TCP window, ~5.8 KB on an ESP8266, is what paces it).
+SEND_AHEAD = 64 * 1024
+GET_CHUNK = 256  # the firmware's chunk per request
+#: GET requests in flight, first (sent with the header) and at most. The window is sized to
+#: the bandwidth-delay product: the round trip the header took times GET_RATE, a rate no
+#: WebREPL board exceeds. The board holds only the request bytes (one each) and its own TCP
+#: send buffer: the window costs it no heap.
+GET_WINDOW = 32
+GET_WINDOW_MAX = 256
+GET_RATE = 1_000_000  # bytes/s
+GET_BATCH = 8  # requests per frame at least: few small frames for the board's buffers
 
 
 def _name(path: str) -> bytes:
@@ -44,10 +70,54 @@ def _header(op: int, path: bytes, size: int = 0) -> bytes:
     return HEADER.pack(b"WA", op, 0, 0, size, len(path), path)
 
 
-def _expect_ok(link: WebReplTransport, path: str, what: str) -> None:
-    magic, status = REPLY.unpack(link.read_binary(REPLY.size, TIMEOUT))
+def _expect_ok(link: WebReplTransport, path: str, what: str, timeout: float = STALL) -> None:
+    magic, status = REPLY.unpack(link.read_binary(REPLY.size, timeout))
     if magic != b"WB" or status != 0:
         raise FileError(f"{path}: the board refused to {what} it (WebREPL status {status}).")
+
+
+def _ok_uninterrupted(link: WebReplTransport, path: str, what: str, timeout: float) -> bool:
+    """Wait for the board's `WB 0` even through Ctrl-C; return whether Ctrl-C came."""
+    interrupted = False
+    while True:
+        try:
+            _expect_ok(link, path, what, timeout)
+            return interrupted
+        except KeyboardInterrupt:
+            interrupted = True
+
+
+def _wait_sent(link: WebReplTransport, ahead: int) -> None:
+    """Until at most `ahead` bytes are unacknowledged; LinkStalled if none leave for STALL s.
+
+    Where the send queue cannot be seen (not Linux), returns at once: the reply that ends
+    the transfer is then awaited for longer instead.
+    """
+    left = link.unsent()
+    if left is None:
+        return
+    end = time.monotonic() + STALL
+    while left > ahead:
+        if time.monotonic() > end:
+            raise LinkStalled(f"nothing left for {STALL:g} s")
+        time.sleep(0.005)
+        now = link.unsent()
+        if now is None:
+            return
+        if now < left:
+            end = time.monotonic() + STALL
+        left = now
+
+
+def _reply_timeout(link: WebReplTransport, size: int) -> float:
+    """How long the reply after the last byte may take: STALL once the board has taken every
+    byte; where that cannot be seen, time for `size` bytes at a slow WiFi's 4 KB/s too."""
+    return STALL if link.unsent() is not None else STALL + size / 4096
+
+
+def window_for(rtt: float) -> int:
+    """GET requests to keep in flight for a link with this round trip (seconds)."""
+    return max(GET_WINDOW, min(GET_WINDOW_MAX, int(rtt * GET_RATE / GET_CHUNK) + 1))
 
 
 class WebReplChannel(FileChannel):
@@ -77,66 +147,186 @@ class WebReplChannel(FileChannel):
         if entry is None or not entry.is_dir:
             raise FileError(f"{remote}: no folder {parent} on the board (create it with %mkdir).")
 
+    def take_digest(self) -> str | None:
+        digest, self._digest = getattr(self, "_digest", None), None
+        return digest
+
+    def stat_with_send(self, path: str) -> bool:
+        """The stat goes as a command just ahead of the PUT header: no round trip first."""
+        code = stat_code(path).encode()
+        if not self.repl.in_raw or len(code) >= self.repl.small_code:
+            return False
+        self._ahead: tuple[str, bytes] | None = (path, code + b"\x04")
+        return True
+
+    def ahead_entry(self) -> Entry | None:
+        return self._ahead_entry
+
+    def _command_result(self, path: str, kept: str) -> str:
+        """The output of a command that travelled with the transfer."""
+        try:
+            self.repl.read_until(b"OK", STALL)
+        except TimeoutError:
+            raise self._stalled(path, kept) from None
+        out = bytearray()
+        result = self.repl.follow(out.extend)
+        if result.error:
+            raise error_text_to_file_error(result.error, path)
+        return out.decode("utf-8", "replace")
+
+    def _stalled(self, path: str, kept: str) -> FileError:
+        """The link stopped carrying bytes mid-transfer: drop it (the board is out of step)."""
+        self.link.close()
+        return FileError(
+            f"{path}: the WebREPL link to {self.link.where} stalled (nothing moved for "
+            f"{STALL:g} s), so the transfer stopped: {kept}. Run %connect to reconnect."
+        )
+
+    def _hash_command(self, path: str) -> bytes:
+        """The SHA-256 command for `path` as one plain raw-mode write, to travel with a
+        transfer (b"" when it is too long for one, or the board has no hashlib)."""
+        code = hash_code(path).encode()
+        if not self.board.caps.hash or not self.repl.in_raw:
+            return b""
+        return code + b"\x04" if len(code) < self.repl.small_code else b""
+
+    def _hash_result(self, path: str, kept: str) -> str:
+        """The board's SHA-256 from a command that travelled with the transfer."""
+        return digest_of(self._command_result(path, kept), path)
+
     def send(
         self, data: bytes, temp: str, remote: str, progress: Progress | None
     ) -> tuple[int, str]:
-        """PUT `data` as `temp`; an interrupted put is filled up, removed, and re-raised."""
+        """PUT `data` as `temp`; an interrupted put is filled up, removed, and re-raised.
+
+        The data follows the header at once (a refused open ends the session either way),
+        and the SHA-256 command (one plain raw-mode frame) follows the data, so the board's
+        reply and its digest (take_digest) come back together: one round trip beyond the
+        bytes. At most SEND_AHEAD bytes are in flight, so a link that stops carrying them is
+        noticed within STALL seconds (the link is then closed, `remote` left unchanged).
+        """
         link = self.link
         name = _name(temp)
+        kept = f"{remote} on the board is unchanged"
+        command = self._hash_command(temp)
+        ahead, self._ahead = getattr(self, "_ahead", None), None
+        self._ahead_entry = None
+        failed: FileError | None = None
         link.clear_binary()
         head = _header(PUT, name, len(data))
-        link.write_binary(head)
-        _expect_ok(link, temp, "write")
         wire = len(head)
         interrupted = False
         pos = 0
-        while pos < len(data):
-            try:
-                chunk = data[pos : pos + PUT_FRAME]
-                link.write_binary(chunk)
-                pos += len(chunk)
-                wire += len(chunk)
-                if progress:
-                    progress(pos, len(data))
-            except KeyboardInterrupt:
-                # The board expects exactly `size` bytes: fill up, then remove the file.
-                interrupted = True
-                while pos < len(data):
-                    n = min(PUT_FRAME, len(data) - pos)
-                    link.write_binary(bytes(n))
-                    pos += n
-        _expect_ok(link, temp, "write")
+        try:
+            if ahead:
+                link.write(ahead[1])  # the board runs it while the data arrives
+            link.write_binary(head)
+            while pos < len(data):
+                try:
+                    if not interrupted:
+                        _wait_sent(link, SEND_AHEAD)
+                    chunk = data[pos : pos + PUT_FRAME] if not interrupted else bytes(PUT_FRAME)
+                    chunk = chunk[: len(data) - pos]
+                    link.write_binary(chunk)
+                    pos += len(chunk)
+                    wire += len(chunk)
+                    if progress and not interrupted:
+                        progress(pos, len(data))
+                except KeyboardInterrupt:
+                    # The board expects exactly `size` bytes: zeros fill up, then removal.
+                    interrupted = True
+            if ahead:  # its answer came while the data went (read before the next command)
+                try:
+                    out = self._command_result(remote, kept)
+                    self._ahead_entry = entry_of(ahead[0], out)
+                except FileError as exc:  # the board's reply still comes: finish first
+                    failed, command = exc, b""
+            if command:
+                link.write(command)
+            interrupted |= _ok_uninterrupted(link, remote, "write", STALL)
+            _wait_sent(link, 0)
+            interrupted |= _ok_uninterrupted(link, remote, "write", _reply_timeout(link, len(data)))
+        except LinkStalled:
+            raise self._stalled(remote, kept) from None
+        self._digest = self._hash_result(remote, kept) if command else None
+        if failed is not None and not interrupted:
+            raise failed
         if interrupted:
+            self._digest = None
             with contextlib.suppress(FileError):  # the interruption matters more
                 self.run(f"import os\nos.remove({temp!r})", remote)
             raise KeyboardInterrupt
         return wire, "webrepl"
 
     def receive(self, remote: str, size: int, progress: Progress | None) -> tuple[bytes, int, str]:
-        """GET `remote`."""
+        """GET `remote` (expected to hold `size` bytes).
+
+        The firmware answers each request byte with one chunk of up to 256 bytes; requests
+        go out ahead (a window sized to the bandwidth-delay product, in batches), so the
+        chunks stream at the link's rate instead of one per round trip. Exactly as many
+        requests are sent as the file needs (plus one for the empty chunk that ends it): one
+        too many would start a header. The SHA-256 command follows the last request, so the
+        board's digest (take_digest) comes right after the file.
+        """
         link = self.link
         name = _name(remote)
+        kept = "nothing was written on this computer"
+        command = self._hash_command(remote)
         link.clear_binary()
-        head = _header(GET, name)
-        link.write_binary(head)
-        _expect_ok(link, remote, "read")
+        need = -(-size // GET_CHUNK) + 1  # chunks, with the empty one that ends the file
         data = bytearray()
-        wire = len(head)
+        wire = sent = got = 0
         interrupted = False
-        while True:
-            try:
-                link.write_binary(b"\x00")
-                (n,) = struct.unpack("<H", link.read_binary(2, TIMEOUT))
-                wire += 3
-                if n == 0:
-                    break
-                data += link.read_binary(n, TIMEOUT)
-                wire += n
-                if progress and not interrupted:
-                    progress(len(data), size)
-            except KeyboardInterrupt:
-                interrupted = True  # finish the exchange so the session stays usable
-        _expect_ok(link, remote, "read")
+
+        def ask(count: int, first: bytes = b"") -> None:
+            """Send `count` requests (behind `first`); the command follows the last one."""
+            nonlocal sent, wire, command
+            link.write_binary(first + bytes(count))
+            sent += count
+            wire += len(first) + count
+            if sent >= need and command:
+                link.write(command)
+                command = b""
+
+        then = command
+        try:
+            started = time.monotonic()
+            ask(min(need, GET_WINDOW), _header(GET, name))  # requests may follow at once
+            interrupted = _ok_uninterrupted(link, remote, "read", STALL)
+            window = window_for(time.monotonic() - started)
+            batch = max(GET_BATCH, window // 4)
+            while True:
+                try:
+                    if sent < need and sent - got <= window - batch:
+                        ask(min(need - sent, batch))
+                    elif sent == got:  # the file grew since it was measured: one more
+                        need += 1
+                        ask(1)
+                    (n,) = struct.unpack("<H", link.read_binary(2, STALL))
+                    got += 1
+                    wire += 2
+                    if n == 0:
+                        break
+                    data += link.read_binary(n, STALL)
+                    wire += n
+                    if progress and not interrupted:
+                        progress(len(data), size)
+                except KeyboardInterrupt:
+                    interrupted = True  # finish the exchange so the session stays usable
+            if sent != got:
+                # The file shrank: the spare requests would start a header. Start afresh.
+                link.close()
+                raise FileError(
+                    f"{remote}: the file changed on the board while it was read; run "
+                    "%connect to reconnect, then %get again."
+                )
+            if command:
+                link.write(command)
+            interrupted |= _ok_uninterrupted(link, remote, "read", STALL)
+        except LinkStalled:
+            raise self._stalled(remote, kept) from None
+        self._digest = self._hash_result(remote, kept) if then else None
         if interrupted:
+            self._digest = None
             raise KeyboardInterrupt
         return bytes(data), wire, "webrepl"

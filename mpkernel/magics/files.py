@@ -10,7 +10,7 @@ from ..errors import OperationError, UsageError
 from ..libraries.board_libs import compile_for, shadowed
 from ..libraries.mpy import mpy_name
 from ..services import files
-from ..services.files import Transfer, relative
+from ..services.files import Entry, Transfer, relative
 from ..units import human_bytes
 from ..widgets.progress import Progress
 from .libraries import warn_shadowed
@@ -116,7 +116,11 @@ def df_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 
 
 def _put_one(
-    kernel: MicroPythonKernel, local: Path, remote: str, compiled: dict[Path, bytes] | None = None
+    kernel: MicroPythonKernel,
+    local: Path,
+    remote: str,
+    compiled: dict[Path, bytes] | None = None,
+    into: str | None = None,
 ) -> Transfer:
     """Copy one file with a progress bar; a file in `compiled` goes as its .mpy instead."""
     conn = kernel.connection
@@ -129,7 +133,7 @@ def _put_one(
         if data is not None:
             t = files.write_file(conn, remote, data, progress=bar.update)
         else:
-            t = files.put_file(conn, local, remote, bar.update)
+            t = files.put_file(conn, local, remote, bar.update, into)
     except (UsageError, OperationError):
         bar.finish(f"put {remote}: failed", ok=False)
         raise
@@ -140,11 +144,11 @@ def _put_one(
     return t
 
 
-def _get_one(kernel: MicroPythonKernel, remote: str, local: Path) -> Transfer:
-    entry = files.stat(kernel.connection, remote)
-    bar = Progress(f"get {remote}", entry.size if entry else 0)
+def _get_one(kernel: MicroPythonKernel, entry: Entry, local: Path) -> Transfer:
+    remote = entry.path
+    bar = Progress(f"get {remote}", entry.size)
     try:
-        t = files.get_file(kernel.connection, remote, local, bar.update)
+        t = files.get_file(kernel.connection, remote, local, bar.update, entry)
     except (UsageError, OperationError):
         bar.finish(f"get {remote}: failed", ok=False)
         raise
@@ -165,10 +169,10 @@ def put_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """
     conn = kernel.connection
     folders, todo = files.plan_put(conn, Path(args.local), args.remote, args.recursive)
-    compiled = compile_for(conn, [local for local, _ in todo]) if args.mpy else {}
+    compiled = compile_for(conn, [local for local, _, _ in todo]) if args.mpy else {}
     for folder in folders:
         files.make_dir(conn, folder, parents=True)
-    written = [_put_one(kernel, local, remote, compiled).path for local, remote in todo]
+    written = [_put_one(kernel, local, remote, compiled, into).path for local, remote, into in todo]
     if compiled:
         warn_shadowed(kernel, shadowed(conn, written))
 
@@ -182,8 +186,8 @@ def get_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     folders, todo = files.plan_get(kernel.connection, args.remote, args.local, args.recursive)
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
-    for remote, local in todo:
-        _get_one(kernel, remote, local)
+    for entry, local in todo:
+        _get_one(kernel, entry, local)
 
 
 @magic("writefile", cell=True)

@@ -133,23 +133,35 @@ def disk_usage(conn: Connection, path: str = "/") -> tuple[int, int]:
 
 
 def put_file(
-    conn: Connection, local: Path, remote: str, progress: Progress | None = None
+    conn: Connection,
+    local: Path,
+    remote: str,
+    progress: Progress | None = None,
+    into: str | None = None,
 ) -> Transfer:
-    """Copy one file from this computer to the board, verified."""
+    """Copy one file from this computer to the board, verified; with `into`, an existing
+    board folder `remote` receives it under that name."""
     try:
         data = Path(local).read_bytes()
     except OSError as exc:
         raise UsageError(f"Cannot read {local}: {exc.strerror or exc}.") from None
     with conn.using() as board:
-        return BoardFiles.of(board).put(data, remote, progress)
+        return BoardFiles.of(board).put(data, remote, progress, into)
 
 
 def get_file(
-    conn: Connection, remote: str, local: Path, progress: Progress | None = None
+    conn: Connection,
+    remote: str,
+    local: Path,
+    progress: Progress | None = None,
+    entry: Entry | None = None,
 ) -> Transfer:
-    """Copy one board file to this computer, verified; written under a temporary name first."""
+    """Copy one board file to this computer, verified; written under a temporary name first.
+
+    `entry`: what a stat of `remote` just found (saves asking the board again).
+    """
     with conn.using() as board:
-        data, transfer = BoardFiles.of(board).get(remote, progress)
+        data, transfer = BoardFiles.of(board).get(remote, progress, entry)
     local = Path(local)
     temp = local.with_name(local.name + ".part")
     try:
@@ -163,8 +175,10 @@ def get_file(
 
 def plan_put(
     conn: Connection, local: Path, remote: str | None, recursive: bool
-) -> tuple[list[str], list[tuple[Path, str]]]:
-    """What `%put LOCAL [REMOTE] [-r]` copies: (board folders to create, (file, target)s)."""
+) -> tuple[list[str], list[tuple[Path, str, str | None]]]:
+    """What `%put LOCAL [REMOTE] [-r]` copies: (board folders to create, (file, target,
+    name to use inside target if it is a folder)s). A single file's target is not asked
+    about here: put_file's `into` settles it along with the transfer."""
     local = Path(local).expanduser()
     if local.is_dir() and not recursive:
         raise UsageError(f"{local} is a folder: use %put -r.")
@@ -172,23 +186,21 @@ def plan_put(
         raise UsageError(f"No file {local} on this computer.")
     target = remote or local.name
     if not local.is_dir():
-        entry = stat(conn, target)
-        if entry is not None and entry.is_dir:
-            target = join(target, local.name)
-        return [], [(local, target)]
-    folders, files = [target], []
+        return [], [(local, target, local.name)]
+    folders: list[str] = [target]
+    files: list[tuple[Path, str, str | None]] = []
     for path in sorted(local.rglob("*")):
         dest = join(target, path.relative_to(local).as_posix())
         if path.is_dir():
             folders.append(dest)
         else:
-            files.append((path, dest))
+            files.append((path, dest, None))
     return folders, files
 
 
 def plan_get(
     conn: Connection, remote: str, local: str | None, recursive: bool
-) -> tuple[list[Path], list[tuple[str, Path]]]:
+) -> tuple[list[Path], list[tuple[Entry, Path]]]:
     """What `%get REMOTE [LOCAL] [-r]` copies: (local folders to create, (file, target)s)."""
     entry = stat(conn, remote)
     if entry is None:
@@ -198,7 +210,7 @@ def plan_get(
     if not entry.is_dir:
         if target.is_dir():
             target = target / name
-        return [], [(remote, target)]
+        return [], [(entry, target)]
     if not recursive:
         raise UsageError(f"{remote} is a folder: use %get -r.")
     folders, files = [target], []
@@ -207,7 +219,7 @@ def plan_get(
         if e.is_dir:
             folders.append(dest)
         else:
-            files.append((e.path, dest))
+            files.append((e, dest))
     return folders, files
 
 

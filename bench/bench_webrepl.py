@@ -1,0 +1,361 @@
+"""WebREPL over a slow link: file rates and cell round trips, mpkernel against webrepl_cli.
+
+Run: `.venv/bin/python bench/bench_webrepl.py [--kb 64] [--rate 250000] [--delays 0,10,50]`.
+A WebREPL server (tests/webrepl_server.py: the firmware's protocol in front of a unix-port
+MicroPython) sits behind bench/relay.py, which adds a one-way delay and caps each direction
+at `rate` bytes/s. A kernel, started as Jupyter starts it, connects through the relay with
+`%connect ws://...`; for a 64 KB binary file and a 64 KB Python source file it times `%put`
+and `%get` (execute request to idle, verified and atomic as users get them), and the median
+trivial cell. The peer is webrepl_cli's algorithm (its PUT and GET as the firmware's client
+does them, unverified), on the same relay. Rates print as fractions of the link's rate;
+cells as milliseconds and as round trips (2 x delay).
+
+Which path each transfer takes over WebREPL, and why (issue 19):
+- put: the firmware's binary PUT, the data right behind the header (no wait for its first
+  reply), at most 64 KB unacknowledged; the stat for "is the target a folder" goes just
+  ahead of the header and the SHA-256 command (one plain raw-mode frame) just behind the
+  data, so their answers come with the board's reply; then one rename. Streaming through
+  the REPL is not used: on an ESP8266 the REPL's stdin is a 256-byte ring buffer that
+  drops what does not fit, so a put through it moves at most 256 bytes per round trip
+  (12.8 KB/s at 20 ms, 0.05 of this link).
+- get: the firmware's binary GET with requests sent ahead (a window of the round trip the
+  header took x 1 MB/s, 32..256 requests, in batches), the SHA-256 command behind the last
+  request. Streaming through the REPL (fs_get over stdout) would first upload a 600-byte
+  helper by raw-paste (three round trips at 128-byte windows); the binary GET needs none
+  and no board heap.
+- a cell: one plain raw-mode frame (code + Ctrl-D) out, one burst back: one round trip,
+  the floor (the bare raw-REPL row); the rest is the kernel's own per-cell cost.
+
+Measured 2026-11-26 on main + this change, 2 shared cores at load average 6-11 (noisy:
+the kernel and the virtual board compete for CPU), --runs 20 --repeat 2 (10 ms: two runs):
+                 put (binary/text)        get (binary/text)        trivial cell
+  0 ms     mpk   0.94 / 0.94              0.86 / 0.74              9.9 ms (floor 0.7 ms)
+           cli   0.99 / 0.98              0.56 / 0.60
+  10 ms    mpk   0.82 / 0.72, 0.73 / 0.82 0.80 / 0.76, 0.81 / 0.73 1.22 / 1.90 round trips
+           cli   0.85 / 0.86              0.04 / 0.04              (floor 1.06 / 1.10)
+  50 ms    mpk   0.54 / 0.54              0.47 / 0.47              1.09 round trips (floor 1.01)
+           cli   0.56 / 0.56              0.01 / 0.01
+Round trips per operation (counted in frames, not timed): put = stat ahead + data + reply
+with digest (1) + rename (1); get = stat (1) + first chunk (1) + data, digest with the last
+chunk; cell = 1. Before issue 19 (10 ms): put 0.61, get 0.04, cell 25.7 ms (1.29).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import struct
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+import websocket
+from jupyter_client.manager import start_new_kernel
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+from webrepl_server import WebReplServer  # noqa: E402
+
+PASSWORD = "bench12"
+HEADER = struct.Struct("<2sBBQLH64s")
+
+
+def python_source(size: int) -> bytes:
+    """`size` bytes of real Python source (the standard library's email package)."""
+    lib = Path(sysconfig.get_paths()["stdlib"])
+    text = b"".join(p.read_bytes() for p in sorted((lib / "email").glob("*.py")))
+    return (text * (size // len(text) + 1))[:size]
+
+
+class RelayProcess:
+    """bench/relay.py in its own process (its own interpreter lock)."""
+
+    def __init__(self, target: int, delay: float, rate: float) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "relay.py"), str(target), "--delay", str(delay),
+             "--rate", str(rate)],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        self.url = f"ws://127.0.0.1:{self.proc.stdout.readline().strip()}"
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+# -- the peer: webrepl_cli's algorithm -------------------------------------------------------
+
+
+class WebreplCli:
+    """What webrepl_cli does: log in; PUT in 1 KB frames; GET one 256-byte chunk per request."""
+
+    def __init__(self, url: str) -> None:
+        self.ws = websocket.create_connection(url, timeout=30, skip_utf8_validation=True)
+        seen = b""
+        while not seen.endswith(b"Password: "):
+            seen += self.ws.recv_data()[1]
+        self.ws.send(PASSWORD + "\r")
+        while b"WebREPL connected" not in seen:
+            seen += self.ws.recv_data()[1]
+        self.buf = b""
+
+    def _read(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            opcode, data = self.ws.recv_data()
+            if opcode == websocket.ABNF.OPCODE_BINARY:
+                self.buf += data
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def _ok(self) -> None:
+        assert self._read(4) == b"WB\x00\x00"
+
+    def put(self, name: str, data: bytes) -> None:
+        raw = name.encode()
+        self.ws.send_binary(HEADER.pack(b"WA", 1, 0, 0, len(data), len(raw), raw))
+        self._ok()
+        for i in range(0, len(data), 1024):
+            self.ws.send_binary(data[i : i + 1024])
+        self._ok()
+
+    def get(self, name: str) -> bytes:
+        raw = name.encode()
+        self.ws.send_binary(HEADER.pack(b"WA", 2, 0, 0, 0, len(raw), raw))
+        self._ok()
+        out = bytearray()
+        while True:
+            self.ws.send_binary(b"\x00")
+            (n,) = struct.unpack("<H", self._read(2))
+            if not n:
+                break
+            out += self._read(n)
+        self._ok()
+        return bytes(out)
+
+    def _text_until(self, end: bytes) -> None:
+        seen = b""
+        while not seen.endswith(end):
+            opcode, data = self.ws.recv_data()
+            if opcode == websocket.ABNF.OPCODE_TEXT:
+                seen += data
+
+    def cell_s(self, runs: int) -> float:
+        """The floor for a cell: raw REPL `x = 1` + Ctrl-D, read to the closing `\\x04>`."""
+        self.ws.send("\r\x01")
+        self._text_until(b"CTRL-B to exit\r\n>")
+
+        def once() -> None:
+            self.ws.send("x = 1\x04")
+            self._text_until(b"\x04>")
+
+        seconds = median_s(once, runs)
+        self.ws.send("\x02")
+        return seconds
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+# -- mpkernel through a kernel ---------------------------------------------------------------
+
+
+class Kernel:
+    def __init__(self) -> None:
+        env = {**os.environ, "MPKERNEL_WEBREPL_PASSWORD": PASSWORD}
+        self.km, self.kc = start_new_kernel(kernel_name="micropython", env=env)
+
+    def run(self, code: str) -> str:
+        out: list[str] = []
+
+        def hook(msg: dict) -> None:
+            content = msg["content"]
+            if msg["msg_type"] == "stream":
+                out.append(content["text"])
+            elif msg["msg_type"] in ("display_data", "update_display_data"):
+                out.append(content["data"].get("text/plain", "") + "\n")
+
+        reply = self.kc.execute_interactive(code, output_hook=hook, timeout=300, allow_stdin=False)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"{code[:40]!r} failed: {reply['content'].get('evalue')}")
+        return "".join(out)
+
+    def timed(self, code: str) -> tuple[float, str]:
+        start = time.perf_counter()
+        out = self.run(code)
+        return time.perf_counter() - start, out
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+def kernelspec(root: Path) -> None:
+    """A `micropython` kernelspec running this interpreter, found first by Jupyter."""
+    spec = root / "kernels" / "micropython"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "mpkernel", "-f", "{connection_file}"]
+    spec.joinpath("kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "MicroPython", "language": "python"})
+    )
+    os.environ["JUPYTER_PATH"] = str(root)
+
+
+def median_s(call, runs: int) -> float:  # type: ignore[no-untyped-def]
+    call()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kb", type=int, default=64)
+    parser.add_argument("--rate", type=float, default=250_000, help="link bytes/s each way")
+    parser.add_argument("--delays", default="0,10,50", help="one-way delays, ms")
+    parser.add_argument("--runs", type=int, default=30, help="trivial cells per delay")
+    parser.add_argument("--repeat", type=int, default=3, help="transfers per file (best kept)")
+    args = parser.parse_args()
+    size = args.kb * 1024
+    samples = {"binary": random.Random(19).randbytes(size), "text": python_source(size)}
+    rate = args.rate
+    print(f"bench_webrepl: {args.kb} KB files; link {rate / 1000:,.0f} KB/s each way")
+    print(f"rates: fraction of the link, best of {args.repeat}; cells: ms and round trips\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        kernelspec(work / "jupyter")
+        server = WebReplServer(work / "board", password=PASSWORD)
+        kernel = Kernel()
+        try:
+            for delay_ms in (float(d) for d in args.delays.split(",")):
+                relay = RelayProcess(server.port, delay_ms / 1000, rate)
+                try:
+                    bench_one(kernel, relay.url, server, samples, work, delay_ms, args)
+                finally:
+                    relay.close()
+            heap(kernel, server)
+        finally:
+            kernel.close()
+            server.stop()
+
+
+def bench_one(kernel: Kernel, url: str, server: WebReplServer, samples: dict[str, bytes],
+              work: Path, delay_ms: float, args: argparse.Namespace) -> None:  # fmt: skip
+    rtt = 2 * delay_ms / 1000
+    link = args.rate
+    print(f"one-way delay {delay_ms:g} ms (round trip {rtt * 1000:g} ms):")
+    kernel.run(f"%connect {url}")
+    kernel.run("x = 1")
+    warm = work / "warm.bin"
+    warm.write_bytes(b"warm" * 64)
+    kernel.run(f"%put {warm} warm.bin")  # the first transfer asks the board what it offers
+    cell = median_s(lambda: kernel.run("x = 1"), args.runs)
+    trips = f" = {cell / rtt:.2f} round trips" if rtt else ""
+    before = len(server.received)
+    kernel.run("x = 1")
+    frames = [kind for kind, _ in server.received[before:]]
+    print(
+        f"  trivial cell (execute to idle, median of {args.runs}): {cell * 1000:7.1f} ms{trips}"
+        f" ({len(frames)} {'/'.join(sorted(set(frames)))} frame(s) to the board)"
+    )
+    rows = []
+    for kind, data in samples.items():
+        local, back = work / f"{kind}.local", work / f"{kind}.back"
+        local.write_bytes(data)
+        best_put = best_get = float("inf")
+        how_put = how_get = ""
+        for _ in range(args.repeat):
+            seconds, out = kernel.timed(f"%put {local} mpk_{kind}.bin")
+            best_put, how_put = min(best_put, seconds), route(out)
+            assert (server.root / f"mpk_{kind}.bin").read_bytes() == data
+            back.unlink(missing_ok=True)
+            seconds, out = kernel.timed(f"%get mpk_{kind}.bin {back}")
+            best_get, how_get = min(best_get, seconds), route(out)
+            assert back.read_bytes() == data, "mpkernel: the file read back differs"
+        rows.append((kind, "mpkernel", best_put, best_get, f"put {how_put}; get {how_get}"))
+    kernel.run("%disconnect")
+    deadline = time.monotonic() + 5
+    while server.client is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    peer = WebreplCli(url)
+    try:
+        bare = peer.cell_s(args.runs)
+    finally:
+        peer.close()
+    while server.client is not None:
+        time.sleep(0.01)
+    trips = f" = {bare / rtt:.2f} round trips" if rtt else ""
+    print(f"  bare raw-REPL cell over the same link (the floor): {bare * 1000:7.1f} ms{trips}")
+    for kind, data in samples.items():
+        best_put = best_get = float("inf")
+        for _ in range(args.repeat):
+            peer = WebreplCli(url)
+            try:
+                start = time.perf_counter()
+                peer.put(f"cli_{kind}.bin", data)
+                best_put = min(best_put, time.perf_counter() - start)
+                start = time.perf_counter()
+                back_data = peer.get(f"cli_{kind}.bin")
+                best_get = min(best_get, time.perf_counter() - start)
+                assert back_data == data, "webrepl_cli: the file read back differs"
+            finally:
+                peer.close()
+            while server.client is not None:
+                time.sleep(0.01)
+        rows.append((kind, "webrepl_cli", best_put, best_get, "binary PUT / GET, unverified"))
+    for kind, who, put, get, how in rows:
+        n = len(samples[kind])
+        print(
+            f"  {kind:6s} {who:11s} put {n / put / 1000:6.1f} KB/s = {n / put / link:4.2f}   "
+            f"get {n / get / 1000:6.1f} KB/s = {n / get / link:4.2f}   ({how})"
+        )
+    print()
+
+
+def heap(kernel: Kernel, server: WebReplServer) -> None:
+    """Heap the board spends on a transfer: the commands that travel with it.
+
+    The file bytes themselves never touch the Python heap (the firmware's WebREPL code
+    moves them through a 512-byte static buffer, or 258 bytes of C stack per GET chunk, and
+    its TCP buffers); the GET window adds only its request bytes (one each) to those.
+    Measured with the collector off, so this is everything the command allocates,
+    compilation included, for a 300-byte file (each further 256 bytes read adds 256 B of
+    garbage the collector takes back).
+    """
+    from mpkernel.board.channel import hash_code
+    from mpkernel.board.helpers import helper
+    from mpkernel.board.webrepl_files import GET_WINDOW_MAX
+
+    kernel.run(f"%connect ws://127.0.0.1:{server.port}")
+    (server.root / "heap.bin").write_bytes(bytes(300))
+    print("board heap per transfer (virtual board: 64-bit unix port, objects ~2x an ESP8266's):")
+    for name, code in (("SHA-256 command", hash_code("heap.bin")),
+                       ("stat command", f"P = 'heap.bin'\n{helper('fs_stat')}")):  # fmt: skip
+        out = kernel.run(
+            "import gc\ngc.collect()\ngc.disable()\n_a = gc.mem_alloc()\n"
+            f"exec({code!r})\n_b = gc.mem_alloc()\ngc.enable()\nprint('heap', _b - _a)\n"
+            "del _a, _b"
+        )
+        used = out.split("heap", 1)[1].split()[0]
+        print(f"  {name:16s} {len(code):4d} B on the wire, {used} B of heap (compile + run)")
+    print(f"  GET window: at most {GET_WINDOW_MAX} requests = {GET_WINDOW_MAX} B at the board")
+    kernel.run("%disconnect")
+
+
+def route(out: str) -> str:
+    """The transfer's route as %put/%get report it (the words in parentheses)."""
+    line = out.strip().splitlines()[-1] if out.strip() else ""
+    return line[line.find("(") + 1 : line.rfind(")")] if "(" in line else line
+
+
+if __name__ == "__main__":
+    main()
