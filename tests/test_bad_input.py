@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import serial
 from conftest import run, start_kernel
 
@@ -199,6 +200,7 @@ def test_board_resets_mid_cell(fresh_kernel, tmp_path: Path) -> None:
         vb.stop()
 
 
+@pytest.mark.timing
 def test_board_that_ignores_ctrl_c(fresh_kernel) -> None:
     km, kc = fresh_kernel
     assert run(kc, "%connect virtual").status == "ok"

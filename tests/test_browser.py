@@ -54,8 +54,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1200, "height": 800}
+#: The kernel status a frontend shows once it holds a started kernel (JupyterLab, Notebook 7).
+IDLE = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
 WAIT = 30_000  # ms: how long a step may take on a busy 2-core machine
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.timing]
 expect.set_options(timeout=WAIT)
 
 
@@ -253,8 +255,7 @@ def test_launcher_card_shows_logo_and_opens_notebook(lab: tuple[Page, Notebook])
     page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first.wait_for(state="visible")
     dismiss_dialogs(page)
     expect(page.locator(".jp-NotebookPanel:visible .jp-KernelName")).to_contain_text("MicroPython")
-    idle = '.jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status="idle"]'
-    expect(page.locator(idle)).to_have_count(1, timeout=60_000)
+    expect(page.locator(f".jp-NotebookPanel:visible {IDLE}")).to_have_count(1, timeout=60_000)
     cell = nb.run("%connect virtual", wait=False)
     nb.wait_done(cell, timeout=60_000)
     expect(nb.output(cell)).to_contain_text("Connected")
@@ -407,6 +408,10 @@ def test_notebook7_runs_cells(browser, server: Server) -> None:
         expect(page.locator(".jp-KernelName, .jp-NotebookKernelName").first).to_contain_text(
             "MicroPython"
         )
+        # The kernel's name shows while its session is still being created; a cell run
+        # before the frontend holds the kernel is dropped (its prompt stays empty), so
+        # wait until the frontend reports the kernel idle, as a user waits for it.
+        expect(page.locator(IDLE)).to_have_count(1, timeout=60_000)
         cells.nth(0).locator(".cm-content").click()
         page.keyboard.press("Shift+Enter")
         expect(cells.nth(0).locator(".jp-InputPrompt")).to_have_text(

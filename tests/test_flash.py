@@ -5,18 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import serial
-from conftest import run, start_kernel
+from conftest import Run, run, start_kernel
 from jupyter_client.blocking.client import BlockingKernelClient
 
 from mpkernel.flash.identity import FlashChip, parse_size
 from mpkernel.flash.image import esp8266_image
 from mpkernel.flash.mock import start as start_mock_bootloader
+
+pytestmark = pytest.mark.timing
 
 pytest.importorskip("esp32_mock_bootloader", reason="esp32-mock-bootloader (test tools) missing")
 
@@ -235,14 +236,22 @@ def test_bad_backups_are_refused(fk: BlockingKernelClient, mock_port: str, here:
 
 def test_disconnect_during_backup(fk: BlockingKernelClient, here: Path) -> None:
     proc, port = start_mock_bootloader(here)
-    killer = threading.Timer(1.0, proc.kill)
-    killer.start()
+    messages: list[dict] = []
+
+    def pull_the_cable(msg: dict) -> None:
+        """The link dies once the read is under way (its first progress update)."""
+        messages.append(msg)
+        if msg["msg_type"] == "update_display_data":
+            proc.kill()
+
     try:
-        message = fails(run(fk, f"%backup {here / 'cut.bin'} --port {port}", timeout=60))
+        reply = fk.execute_interactive(
+            f"%backup {here / 'cut.bin'} --port {port}", output_hook=pull_the_cable, timeout=60
+        )
     finally:
-        killer.cancel()
         proc.kill()
         proc.wait()
+    message = fails(Run(reply["content"], messages))
     assert "stopped answering while reading the flash" in message
     assert "the flash is unchanged" in message
     assert not (here / "cut.bin").exists()

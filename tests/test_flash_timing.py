@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("esp32_mock_bootloader", reason="esp32-mock-bootloader (test tools) missing")
+from mpkernel.flash.esp import open_chip
+from mpkernel.flash.mock import start as start_mock_bootloader
 
-from mpkernel.flash.esp import open_chip  # noqa: E402
-from mpkernel.flash.mock import start as start_mock_bootloader  # noqa: E402
+pytest.importorskip("esp32_mock_bootloader", reason="esp32-mock-bootloader (test tools) missing")
 
 pytestmark = pytest.mark.timing
 

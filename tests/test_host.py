@@ -269,6 +269,7 @@ def test_plot_board_error_keeps_data(kc):
     assert host_check(kc, "list(_plot['y0'])") == "[0, 1, 2, 3, 4]"
 
 
+@pytest.mark.timing
 def test_plot_interrupted_keeps_data(fresh_kernel):
     km, kc = fresh_kernel
     assert run(kc, "%connect virtual").status == "ok"

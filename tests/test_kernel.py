@@ -6,6 +6,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from conftest import run, start_kernel
 from jupyter_client.blocking.client import BlockingKernelClient
 
@@ -45,6 +46,7 @@ def test_device_exception_becomes_a_jupyter_error(kc: BlockingKernelClient) -> N
     assert any("line 2" in line for line in err["traceback"])
 
 
+@pytest.mark.timing
 def test_output_streams_while_the_cell_runs(kc: BlockingKernelClient) -> None:
     code = "import time\nfor i in range(4):\n    print('tick', i)\n    time.sleep(0.4)"
     r = run(kc, code)
@@ -95,6 +97,7 @@ def test_unknown_magic_and_bad_arguments_are_one_line(kc: BlockingKernelClient) 
     assert r.status == "error" and "invalid int value" in r.reply["evalue"]
 
 
+@pytest.mark.timing
 def test_interrupt_ends_a_busy_loop_within_a_second(kernel) -> None:
     km, kc = kernel
     timer = threading.Timer(0.5, km.interrupt_kernel)
@@ -110,6 +113,7 @@ def test_interrupt_ends_a_busy_loop_within_a_second(kernel) -> None:
     assert run(kc, "'alive'").result == "'alive'"
 
 
+@pytest.mark.timing
 def test_interrupt_during_sleep_keeps_state(kernel) -> None:
     km, kc = kernel
     run(kc, "kept = 7")

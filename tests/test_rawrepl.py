@@ -74,6 +74,7 @@ def test_non_utf8_and_control_bytes_do_not_break_the_engine(repl: RawRepl) -> No
     assert out == b"1\n"
 
 
+@pytest.mark.timing
 def test_interrupt_stops_a_busy_loop(repl: RawRepl) -> None:
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
     start = time.monotonic()
@@ -120,6 +121,7 @@ def test_connecting_does_not_reset_the_board(virtual_board: VirtualBoard) -> Non
     second.close()
 
 
+@pytest.mark.timing
 def test_a_busy_main_py_is_interrupted_once_with_a_notice(tmp_path: Path) -> None:
     (tmp_path / "main.py").write_text("import time\nwhile True:\n    time.sleep(0.01)\n")
     with VirtualBoard(root=tmp_path) as vb:

@@ -191,6 +191,7 @@ def test_provenance_records_webrepl(wkc, wserver: WebReplServer) -> None:
     assert wserver.url.split("//")[1] in blob
 
 
+@pytest.mark.timing
 def test_interrupt_over_webrepl(wkernel) -> None:
     assert_interrupt_keeps_state(*wkernel, within=3.0)
 
