@@ -1,7 +1,9 @@
 #!/bin/sh
-# Install what the tests need: the venv .venv with mpkernel and its test extra, and (when
-# this user may use apt-get) Debian's Chromium for the browser tests. Without Chromium
-# those tests are skipped, with the reason; everything else still runs.
+# Install what the tests need: the venv .venv with mpkernel and its test extra, at the
+# exact versions CI tests (constraints.txt), and (when this user may use apt-get) Debian's
+# Chromium for the browser tests. Without Chromium those tests are skipped, with the
+# reason; everything else still runs. The test extra also brings the command-line tools
+# the README uses: mpremote, papermill, jupyter nbconvert, and pandas for %%plot's _plot.
 #
 #   sh install/test-tools.sh && .venv/bin/python -m pytest
 #
@@ -13,7 +15,7 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
     "${PYTHON:-python3}" -m venv .venv
 fi
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
 
 CHROMIUM="${MPKERNEL_CHROMIUM:-/usr/bin/chromium}"  # where the browser tests look
 if [ -x "$CHROMIUM" ]; then

@@ -1,3 +1,6 @@
 """mpkernel: a Jupyter kernel for MicroPython boards."""
 
 __version__ = "0.1.0"
+
+#: The name to `pip install` (PyPI's `mpkernel` is an unrelated project).
+DISTRIBUTION = "micropython-board-kernel"

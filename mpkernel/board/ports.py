@@ -46,6 +46,17 @@ class Port:
             return None
         return KNOWN_USB_IDS.get((self.vid, self.pid))
 
+    def as_dict(self) -> dict[str, object]:
+        """The port for scripts (%ports --json)."""
+        return {
+            "device": self.device,
+            "vid": self.vid,
+            "pid": self.pid,
+            "usb_id": self.usb_id if self.vid is not None else None,
+            "description": self.description,
+            "board": self.known_as,
+        }
+
 
 def list_serial_ports() -> list[Port]:
     """All serial ports, sorted by device name."""

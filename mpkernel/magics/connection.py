@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import TYPE_CHECKING
 
 from IPython.display import display
@@ -71,9 +72,22 @@ def disconnect_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> Non
 
 
 @magic("ports")
+@arg(
+    "--json",
+    dest="as_json",
+    action="store_true",
+    help="the list as JSON (application/json output) for scripts: device, vid, pid, "
+    "usb_id, description, board (the recognised chip or board, else null)",
+)
 def ports_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """List serial ports with their USB VID:PID; known MicroPython boards are marked."""
-    kernel.say(format_ports(list_serial_ports()) + "\n")
+    ports = list_serial_ports()
+    if args.as_json:
+        data = [port.as_dict() for port in ports]
+        text = json.dumps(data, indent=2)
+        display({"application/json": data, "text/plain": text}, raw=True)
+        return
+    kernel.say(format_ports(ports) + "\n")
 
 
 @magic("reset")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import sys
 from typing import TYPE_CHECKING, Any
 
+from .. import DISTRIBUTION
 from ..board.session import BoardExecError
 from ..errors import UsageError
 from ..transfer import (
@@ -22,6 +24,8 @@ from .registry import arg, magic
 if TYPE_CHECKING:
     from ..kernel import MicroPythonKernel
 
+#: What to do when %%plot misses matplotlib or pandas.
+PLOT_EXTRA = f'install the plot extra: pip install "{DISTRIBUTION}[plot]"'
 #: Pushes bigger than this show a progress bar.
 PROGRESS_FROM = 16 * 1024
 
@@ -203,6 +207,8 @@ def plot_magic(kernel: MicroPythonKernel, args: argparse.Namespace, body: str) -
 
     if args.window < 0:
         raise UsageError("--window must be a positive number of points.")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError(f"%%plot needs matplotlib: {PLOT_EXTRA}")
     live = LivePlot(kernel, window=args.window, x=args.x)
     kernel.taps.append(live.feed)
     try:
@@ -212,4 +218,6 @@ def plot_magic(kernel: MicroPythonKernel, args: argparse.Namespace, body: str) -
         if live.feed in kernel.taps:
             kernel.taps.remove(live.feed)
         kernel.shell.user_ns["_plot"] = live.data()
+        if isinstance(kernel.shell.user_ns["_plot"], dict):
+            kernel.say(f"_plot is a dict of lists; for a DataFrame, {PLOT_EXTRA}\n", "stderr")
         live.finish()
