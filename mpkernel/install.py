@@ -1,6 +1,6 @@
 """Install or remove the ``micropython`` Jupyter kernelspec.
 
-``pip install mpkernel`` already registers the kernel in the environment's
+``pip install micropython-board-kernel`` already registers the kernel in the environment's
 ``share/jupyter/kernels``; these commands re-register it elsewhere
 (``--user``, ``--sys-prefix``, ``--prefix``) with ``argv[0]`` set to the
 interpreter that runs them::
@@ -18,12 +18,30 @@ import os
 import shutil
 import sys
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
 
+from . import DISTRIBUTION
+
 KERNEL_NAME = "micropython"
+#: PyPI's `mpkernel` is an unrelated kernel that also installs an import package `mpkernel`.
+OTHER_DISTRIBUTION = "mpkernel"
 RESOURCES = Path(__file__).resolve().parent / "resources" / "kernelspec"
+
+
+def import_name_clash() -> str | None:
+    """One line on what to do when PyPI's unrelated `mpkernel` shares this environment."""
+    try:
+        metadata.distribution(OTHER_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
+    return (
+        f"warning: the unrelated package {OTHER_DISTRIBUTION!r} (PyPI) is installed here and "
+        f"uses the same import name: run `pip uninstall {OTHER_DISTRIBUTION}` and then "
+        f"`pip install --force-reinstall {DISTRIBUTION}`."
+    )
 
 
 def in_virtualenv() -> bool:
@@ -138,6 +156,9 @@ def main(argv: list[str]) -> int:
         install=True,
     ).parse_args(argv)
     user, prefix = _location(args)
+    clash = import_name_clash()
+    if clash:
+        print(clash, file=sys.stderr)
     target = kernelspec_dir(args.name.lower(), user, prefix)
     try:
         dest = install_kernelspec(

@@ -119,3 +119,26 @@ def test_uninstall(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert install.uninstall_main(["--prefix", str(tmp_path)]) == 1
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_installed_under_our_distribution_name() -> None:
+    """PyPI's unrelated `mpkernel` also installs `mpkernel/`: it must not be here."""
+    from importlib import metadata
+
+    from mpkernel import DISTRIBUTION
+
+    assert metadata.metadata(DISTRIBUTION)["Name"] == DISTRIBUTION
+    assert install.import_name_clash() is None
+
+
+def test_clash_with_the_other_mpkernel_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What pip leaves for PyPI's `mpkernel` 0.0.1: its dist-info on the import path.
+    info = tmp_path / "mpkernel-0.0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.3\nName: mpkernel\nVersion: 0.0.1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert install.main(["--prefix", str(tmp_path / "p")]) == 0
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("warning:")]
+    assert "pip uninstall mpkernel" in line and "micropython-board-kernel" in line
