@@ -147,9 +147,10 @@ class MicroPythonKernel(IPythonKernel):
         cell_id: str | None = None,
     ) -> dict[str, Any]:
         body = host_body(code)
-        # ipykernel sleeps after each cell so that IPython's buffered stdout is flushed
-        # before the reply; board output is sent directly, so board cells skip the wait.
-        self._execute_sleep = HOST_EXECUTE_SLEEP if body is not None else 0.0
+        # ipykernel (6.29, 7.x) sleeps after each cell so that IPython's buffered stdout is
+        # flushed before the reply; board output is sent directly, so board cells skip it.
+        if hasattr(self, "_execute_sleep"):
+            self._execute_sleep = HOST_EXECUTE_SLEEP if body is not None else 0.0
         if body is not None:
             return await super().do_execute(
                 body, silent, store_history, user_expressions, allow_stdin,
@@ -159,7 +160,7 @@ class MicroPythonKernel(IPythonKernel):
         if store_history:
             self.shell.history_manager.store_inputs(count, code)
             self.shell.execution_count += 1
-        self._forward_input(allow_stdin)
+        self._allow_input(allow_stdin)
         self.taps = []
         try:
             reply = self._execute(code, count, silent)
@@ -179,12 +180,26 @@ class MicroPythonKernel(IPythonKernel):
                 "InternalError", f"mpkernel failed ({type(exc).__name__}: {exc}); see the log."
             )
         finally:
-            self._restore_input()
+            restore = getattr(self, "_restore_input", None)
+            if callable(restore):
+                restore()
             self.taps = []
         reply["execution_count"] = count
         reply.setdefault("user_expressions", {})
         reply.setdefault("payload", [])
         return reply
+
+    def _allow_input(self, allow_stdin: bool) -> None:
+        """Let this cell's password prompts use the stdin channel when the frontend allows.
+
+        ipykernel 6.29 and 7.x do it in the private `_forward_input` (which also routes
+        `%%host`'s input()); without it, the public getpass() still needs `_allow_stdin`.
+        """
+        forward = getattr(self, "_forward_input", None)
+        if callable(forward):
+            forward(allow_stdin)
+        else:
+            self._allow_stdin = allow_stdin
 
     def _execute(self, code: str, count: int, silent: bool) -> dict[str, Any]:
         if self._unannounced and self.board is not None:
