@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -60,3 +62,36 @@ def test_import_contracts_hold() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_constraints_cover_every_dependency_and_match_the_pins() -> None:
+    """constraints.txt holds the whole tree CI tests: regenerate it when pyproject changes
+    (sh install/freeze-constraints.sh)."""
+    tomllib = pytest.importorskip("tomllib", reason="Python 3.11+ reads pyproject.toml")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pinned = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pinned[_name(name)] = version
+    requirements = [*project["dependencies"]]
+    for extra in project["optional-dependencies"].values():
+        requirements += [r for r in extra if _name(r) != project["name"]]
+    for requirement in requirements:
+        name = _name(requirement)
+        assert name in pinned, f"{name} is not in constraints.txt"
+        if "==" in requirement:
+            assert requirement.split("==")[1] == pinned[name], requirement
+    commands = readme_commands()
+    assert "-c constraints.txt" in commands[0]
+    assert "-c constraints.txt" in (ROOT / "install" / "test-tools.sh").read_text()
+
+
+def test_ci_runs_timing_tests_under_load() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "stress-ng --cpu 2" in ci and "-m timing" in ci
+    assert "timing:" in (ROOT / "pyproject.toml").read_text()
