@@ -33,9 +33,6 @@ KERNEL_TESTS = [
     "tests/test_ports.py",
 ]
 
-#: Failing on both majors for a known reason (issue 21, item 6: a duplicated _plot row
-#: after an interrupted %%plot); the main run keeps it. Remove once that is fixed.
-KNOWN_BUGS = ["--deselect", "tests/test_host.py::test_plot_interrupted_keeps_data"]
 #: What those tests need besides the kernel (versions from constraints.txt).
 TEST_TOOLS = ["pytest", "pytest-timeout", "jupyter-kernel-test", "nbformat", "nbclient"]
 
@@ -159,7 +156,7 @@ def test_kernel_tests_pass_on_ipykernel_6(
     assert sh(python, "-c", "import ipykernel; print(ipykernel.__version__)").stdout.strip() == (
         version
     )
-    pytest_args = ["-q", "-p", "no:cacheprovider", "-m", "not slow", *KNOWN_BUGS, *KERNEL_TESTS]
+    pytest_args = ["-q", "-p", "no:cacheprovider", "-m", "not slow", *KERNEL_TESTS]
     result = subprocess.run(
         [python, "-m", "pytest", *pytest_args],
         cwd=ROOT,
