@@ -379,7 +379,7 @@ def test_no_password_in_notebook_iopub_or_history(
         results.append(r)
         messages += r.messages
         nb.cells.append(as_cell(code, r))
-    assert results[0].status == "ok", results[0].text
+    assert results[0].status == "ok", (results[0].text, results[0].error)
     assert results[1].status == "error" and "4 to 9" in results[1].error["evalue"]
     assert results[2].status == "ok", results[2].text
     assert "not shown" in results[2].stdout and "%reset" in results[2].stdout
