@@ -172,6 +172,60 @@ def test_rename_and_delete(lab) -> None:
     expect(panel.row("renamed.py")).to_have_count(0)
 
 
+def file_browser_item(page: Page, name: str) -> Locator:
+    """The item `name` in JupyterLab's file browser (opened, and refreshed)."""
+    page.locator('.lm-TabBar-tab[data-id="filebrowser"]').click()
+    page.locator('.jp-FileBrowser [data-command="filebrowser:refresh"]').first.click()
+    item = page.locator(f'.jp-DirListing-item[title^="Name: {name}"]')
+    expect(item).to_be_visible()
+    return item
+
+
+def test_upload_from_file_browser_menu_and_drag(lab, server: Server) -> None:
+    page, nb, panel = lab
+    (server.root / "from-lab.py").write_bytes(b"print('uploaded from the lab')\n")
+    (server.root / "dragged.bin").write_bytes(bytes(range(256)) * 4)
+    file_browser_item(page, "from-lab.py").click(button="right")
+    page.locator(".lm-Menu-itemLabel", has_text="Upload to board").click()
+    panel.open()
+    expect(panel.row("from-lab.py")).to_be_visible()
+    # Dragging needs both in view: the Board panel goes to the right sidebar.
+    page.locator(PANEL_TAB).click(button="right")
+    page.locator(".lm-Menu-itemLabel", has_text="Switch Sidebar Side").click()
+    panel.open()
+    item = file_browser_item(page, "dragged.bin")
+    box = item.bounding_box()
+    target = panel.node.locator(".mpk-Files-list").bounding_box()
+    assert box and target
+    page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 60, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.move(target["x"] + 30, target["y"] + 10, steps=10)
+    page.mouse.up()
+    expect(panel.row("dragged.bin")).to_contain_text("1.0 KB")
+    digest = board_output(
+        nb,
+        "import hashlib, binascii\n"
+        "print(binascii.hexlify(hashlib.sha256(open('dragged.bin','rb').read()).digest()).decode())",
+    )
+    assert hashlib.sha256(bytes(range(256)) * 4).hexdigest() in digest
+    page.locator(PANEL_TAB).click(button="right")
+    page.locator(".lm-Menu-itemLabel", has_text="Switch Sidebar Side").click()
+    panel.open()
+
+
+def test_run_on_board_from_editor(lab, server: Server) -> None:
+    page, _, panel = lab
+    file_browser_item(page, "from-lab.py").dblclick()
+    editor = page.locator(".jp-FileEditor:visible .cm-content")
+    expect(editor).to_contain_text("uploaded from the lab")
+    editor.click(button="right")
+    page.locator(".lm-Menu-itemLabel", has_text="Run on board").click()
+    expect(page.locator(".mpk-Console-text")).to_contain_text("uploaded from the lab")
+    page.locator(".lm-TabBar-tab", has_text="Untitled").first.click()
+    panel.open()
+
+
 def test_console_shows_boot_output_after_hard_reset(lab) -> None:
     page, nb, panel = lab
     nb.run("with open('main.py', 'w') as f:\n    f.write(\"print('main.py says hi')\\n\")")
@@ -179,6 +233,7 @@ def test_console_shows_boot_output_after_hard_reset(lab) -> None:
     panel.button("Console").click()
     console = page.locator(".mpk-Console-text")
     expect(console).to_contain_text("main.py says hi")
+    expect(page.locator(".mpk-Status")).to_contain_text("virtual board · virtual")
     shot(page, "panel-console.png")
     page.locator(".mpk-Console .mpk-Button", has_text="Clear").click()
     expect(console).to_have_text("")

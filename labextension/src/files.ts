@@ -13,6 +13,13 @@ import { hexDump, humanBytes } from './format';
 /** Where JupyterLab's file browser puts the paths it drags. */
 const CONTENTS_MIME = 'application/x-jupyter-icontents';
 
+/** The parts of Lumino's drag events used here. */
+type LuminoDragEvent = Event & {
+  mimeData?: { hasData(mime: string): boolean; getData(mime: string): unknown };
+  dropAction?: string;
+  proposedAction?: string;
+};
+
 export interface IEntry {
   path: string;
   dir: boolean;
@@ -89,6 +96,7 @@ export class FilesView extends Widget {
   private _progress = el('div', 'mpk-Files-progress');
   private _entries: IEntry[] = [];
   private _selected = '';
+  private _shown: string | null = null; // the entries on display, as JSON
 
   constructor(
     private _board: BoardConnection,
@@ -125,6 +133,7 @@ export class FilesView extends Widget {
 
   clear(message: string): void {
     this._entries = [];
+    this._shown = null;
     this._list.replaceChildren(el('li', 'mpk-Files-empty', message));
   }
 
@@ -132,7 +141,11 @@ export class FilesView extends Widget {
     try {
       const result = await this._board.request('ls');
       this._entries = result.entries as unknown as IEntry[];
-      this._render();
+      const shown = JSON.stringify(this._entries);
+      if (shown !== this._shown) {
+        this._shown = shown; // an unchanged list is left alone (hover, a click under way)
+        this._render();
+      }
     } catch (err) {
       this.clear((err as Error).message);
     }
@@ -251,24 +264,26 @@ export class FilesView extends Widget {
     await this.upload(files);
   }
 
+  // The file browser offers its drags as "move"; accepting that only copies to the board
+  // (the file browser leaves moving to the drop target).
   private _onLuminoDragOver(event: Event): void {
-    const drag = event as Event & { mimeData?: { hasData(m: string): boolean }; dropAction?: string; proposedAction?: string };
+    const drag = event as LuminoDragEvent;
     if (drag.mimeData?.hasData(CONTENTS_MIME)) {
       event.preventDefault();
       event.stopPropagation();
-      drag.dropAction = 'copy';
+      drag.dropAction = drag.proposedAction ?? 'move';
     }
   }
 
   private async _onLuminoDrop(event: Event): Promise<void> {
-    const drag = event as Event & { mimeData?: { getData(m: string): unknown }; dropAction?: string };
+    const drag = event as LuminoDragEvent;
     const paths = drag.mimeData?.getData(CONTENTS_MIME) as string[] | undefined;
     if (!paths) {
       return;
     }
     event.preventDefault();
     event.stopPropagation();
-    drag.dropAction = 'copy';
+    drag.dropAction = drag.proposedAction ?? 'move';
     await this.uploadFromJupyter(paths, this._target(event));
   }
 

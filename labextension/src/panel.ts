@@ -19,6 +19,9 @@ const REASONS: Record<Availability, string> = {
   ready: ''
 };
 
+/** Milliseconds of quiet after a cell before the panel asks the board again. */
+const REFRESH_DELAY = 400;
+
 export class BoardPanel extends Widget {
   readonly files: FilesView;
   private _reason = document.createElement('div');
@@ -27,6 +30,7 @@ export class BoardPanel extends Widget {
   private _connect: HTMLButtonElement;
   private _disconnect: HTMLButtonElement;
   private _controls = document.createElement('div');
+  private _refreshTimer = 0;
 
   constructor(
     private _board: BoardConnection,
@@ -127,8 +131,11 @@ export class BoardPanel extends Widget {
     for (const control of this._controls.querySelectorAll('button, select')) {
       (control as HTMLButtonElement).disabled = !ready;
     }
-    if (availability === 'ready' && !this._board.transferring && this.isVisible) {
-      void this.refresh();
+    // After a cell (or a transfer), refresh once things have been quiet for a moment, and
+    // only while the panel is in view: a closed panel adds nothing to a cell's round trip.
+    window.clearTimeout(this._refreshTimer);
+    if (ready && this.isVisible) {
+      this._refreshTimer = window.setTimeout(() => void this.refresh(), REFRESH_DELAY);
     }
     if (availability === 'no-kernel' || availability === 'not-micropython') {
       this.files.clear('');
