@@ -252,6 +252,7 @@ def test_panel_survives_kernel_restart(lab) -> None:
     panel.open()
     panel.connect_virtual()
     expect(status).to_contain_text("virtual board")
+    expect(nb.output(nb.run("print(6 * 7)"))).to_contain_text("42")
 
 
 def test_notebook7_panel(browser, server: Server) -> None:
