@@ -125,7 +125,7 @@ def test_panel_connects_and_status_bar_follows(lab) -> None:
     expect(status).to_contain_text("virtual board")
 
 
-def test_drop_upload_lands_byte_exact(lab) -> None:
+def test_drop_upload_lands_byte_exact(lab, server: Server) -> None:
     page, nb, panel = lab
     data = os.urandom(30_000)
     panel.drop_files({"blob.bin": data, "hello.py": b"print('hello')\n"})
@@ -138,6 +138,27 @@ def test_drop_upload_lands_byte_exact(lab) -> None:
     )
     assert hashlib.sha256(data).hexdigest() in digest
     shot(page, "panel-files.png")
+    # binary: read-only hex view
+    panel.row("blob.bin").dblclick()
+    hex_view = page.locator(".jp-Dialog .mpk-Hex")
+    expect(hex_view).to_contain_text("00000000  " + " ".join(f"{b:02x}" for b in data[:16]))
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    # download to the notebook's folder
+    panel.row_action("blob.bin", "Download to the Jupyter working folder")
+    expect(page.locator(".jp-toast-message", has_text="Downloaded blob.bin")).to_be_visible()
+    assert (server.root / "blob.bin").read_bytes() == data
+
+
+def test_panel_greys_while_a_cell_runs(lab) -> None:
+    page, nb, panel = lab
+    cell = nb.run("import time\ntime.sleep(3)", wait=False)
+    expect(panel.node.locator(".mpk-Panel-reason")).to_contain_text("A cell is running")
+    expect(panel.button("Soft reset")).to_be_disabled()
+    expect(page.locator(".mpk-Status")).to_contain_text("(busy)")
+    nb.wait_done(cell)
+    expect(panel.node.locator(".mpk-Panel-reason")).to_have_text("")
+    expect(panel.button("Soft reset")).to_be_enabled()
+    expect(page.locator(".mpk-Status")).not_to_contain_text("busy")
 
 
 def test_open_edit_save_board_file(lab) -> None:
@@ -150,7 +171,6 @@ def test_open_edit_save_board_file(lab) -> None:
     page.keyboard.press("ControlOrMeta+End")
     page.keyboard.insert_text("print('edited in the lab')\n")
     page.keyboard.press("ControlOrMeta+s")
-    dismiss_dialogs(page)
     expect(page.locator(".lm-TabBar-tab.lm-mod-current.jp-mod-dirty")).to_have_count(0)
     shot(page, "panel-editor.png")
     page.locator(".lm-TabBar-tab", has_text="Untitled").first.click()
@@ -170,6 +190,28 @@ def test_rename_and_delete(lab) -> None:
     expect(dialog).to_contain_text("cannot be undone")
     dialog.locator(".jp-mod-accept").click()
     expect(panel.row("renamed.py")).to_have_count(0)
+    panel.button("+ folder").click()
+    dialog.locator("input").fill("lib2")
+    dialog.locator(".jp-mod-accept").click()
+    expect(panel.row("lib2")).to_have_attribute("data-dir", "true")
+    panel.row_action("lib2", "Delete")
+    expect(dialog).to_contain_text("everything in it")
+    dialog.locator(".jp-mod-accept").click()
+    expect(panel.row("lib2")).to_have_count(0)
+
+
+def test_greyed_for_another_kernel(lab) -> None:
+    page, _, panel = lab
+    page.locator(".lm-TabBar-addButton:visible").first.click()
+    page.locator('.jp-LauncherCard[title^="Python 3"]').first.click()
+    expect(panel.node.locator(".mpk-Panel-reason")).to_contain_text(
+        "does not run the MicroPython kernel", timeout=60_000
+    )
+    expect(page.locator(".mpk-Status")).to_be_hidden()
+    page.keyboard.press("Escape")
+    page.locator(".lm-TabBar-tab", has_text="Untitled.ipynb").first.click()
+    panel.ready()
+    expect(page.locator(".mpk-Status")).to_contain_text("virtual board")
 
 
 def file_browser_item(page: Page, name: str) -> Locator:
@@ -277,5 +319,14 @@ def test_notebook7_panel(browser, server: Server) -> None:
         panel.drop_files({"nb7.txt": b"from notebook 7\n"})
         expect(panel.row("nb7.txt")).to_be_visible()
         shot(page, "panel-notebook7.png")
+        panel.row("nb7.txt").dblclick()  # Notebook 7: edited in a dialog, in this page
+        area = page.locator(".jp-Dialog textarea.mpk-Editor")
+        expect(area).to_have_value("from notebook 7\n")
+        area.fill("edited in notebook 7\n")
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+        expect(panel.row("nb7.txt")).to_contain_text("21 B")
+        panel.row("nb7.txt").dblclick()
+        expect(area).to_have_value("edited in notebook 7\n")
+        page.locator(".jp-Dialog .jp-mod-reject").click()
     finally:
         page.close()

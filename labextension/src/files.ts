@@ -127,6 +127,10 @@ export class FilesView extends Widget {
     this.node.addEventListener('lm-drop', e => void this._onLuminoDrop(e));
   }
 
+  /** Edit text files in a dialog (Notebook 7: its documents open in another browser tab,
+   * which has no kernel in focus). */
+  editInDialog = false;
+
   get entries(): IEntry[] {
     return this._entries;
   }
@@ -152,6 +156,9 @@ export class FilesView extends Widget {
   }
 
   private _render(): void {
+    if (!this._entries.some(e => e.dir && e.path === this._selected)) {
+      this._selected = ''; // the selected folder is gone
+    }
     const rows = this._entries.map(entry => this._row(entry));
     this._list.replaceChildren(...(rows.length ? rows : [el('li', 'mpk-Files-empty', '(empty)')]));
   }
@@ -175,6 +182,7 @@ export class FilesView extends Widget {
       button('🗑', 'Delete', () => void this._delete(entry))
     );
     li.append(name, size, actions);
+    actions.addEventListener('click', event => event.stopPropagation());
     li.addEventListener('click', () => {
       this._selected = entry.dir ? entry.path : '';
       for (const other of this._list.querySelectorAll('.mpk-mod-selected')) {
@@ -193,7 +201,11 @@ export class FilesView extends Widget {
     try {
       const result = await this._board.request('read', { path });
       if (typeof result.text === 'string') {
-        this._docs.openOrReveal(`${DRIVE}:${path}`);
+        if (this.editInDialog) {
+          await this._editInDialog(path, result.text);
+        } else {
+          this._docs.openOrReveal(`${DRIVE}:${path}`);
+        }
         return;
       }
       const bytes = Uint8Array.from(atob(String(result.base64)), c => c.charCodeAt(0));
@@ -206,6 +218,20 @@ export class FilesView extends Widget {
       });
     } catch (err) {
       Notification.error((err as Error).message, { autoClose: 5000 });
+    }
+  }
+
+  private async _editInDialog(path: string, text: string): Promise<void> {
+    const area = el('textarea', 'jp-mod-styled mpk-Editor');
+    area.value = text;
+    area.spellcheck = false;
+    const result = await showDialog({
+      title: `${path} (on the board)`,
+      body: new Widget({ node: area }),
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Save to board' })]
+    });
+    if (result.button.accept && area.value !== text) {
+      await this._run('write', { path, text: area.value }, `Saved ${path}`);
     }
   }
 
@@ -242,12 +268,15 @@ export class FilesView extends Widget {
     this._progress.textContent = `${path}: ${humanBytes(done)} of ${humanBytes(total)} (${pct}%)`;
   }
 
+  /** The board folder a drop lands in: the folder (or the file's folder) under the pointer,
+   * else the top. */
   private _target(event: Event): string {
     const row = (event.target as HTMLElement).closest('.mpk-Files-item') as HTMLElement | null;
+    const path = row?.dataset.path ?? '';
     if (row?.dataset.dir === 'true') {
-      return row.dataset.path ?? '';
+      return path;
     }
-    return this._selected;
+    return path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
   }
 
   private async _onDrop(event: DragEvent): Promise<void> {

@@ -77,6 +77,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
 
     const panel = new BoardPanel(board, docs, contents, icon, openConsole);
+    panel.files.editInDialog = app.name !== 'JupyterLab';
     app.shell.add(panel, 'left', { rank: 900 });
 
     app.commands.addCommand(COMMANDS.panel, {

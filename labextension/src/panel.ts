@@ -164,7 +164,8 @@ export class BoardPanel extends Widget {
         rows.push(['Free heap', humanBytes(s.free_heap)]);
       }
       if (s.free_flash !== undefined) {
-        rows.push(['Free flash', `${humanBytes(s.free_flash)} of ${humanBytes(s.total_flash ?? 0)}`]);
+        const label = s.virtual ? 'Free disk' : 'Free flash'; // the virtual board's is the host's
+        rows.push([label, `${humanBytes(s.free_flash)} of ${humanBytes(s.total_flash ?? 0)}`]);
       }
       if (s.provenance) {
         rows.push(['Recorded', String((s.provenance as Record<string, unknown>).recorded ?? '')]);
