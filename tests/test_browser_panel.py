@@ -297,6 +297,22 @@ def test_panel_survives_kernel_restart(lab) -> None:
     expect(nb.output(nb.run("print(6 * 7)"))).to_contain_text("42")
 
 
+def test_panel_follows_notebook_closed_and_reopened(lab) -> None:
+    page, _, panel = lab
+    tab = page.locator(".lm-TabBar-tab", has_text="Untitled.ipynb").first
+    tab.click()
+    tab.locator(".lm-TabBar-tabCloseIcon").click()
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count():  # unsaved changes: close without saving (the kernel keeps running)
+        dialog.locator("button", has_text=re.compile("Discard|Don.t Save")).first.click()
+    expect(panel.node.locator(".mpk-Panel-reason")).not_to_have_text("")
+    file_browser_item(page, "Untitled.ipynb").dblclick()
+    panel.open()
+    panel.ready()
+    expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("virtual board")
+    expect(page.locator(".mpk-Status")).to_contain_text("virtual board")
+
+
 def test_notebook7_panel(browser, server: Server) -> None:
     pytest.importorskip("notebook", reason="Notebook 7 not installed (sh install/test-tools.sh)")
     doc = nbformat.v4.new_notebook(

@@ -185,6 +185,7 @@ export class BoardConnection {
     this._dropComm('The notebook in focus changed.');
     this._kernel = kernel;
     this._micropython = false;
+    this._cellRunning = false;
     this._setState({ connected: false });
     this._updateAvailability();
     if (!kernel) {

@@ -56,15 +56,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const contents = app.serviceManager.contents;
     contents.addDrive(new BoardDrive(board));
 
-    // Follow the notebook or console in focus (a board file's editor keeps the last one).
+    // Follow the notebook or console in focus (a board file's editor keeps the last one);
+    // when the last one closes, the panel says there is none.
     const follow = (context: ISessionContext | null | undefined): void => {
-      if (context) {
-        board.follow(context);
-      }
+      board.follow(
+        context ??
+          notebooks?.currentWidget?.sessionContext ??
+          consoles?.currentWidget?.sessionContext ??
+          null
+      );
     };
     notebooks?.currentChanged.connect((_, panel) => follow(panel?.sessionContext));
     consoles?.currentChanged.connect((_, panel) => follow(panel?.sessionContext));
-    follow(notebooks?.currentWidget?.sessionContext);
+    follow(null);
 
     // Kept while closed (closing only detaches it), so nothing printed meanwhile is lost.
     const console = new BoardConsole(board);
