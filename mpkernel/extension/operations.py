@@ -22,6 +22,7 @@ from ..board.session import Board, BoardError
 from ..board.transport import TransportError
 from ..board.webrepl import is_webrepl_url
 from ..magics.connection import connect as connect_board
+from ..magics.files import write_local
 from ..magics.registry import MagicError
 
 if TYPE_CHECKING:
@@ -214,13 +215,7 @@ def download(
     if Path(name).is_absolute() or ".." in Path(name).parts:
         raise OperationError(f"{name}: give a name inside the working folder.")
     data, _ = _files(kernel).get(path, progress)
-    temp = local.with_name(local.name + ".part")
-    try:
-        local.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_bytes(data)
-        os.replace(temp, local)
-    except OSError as exc:
-        raise OperationError(f"Cannot write {local}: {exc.strerror or exc}.") from None
+    write_local(local, data)
     return {"path": path, "local": name, "size": len(data)}
 
 
