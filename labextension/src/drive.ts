@@ -18,6 +18,7 @@ export class BoardDrive implements Contents.IDrive {
   readonly serverSettings = ServerConnection.makeSettings();
   private _fileChanged = new Signal<this, Contents.IChangedArgs>(this);
   private _modified = new Map<string, string>();
+  private _kernels = new Map<string, string>(); // path -> id of the kernel it was read from
   private _disposed = false;
 
   constructor(private _board: BoardConnection) {}
@@ -67,6 +68,7 @@ export class BoardDrive implements Contents.IDrive {
     if (typeof result.text !== 'string') {
       throw new Error(`${path} is binary: it opens read-only as hex from the Board panel.`);
     }
+    this._kernels.set(path, this._board.kernel?.id ?? '');
     this._stamp(path, true);
     return this._model(path, result.text, result.size as number);
   }
@@ -75,9 +77,17 @@ export class BoardDrive implements Contents.IDrive {
     path: string,
     options: Partial<Contents.IModel> = {}
   ): Promise<Contents.IModel> {
-    const text =
-      options.format === 'base64' ? atob(String(options.content ?? '')) : String(options.content ?? '');
-    const result = await this._board.request('write', { path, text });
+    // The board a file came from is the one it is saved to, never another notebook's.
+    const from = this._kernels.get(path);
+    if (from !== undefined && from !== (this._board.kernel?.id ?? '')) {
+      throw new Error(
+        `${path} was opened from another notebook's board: focus that notebook, then save.`
+      );
+    }
+    if (options.format === 'base64') {
+      throw new Error(`${path}: only text files are saved from the editor.`);
+    }
+    const result = await this._board.request('write', { path, text: String(options.content ?? '') });
     this._stamp(path, true);
     const model = this._model(path, null, result.size as number);
     this._fileChanged.emit({ type: 'save', oldValue: null, newValue: model });
