@@ -125,7 +125,7 @@ class BoardChannel:
         try:
             reply = {"id": rid, "ok": True, "result": handler(self.kernel, data, **kwargs)}
         except ops.LINK_LOST as exc:
-            self.kernel._board_lost()
+            self.kernel.connection.lost()
             reply = self._failed(rid, f"The link to the board broke: {exc}")
         except ops.ERRORS as exc:
             reply = self._failed(rid, str(exc))

@@ -1,9 +1,9 @@
 """What the board panel can ask for, as plain functions over the kernel's board.
 
-A thin layer over today's board API (the connection logic of the connection magics, Board's
-resets, BoardFiles): each function takes the kernel and JSON-ready arguments and returns a
-JSON-ready result, or raises OperationError with one line for the user. The caller (the comm
-channel) holds the kernel's board lock around every call.
+A thin layer over the services (connection, files) that the magics use too: each function
+takes the kernel and JSON-ready arguments and returns a JSON-ready result, or raises one of
+`ERRORS` with one line for the user. The panel never connects by itself: with no board, file
+requests say so. The caller (the comm channel) holds the kernel's board lock around each call.
 """
 
 from __future__ import annotations
@@ -16,35 +16,38 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from .. import provenance
-from ..board.filesystem import BoardFiles, FileError
 from ..board.ports import list_serial_ports
-from ..board.session import Board, BoardError
+from ..board.session import Board
 from ..board.transport import TransportError
 from ..board.webrepl import is_webrepl_url
-from ..magics.connection import connect as connect_board
-from ..magics.files import write_local
-from ..magics.registry import MagicError
+from ..errors import MpkError
+from ..errors import OperationError as _OperationError
+from ..services import files
 
 if TYPE_CHECKING:
     from ..kernel import MicroPythonKernel
+    from ..services.connection import Connection
 
 Progress = Callable[[int, int], None]
 #: Largest file the panel reads into an editor or hex view (bigger ones: download).
 MAX_READ = 1_000_000
 
 
-class OperationError(Exception):
-    """An operation failed; the message is one line that says what happened or what to do."""
+class OperationError(_OperationError):
+    """A panel request cannot be done; the message says what to do instead."""
 
 
 def _board(kernel: MicroPythonKernel) -> Board:
+    """The connected board (the panel never connects on first use, unlike a cell)."""
     if kernel.board is None:
         raise OperationError("Not connected to a board: connect in the panel or run %connect.")
     return kernel.board
 
 
-def _files(kernel: MicroPythonKernel) -> BoardFiles:
-    return BoardFiles(_board(kernel))
+def _conn(kernel: MicroPythonKernel) -> Connection:
+    """The kernel's Connection, once a board is connected."""
+    _board(kernel)
+    return kernel.connection
 
 
 def _path(args: dict[str, Any], key: str = "path") -> str:
@@ -59,15 +62,10 @@ def _path(args: dict[str, Any], key: str = "path") -> str:
 
 def state(kernel: MicroPythonKernel) -> dict[str, Any]:
     """The cheap part of the status (no board round trip): connected, port, link kind."""
-    board = kernel.board
-    if board is None:
+    st = kernel.connection.status()
+    if not st.connected:
         return {"connected": False}
-    return {
-        "connected": True,
-        "port": board.name,
-        "kind": board.kind,
-        "virtual": board.kind == "virtual",
-    }
+    return {"connected": True, "port": st.name, "kind": st.kind, "virtual": st.kind == "virtual"}
 
 
 def _record(board: Board) -> dict[str, Any]:
@@ -93,8 +91,8 @@ def status(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
         provenance=rec,
         free_heap=board.free_heap(),
     )
-    with contextlib.suppress(FileError):  # no statvfs on this port: leave the figures out
-        result["free_flash"], result["total_flash"] = BoardFiles(board).df()
+    with contextlib.suppress(files.FileError):  # no statvfs here: leave the figures out
+        result["free_flash"], result["total_flash"] = files.disk_usage(kernel.connection)
     return result
 
 
@@ -123,23 +121,19 @@ def connect(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
             f"WebREPL needs its password: run %connect {target} in a cell (hidden prompt)."
         )
     baud = int(args.get("baud") or 115200)
-    try:
-        connect_board(kernel, target, baud, quiet=True)
-    except MagicError as exc:
-        raise OperationError(str(exc)) from None
+    kernel.connection.open(target, baud)
     kernel._unannounced = True  # the next cell says what is connected and records it
     return status(kernel, {})
 
 
 def disconnect(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
-    kernel.disconnect()
+    kernel.connection.close()
     return state(kernel)
 
 
 def reset(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
     """Soft reset (args["hard"] false) or hard reset; returns what the board printed."""
-    board = _board(kernel)
-    printed = board.hard_reset() if args.get("hard") else board.soft_reset()
+    printed = _conn(kernel).reset(hard=bool(args.get("hard")))
     return {"printed": printed, **state(kernel)}
 
 
@@ -148,18 +142,18 @@ def reset(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
 
 def list_files(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
     """Every file and folder on the board (recursive), with sizes, sorted by path."""
-    entries = _files(kernel).ls(str(args.get("path") or ""), recursive=True)
+    entries = files.list_files(_conn(kernel), str(args.get("path") or ""), recursive=True)
     return {"entries": [{"path": e.path, "dir": e.is_dir, "size": e.size} for e in entries]}
 
 
 def read(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
     """A file's content: text if it is UTF-8 (and args["binary"] is not set), else base64."""
     path = _path(args)
-    fs = _files(kernel)
-    entry = fs.stat(path)
+    conn = _conn(kernel)
+    entry = files.stat(conn, path)
     if entry is not None and not entry.is_dir and entry.size > MAX_READ:
         raise OperationError(f"{path} is {entry.size:,} bytes: download it instead.")
-    data, _ = fs.get(path)
+    data = files.read_file(conn, path)
     if not args.get("binary"):
         try:
             return {"path": path, "size": len(data), "text": data.decode("utf-8")}
@@ -168,10 +162,10 @@ def read(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
     return {"path": path, "size": len(data), "base64": base64.b64encode(data).decode()}
 
 
-def _parents(fs: BoardFiles, path: str) -> None:
+def _parents(conn: Connection, path: str) -> None:
     parent = str(PurePosixPath(path).parent)
     if parent not in ("", ".", "/"):
-        fs.mkdir(parent, parents=True)
+        files.make_dir(conn, parent, parents=True)
 
 
 def write(
@@ -188,10 +182,10 @@ def write(
         if not isinstance(text, str):
             raise OperationError(f"{path}: nothing to write (no text and no bytes sent).")
         data = text.encode("utf-8")
-    fs = _files(kernel)
+    conn = _conn(kernel)
     try:
-        free, _ = fs.df()
-    except FileError:
+        free, _ = files.disk_usage(conn)
+    except files.FileError:
         free = None  # no statvfs: the board says "storage full" itself if it is
     # The new copy is written beside the old one and renamed once verified: it needs room.
     if free is not None and len(data) > free:
@@ -200,8 +194,8 @@ def write(
             "nothing was written."
         )
     if args.get("parents"):
-        _parents(fs, path)
-    t = fs.put(data, path, progress)
+        _parents(conn, path)
+    t = files.write_file(conn, path, data, progress=progress)
     return {"path": path, "size": t.size, "seconds": t.seconds, "verified": t.verified}
 
 
@@ -214,45 +208,45 @@ def download(
     local = Path(os.getcwd()) / name
     if Path(name).is_absolute() or ".." in Path(name).parts:
         raise OperationError(f"{name}: give a name inside the working folder.")
-    data, _ = _files(kernel).get(path, progress)
-    write_local(local, data)
-    return {"path": path, "local": name, "size": len(data)}
+    t = files.get_file(_conn(kernel), path, local, progress)
+    return {"path": path, "local": name, "size": t.size}
 
 
 def mkdir(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
     path = _path(args)
-    _files(kernel).mkdir(path, parents=True)
+    files.make_dir(_conn(kernel), path, parents=True)
     return {"path": path}
 
 
 def rename(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
     src, dst = _path(args, "path"), _path(args, "to")
-    fs = _files(kernel)
-    if fs.stat(dst) is not None:
+    conn = _conn(kernel)
+    if files.stat(conn, dst) is not None:
         raise OperationError(f"{dst}: it already exists on the board; nothing was renamed.")
-    fs.mv(src, dst)
+    files.move(conn, src, dst)
     return {"path": src, "to": dst}
 
 
 def delete(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
     """Delete a file, or a folder with everything in it."""
     path = _path(args)
-    fs = _files(kernel)
-    entry = fs.stat(path)
+    conn = _conn(kernel)
+    entry = files.stat(conn, path)
     if entry is None:
         raise OperationError(f"{path}: no such file or folder on the board.")
     removed = 1
     if entry.is_dir:
-        inside = fs.ls(path, recursive=True)
+        inside = files.list_files(conn, path, recursive=True)
         for e in sorted(inside, key=lambda e: e.path.count("/"), reverse=True):
-            (fs.rmdir if e.is_dir else fs.rm)(e.path)
-        fs.rmdir(path)
+            (files.remove_dir if e.is_dir else files.remove)(conn, e.path)
+        files.remove_dir(conn, path)
         removed += len(inside)
     else:
-        fs.rm(path)
+        files.remove(conn, path)
     return {"path": path, "removed": removed}
 
 
 #: The errors an operation may end with, each shown as its one line.
-ERRORS: tuple[type[BaseException], ...] = (OperationError, FileError, MagicError, *BoardError)
+ERRORS: tuple[type[BaseException], ...] = (MpkError,)
+#: The link broke: the connection forgets the board (see Connection.lost).
 LINK_LOST = TransportError
