@@ -16,6 +16,7 @@ from . import __version__
 from .board.session import Board, CellResult
 from .board.transport import TransportError
 from .errors import BoardError, OperationError, UsageError
+from .extension import BoardChannel
 from .introspect import complete, inspect
 from .magics import MAGICS, host_body, run_magic_line
 from .magics.connection import announce
@@ -60,6 +61,8 @@ class MicroPythonKernel(IPythonKernel):
         self.hints_given: set[str] = set()
         #: Extra receivers of the current cell's board output (%capture, %%plot); reset per cell.
         self.taps: list[Callable[[str], None]] = []
+        self.board_channel = BoardChannel(self)  # the extension's board panel talks to it
+        self.board_channel.register()
         if os.environ.get("MPKERNEL_PORT", "").strip():
             self._connect_at_start()
 
@@ -162,6 +165,7 @@ class MicroPythonKernel(IPythonKernel):
             self.shell.execution_count += 1
         self._allow_input(allow_stdin)
         self.taps = []
+        self.board_channel.cell_started()
         try:
             reply = self._execute(code, count, silent)
         except KeyboardInterrupt:
@@ -184,6 +188,7 @@ class MicroPythonKernel(IPythonKernel):
             if callable(restore):
                 restore()
             self.taps = []
+            self.board_channel.cell_finished()
         reply["execution_count"] = count
         reply.setdefault("user_expressions", {})
         reply.setdefault("payload", [])

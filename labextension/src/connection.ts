@@ -1,0 +1,306 @@
+/**
+ * The link to the board: the `mpkernel.board` comm of the MicroPython kernel in focus.
+ *
+ * Follows the focused notebook or console, reopens the comm after a kernel restart, and
+ * turns requests into promises (one reply per request id) and kernel events into signals.
+ */
+import { ISessionContext } from '@jupyterlab/apputils';
+import { Kernel, KernelMessage } from '@jupyterlab/services';
+import { JSONObject } from '@lumino/coreutils';
+import { ISignal, Signal } from '@lumino/signaling';
+
+export const TARGET = 'mpkernel.board';
+
+/** What the kernel says about its board (the `state` event and the `status` request). */
+export interface IBoardState {
+  connected: boolean;
+  port?: string;
+  kind?: string;
+  virtual?: boolean;
+  firmware?: string;
+  machine?: string;
+  free_heap?: number;
+  free_flash?: number;
+  total_flash?: number;
+  provenance?: JSONObject;
+}
+
+/** Whether the focused kernel can be used now. */
+export type Availability = 'no-kernel' | 'not-micropython' | 'starting' | 'busy' | 'ready';
+
+export interface IProgress {
+  done: number;
+  total: number;
+}
+
+/** A request that failed; `busy` when the board was in use. */
+export class BoardRequestError extends Error {
+  constructor(
+    message: string,
+    readonly busy: boolean
+  ) {
+    super(message);
+  }
+}
+
+interface IPending {
+  resolve: (value: JSONObject) => void;
+  reject: (reason: Error) => void;
+  progress?: (p: IProgress) => void;
+}
+
+export class BoardConnection {
+  private _context: ISessionContext | null = null;
+  private _kernel: Kernel.IKernelConnection | null = null;
+  private _comm: Kernel.IComm | null = null;
+  private _micropython = false;
+  private _nextId = 1;
+  private _pending = new Map<number, IPending>();
+  private _state: IBoardState = { connected: false };
+  private _availability: Availability = 'no-kernel';
+  private _transfer = false;
+  private _cellRunning = false;
+  private _stateChanged = new Signal<this, IBoardState>(this);
+  private _availabilityChanged = new Signal<this, Availability>(this);
+  private _output = new Signal<this, string>(this);
+  private _reset = new Signal<this, boolean>(this);
+
+  /** The board state last heard from the kernel. */
+  get state(): IBoardState {
+    return this._state;
+  }
+  get availability(): Availability {
+    return this._availability;
+  }
+  /** Whether a transfer started from the panel is running. */
+  get transferring(): boolean {
+    return this._transfer;
+  }
+  get kernel(): Kernel.IKernelConnection | null {
+    return this._micropython ? this._kernel : null;
+  }
+  get stateChanged(): ISignal<this, IBoardState> {
+    return this._stateChanged;
+  }
+  get availabilityChanged(): ISignal<this, Availability> {
+    return this._availabilityChanged;
+  }
+  /** Text the board printed outside a cell (and output of "Run on board"). */
+  get output(): ISignal<this, string> {
+    return this._output;
+  }
+  /** A reset from the panel finished (true: hard). */
+  get reset(): ISignal<this, boolean> {
+    return this._reset;
+  }
+
+  /** Follow a notebook's or console's session (null: nothing in focus). */
+  follow(context: ISessionContext | null): void {
+    if (context === this._context) {
+      return;
+    }
+    if (this._context) {
+      this._context.kernelChanged.disconnect(this._onKernelChanged, this);
+      this._context.statusChanged.disconnect(this._onStatus, this);
+    }
+    this._context = context;
+    if (context) {
+      context.kernelChanged.connect(this._onKernelChanged, this);
+      context.statusChanged.connect(this._onStatus, this);
+    }
+    void this._attach(context?.session?.kernel ?? null);
+  }
+
+  /** Send a request; resolves with its result, rejects with a BoardRequestError. */
+  request(
+    op: string,
+    args: JSONObject = {},
+    options: { buffers?: ArrayBuffer[]; progress?: (p: IProgress) => void } = {}
+  ): Promise<JSONObject> {
+    const comm = this._comm;
+    if (!comm || comm.isDisposed) {
+      return Promise.reject(
+        new BoardRequestError('No MicroPython kernel in focus: open or select a notebook.', false)
+      );
+    }
+    const id = this._nextId++;
+    const transfer = options.buffers !== undefined || op === 'download';
+    return new Promise<JSONObject>((resolve, reject) => {
+      this._pending.set(id, { resolve, reject, progress: options.progress });
+      if (transfer) {
+        this._setTransfer(true);
+      }
+      comm.send({ id, op, ...args }, undefined, options.buffers);
+    }).finally(() => {
+      if (transfer) {
+        this._setTransfer(false);
+      }
+    });
+  }
+
+  /** Run code as a cell in the focused kernel; its output goes to the console signal. */
+  async runCode(code: string): Promise<void> {
+    const kernel = this.kernel;
+    if (!kernel) {
+      throw new BoardRequestError('No MicroPython kernel in focus.', false);
+    }
+    const future = kernel.requestExecute({ code, stop_on_error: true });
+    future.onIOPub = msg => {
+      const type = msg.header.msg_type;
+      if (type === 'stream') {
+        this._output.emit((msg as KernelMessage.IStreamMsg).content.text);
+      } else if (type === 'error') {
+        const content = (msg as KernelMessage.IErrorMsg).content;
+        this._output.emit(`${content.ename}: ${content.evalue}\n`);
+      } else if (type === 'execute_result') {
+        const data = (msg as KernelMessage.IExecuteResultMsg).content.data;
+        this._output.emit(`${String(data['text/plain'] ?? '')}\n`);
+      }
+    };
+    await future.done;
+  }
+
+  private _setTransfer(on: boolean): void {
+    this._transfer = on;
+    this._availabilityChanged.emit(this._availability);
+  }
+
+  private _onKernelChanged(): void {
+    void this._attach(this._context?.session?.kernel ?? null);
+  }
+
+  private _onStatus(_: ISessionContext, status: Kernel.Status): void {
+    if (status === 'restarting' || status === 'autorestarting' || status === 'dead') {
+      this._dropComm('The kernel restarted.');
+      this._cellRunning = false;
+      this._setState({ connected: false });
+    }
+    if (status === 'idle' && this._micropython && !this._comm) {
+      this._openComm();
+    }
+    this._updateAvailability();
+  }
+
+  private async _attach(kernel: Kernel.IKernelConnection | null): Promise<void> {
+    this._dropComm('The notebook in focus changed.');
+    this._kernel = kernel;
+    this._micropython = false;
+    this._cellRunning = false;
+    this._setState({ connected: false });
+    this._updateAvailability();
+    if (!kernel) {
+      return;
+    }
+    let implementation = '';
+    try {
+      const info = await kernel.info;
+      implementation = info.implementation;
+    } catch {
+      implementation = '';
+    }
+    if (kernel !== this._kernel) {
+      return; // focus moved on meanwhile
+    }
+    this._micropython = implementation === 'mpkernel';
+    if (this._micropython) {
+      this._openComm();
+    }
+    this._updateAvailability();
+  }
+
+  private _openComm(): void {
+    const kernel = this._kernel;
+    if (!kernel || kernel.isDisposed || !kernel.hasComm) {
+      return;
+    }
+    const comm = kernel.createComm(TARGET);
+    comm.onMsg = msg => this._onMessage(msg);
+    comm.onClose = () => {
+      if (this._comm === comm) {
+        this._dropComm('The kernel closed the board channel.');
+      }
+    };
+    this._comm = comm;
+    comm.open({});
+  }
+
+  private _dropComm(reason: string): void {
+    const comm = this._comm;
+    this._comm = null;
+    if (comm && !comm.isDisposed) {
+      try {
+        comm.dispose();
+      } catch {
+        // the kernel is gone: nothing to close
+      }
+    }
+    for (const pending of this._pending.values()) {
+      pending.reject(new BoardRequestError(reason, false));
+    }
+    this._pending.clear();
+  }
+
+  private _onMessage(msg: KernelMessage.ICommMsgMsg): void {
+    const data = msg.content.data as JSONObject;
+    const event = data.event as string | undefined;
+    if (event === 'state') {
+      this._setState(data.state as unknown as IBoardState, true);
+    } else if (event === 'output') {
+      this._output.emit(String(data.text));
+    } else if (event === 'reset') {
+      this._reset.emit(Boolean(data.hard));
+    } else if (event === 'busy' || event === 'idle') {
+      this._cellRunning = event === 'busy';
+      this._updateAvailability();
+    } else if (event === 'progress') {
+      this._pending.get(data.id as number)?.progress?.({
+        done: data.done as number,
+        total: data.total as number
+      });
+    } else if (data.id !== undefined) {
+      const pending = this._pending.get(data.id as number);
+      this._pending.delete(data.id as number);
+      if (!pending) {
+        return;
+      }
+      if (data.ok) {
+        pending.resolve((data.result ?? {}) as JSONObject);
+      } else {
+        pending.reject(new BoardRequestError(String(data.error), Boolean(data.busy)));
+      }
+    }
+  }
+
+  /** Keep details (firmware, heap) from a status reply when only the cheap state changed. */
+  private _setState(state: IBoardState, merge = false): void {
+    const same =
+      merge && state.connected && this._state.port === state.port && this._state.connected;
+    this._state = same ? { ...this._state, ...state } : state;
+    this._stateChanged.emit(this._state);
+  }
+
+  /** Record the full status from a `status` request. */
+  setStatus(state: IBoardState): void {
+    this._setState(state);
+  }
+
+  private _updateAvailability(): void {
+    let next: Availability;
+    const status = this._context?.session?.kernel?.status ?? 'unknown';
+    if (!this._kernel) {
+      next = 'no-kernel';
+    } else if (!this._micropython) {
+      next = status === 'starting' || status === 'unknown' ? 'starting' : 'not-micropython';
+    } else if (!this._comm || status === 'starting' || status === 'restarting') {
+      next = 'starting';
+    } else if (this._cellRunning) {
+      next = 'busy';
+    } else {
+      next = 'ready';
+    }
+    if (next !== this._availability) {
+      this._availability = next;
+      this._availabilityChanged.emit(next);
+    }
+  }
+}

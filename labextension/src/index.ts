@@ -1,0 +1,150 @@
+/**
+ * mpkernel's extension: the MicroPython board of the kernel in focus, as a workspace.
+ */
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, ISessionContext, Notification } from '@jupyterlab/apputils';
+import { IConsoleTracker } from '@jupyterlab/console';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { IEditorTracker } from '@jupyterlab/fileeditor';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { IStatusBar } from '@jupyterlab/statusbar';
+import { LabIcon } from '@jupyterlab/ui-components';
+
+import { BoardConnection } from './connection';
+import { BoardConsole } from './console';
+import { BoardDrive } from './drive';
+import { BoardPanel } from './panel';
+import { BoardStatus } from './status';
+import logoSvg from '../style/logo.svg';
+
+const COMMANDS = {
+  panel: 'mpkernel:open-board-panel',
+  console: 'mpkernel:open-board-console',
+  run: 'mpkernel:run-on-board',
+  upload: 'mpkernel:upload-to-board'
+};
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'mpkernel-labextension:plugin',
+  description: 'The MicroPython board of the kernel in focus: state, files, console.',
+  autoStart: true,
+  requires: [IDocumentManager],
+  optional: [
+    INotebookTracker,
+    IConsoleTracker,
+    IStatusBar,
+    IEditorTracker,
+    IDefaultFileBrowser,
+    ICommandPalette
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    docs: IDocumentManager,
+    notebooks: INotebookTracker | null,
+    consoles: IConsoleTracker | null,
+    statusBar: IStatusBar | null,
+    editors: IEditorTracker | null,
+    fileBrowser: IDefaultFileBrowser | null,
+    palette: ICommandPalette | null
+  ) => {
+    const icon = new LabIcon({ name: 'mpkernel:logo', svgstr: logoSvg });
+    const board = new BoardConnection();
+    const contents = app.serviceManager.contents;
+    contents.addDrive(new BoardDrive(board));
+
+    // Follow the notebook or console in focus (a board file's editor keeps the last one);
+    // when the last one closes, the panel says there is none.
+    const follow = (context: ISessionContext | null | undefined): void => {
+      board.follow(
+        context ??
+          notebooks?.currentWidget?.sessionContext ??
+          consoles?.currentWidget?.sessionContext ??
+          null
+      );
+    };
+    notebooks?.currentChanged.connect((_, panel) => follow(panel?.sessionContext));
+    consoles?.currentChanged.connect((_, panel) => follow(panel?.sessionContext));
+    follow(null);
+
+    // Kept while closed (closing only detaches it), so nothing printed meanwhile is lost.
+    const console = new BoardConsole(board);
+    console.title.icon = icon;
+    const openConsole = (): void => {
+      if (!console.isAttached) {
+        app.shell.add(console, 'main', { mode: 'split-bottom' });
+      }
+      app.shell.activateById(console.id);
+    };
+
+    const panel = new BoardPanel(board, docs, contents, icon, openConsole);
+    panel.files.editInDialog = app.name !== 'JupyterLab';
+    app.shell.add(panel, 'left', { rank: 900 });
+
+    app.commands.addCommand(COMMANDS.panel, {
+      label: 'Show the Board panel',
+      execute: () => app.shell.activateById(panel.id)
+    });
+    app.commands.addCommand(COMMANDS.console, {
+      label: 'Board console',
+      execute: openConsole
+    });
+    app.commands.addCommand(COMMANDS.run, {
+      label: 'Run on board',
+      caption: 'Run this file as a cell in the focused MicroPython kernel',
+      isEnabled: () => board.availability === 'ready' && !!editors?.currentWidget,
+      execute: async () => {
+        const widget = editors?.currentWidget;
+        if (!widget) {
+          return;
+        }
+        openConsole();
+        console.append(`\n>>> run ${widget.context.path}\n`);
+        try {
+          await board.runCode(widget.content.model.sharedModel.getSource());
+        } catch (err) {
+          Notification.error((err as Error).message, { autoClose: 5000 });
+        }
+      }
+    });
+    app.commands.addCommand(COMMANDS.upload, {
+      label: 'Upload to board',
+      caption: 'Copy to the board of the focused MicroPython kernel',
+      isEnabled: () => board.availability === 'ready' && board.state.connected,
+      execute: async () => {
+        const paths = fileBrowser ? Array.from(fileBrowser.selectedItems()).map(m => m.path) : [];
+        if (paths.length) {
+          await panel.files.uploadFromJupyter(paths);
+        }
+      }
+    });
+    app.contextMenu.addItem({
+      command: COMMANDS.upload,
+      selector: '.jp-DirListing-item',
+      rank: 20
+    });
+    app.contextMenu.addItem({
+      command: COMMANDS.run,
+      selector: '.jp-FileEditor',
+      rank: 0
+    });
+    for (const command of Object.values(COMMANDS)) {
+      palette?.addItem({ command, category: 'MicroPython' });
+    }
+
+    if (statusBar) {
+      const item = new BoardStatus(board, () => app.shell.activateById(panel.id));
+      statusBar.registerStatusItem('mpkernel:board-status', {
+        item,
+        align: 'left',
+        rank: 4,
+        isActive: () => true
+      });
+    }
+  }
+};
+
+export default plugin;

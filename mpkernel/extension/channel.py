@@ -1,0 +1,163 @@
+"""The kernel's end of the board panel: the `mpkernel.board` comm target.
+
+Messages from the frontend are requests ``{"id": n, "op": "...", ...arguments}`` (bytes for
+uploads travel as the message's first buffer). Each gets one reply on the same comm:
+``{"id": n, "ok": true, "result": {...}}`` or ``{"id": n, "ok": false, "error": "one line",
+"busy": bool}``. The kernel also pushes events to every open panel:
+
+- ``{"event": "state", "state": {...}}`` after a connect, disconnect or reset (from the panel
+  or from a cell), with the fields of `operations.state`;
+- ``{"event": "reset", "hard": bool}`` after a reset from the panel;
+- ``{"event": "busy"}`` / ``{"event": "idle"}`` around each cell;
+- ``{"event": "progress", "id": n, "done": bytes, "total": bytes}`` during a transfer;
+- ``{"event": "output", "text": "..."}``: what the board printed outside a cell (boot output
+  after a reset from the panel; `output()` is the entry point for board output between cells).
+
+Every request runs under the kernel's board lock; if something else holds it, the reply says
+"busy" at once instead of waiting. Requests arriving while a cell runs wait in the kernel's
+shell queue, so they never interleave with a cell on the link.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from . import operations as ops
+
+if TYPE_CHECKING:
+    from comm.base_comm import BaseComm
+
+    from ..kernel import MicroPythonKernel
+
+TARGET = "mpkernel.board"
+PROGRESS_EVERY = 0.1  # seconds between progress events of one transfer
+
+Handler = Callable[..., dict[str, Any]]
+#: Requests: op -> (handler, takes the request's bytes, reports progress).
+REQUESTS: dict[str, tuple[Handler, bool, bool]] = {
+    "status": (ops.status, False, False),
+    "ports": (ops.ports, False, False),
+    "connect": (ops.connect, False, False),
+    "disconnect": (ops.disconnect, False, False),
+    "reset": (ops.reset, False, False),
+    "ls": (ops.list_files, False, False),
+    "read": (ops.read, False, False),
+    "write": (ops.write, True, True),
+    "download": (ops.download, False, True),
+    "mkdir": (ops.mkdir, False, False),
+    "rename": (ops.rename, False, False),
+    "delete": (ops.delete, False, False),
+}
+#: Requests that need no board (answered even when nothing is connected, never "busy").
+NO_BOARD = ("ports",)
+
+
+class BoardChannel:
+    """Open panels (comms) of one kernel: answers their requests and pushes events."""
+
+    def __init__(self, kernel: MicroPythonKernel) -> None:
+        self.kernel = kernel
+        self.comms: dict[str, BaseComm] = {}
+        self._last_state: dict[str, Any] | None = None
+
+    def register(self) -> None:
+        """Make `mpkernel.board` a comm target of the kernel."""
+        self.kernel.comm_manager.register_target(TARGET, self._opened)
+
+    # -- events --------------------------------------------------------------------------
+
+    def push(self, event: dict[str, Any]) -> None:
+        """Send an event to every open panel."""
+        for comm in list(self.comms.values()):
+            comm.send(event)
+
+    def output(self, text: str) -> None:
+        """Board output outside a cell, for the panel's console."""
+        if self.comms and text:
+            self.push({"event": "output", "text": text})
+
+    def cell_started(self) -> None:
+        if self.comms:
+            self.push({"event": "busy"})
+
+    def cell_finished(self) -> None:
+        """After a cell: idle, and the new state if a magic connected, disconnected or reset."""
+        if self.comms:
+            self.push({"event": "idle"})
+            self._push_state_if_changed()
+
+    def _push_state_if_changed(self, force: bool = False) -> None:
+        now = ops.state(self.kernel)
+        board = self.kernel.board
+        now_key = {**now, "board": id(board) if board is not None else None}
+        if force or now_key != self._last_state:
+            self._last_state = now_key
+            self.push({"event": "state", "state": now})
+
+    # -- requests ------------------------------------------------------------------------
+
+    def _opened(self, comm: BaseComm, msg: dict[str, Any]) -> None:
+        self.comms[comm.comm_id] = comm
+        comm.on_msg(lambda m: self._request(comm, m))
+        comm.on_close(lambda m: self.comms.pop(comm.comm_id, None))
+        comm.send({"event": "state", "state": ops.state(self.kernel)})
+
+    def _request(self, comm: BaseComm, msg: dict[str, Any]) -> None:
+        data = msg["content"].get("data") or {}
+        rid = data.get("id")
+        op = data.get("op")
+        if op not in REQUESTS:
+            comm.send({"id": rid, "ok": False, "busy": False, "error": f"Unknown request {op!r}."})
+            return
+        handler, takes_bytes, reports = REQUESTS[op]
+        kwargs: dict[str, Any] = {}
+        if takes_bytes and msg.get("buffers"):
+            kwargs["data"] = bytes(msg["buffers"][0])
+        if reports:
+            kwargs["progress"] = self._progress(comm, rid)
+        lock = self.kernel.board_lock
+        if op not in NO_BOARD and not lock.acquire(blocking=False):
+            comm.send({"id": rid, "ok": False, "busy": True, "error": "The board is busy."})
+            return
+        try:
+            reply = {"id": rid, "ok": True, "result": handler(self.kernel, data, **kwargs)}
+        except ops.LINK_LOST as exc:
+            self.kernel.connection.lost()
+            reply = self._failed(rid, f"The link to the board broke: {exc}")
+        except ops.ERRORS as exc:
+            reply = self._failed(rid, str(exc))
+        except KeyboardInterrupt:
+            reply = self._failed(rid, "Interrupted.")
+        except Exception as exc:  # a bug of ours: one line for the user, details in the log
+            self.kernel.log.error("mpkernel panel %s failed:\n%s", op, traceback.format_exc())
+            reply = self._failed(rid, f"mpkernel failed ({type(exc).__name__}: {exc}); see log.")
+        finally:
+            if op not in NO_BOARD:
+                lock.release()
+        comm.send(reply)
+        printed = (reply.get("result") or {}).get("printed")
+        if printed:
+            self.output(printed)
+        if op == "reset" and reply["ok"]:
+            self.push({"event": "reset", "hard": bool(data.get("hard"))})
+        self._push_state_if_changed()
+
+    @staticmethod
+    def _failed(rid: object, error: str) -> dict[str, Any]:
+        return {"id": rid, "ok": False, "busy": False, "error": error}
+
+    @staticmethod
+    def _progress(comm: BaseComm, rid: object) -> ops.Progress:
+        last = 0.0
+
+        def report(done: int, total: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if done >= total or now - last >= PROGRESS_EVERY:
+                last = now
+                comm.send({"event": "progress", "id": rid, "done": done, "total": total})
+
+        return report

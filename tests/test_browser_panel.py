@@ -1,0 +1,348 @@
+"""The board panel (the extension) in a real browser: JupyterLab and Notebook 7 with the
+virtual board. Same server and Chromium set-up as test_browser.py; screenshots of the panel,
+the board file editor and the console go to docs/images/."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+
+import nbformat
+import pytest
+from playwright.sync_api import Locator, Page, expect
+from test_browser import (  # the fixtures and helpers of the browser tests
+    WAIT,
+    Notebook,
+    Server,
+    browser,
+    dismiss_dialogs,
+    server,
+    shot,
+)
+
+__all__ = ["browser", "server"]  # fixtures, used by name
+pytestmark = pytest.mark.timeout(400)
+
+PANEL_TAB = '.lm-TabBar-tab[data-id="mpkernel-board-panel"]'
+PANEL = "#mpkernel-board-panel"
+
+
+class BoardPanel:
+    """The panel as a user sees it."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.node = page.locator(PANEL)
+        self.files = self.node.locator(".mpk-Files-item")
+
+    def open(self) -> None:
+        if not self.node.is_visible():
+            self.page.locator(PANEL_TAB).click()
+        expect(self.node).to_be_visible()
+
+    def ready(self) -> None:
+        expect(self.node.locator(".mpk-Panel-reason")).to_have_text("")
+
+    def button(self, label: str) -> Locator:
+        return self.node.locator(".mpk-Button", has_text=re.compile(f"^{re.escape(label)}$"))
+
+    def connect_virtual(self) -> None:
+        self.ready()
+        self.node.locator("select.mpk-Ports").select_option("virtual")
+        self.button("Connect").click()
+        expect(self.node.locator(".mpk-Panel-state")).to_contain_text("virtual board")
+
+    def row(self, path: str) -> Locator:
+        return self.node.locator(f'.mpk-Files-item[data-path="{path}"]')
+
+    def drop_files(self, files: dict[str, bytes]) -> None:
+        """Drag files from the desktop onto the file list (a real drop event)."""
+        payload = {name: base64.b64encode(data).decode() for name, data in files.items()}
+        self.node.locator(".mpk-Files").evaluate(
+            """(node, files) => {
+                const dt = new DataTransfer();
+                for (const [name, b64] of Object.entries(files)) {
+                    const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+                    dt.items.add(new File([bytes], name));
+                }
+                node.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true}));
+                node.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true}));
+            }""",
+            payload,
+        )
+
+    def row_action(self, path: str, title: str) -> None:
+        row = self.row(path)
+        row.hover()
+        row.locator(f'.mpk-Button[title="{title}"]').click()
+
+
+def board_output(nb: Notebook, code: str) -> str:
+    cell = nb.run(code)
+    out = nb.output(cell)
+    expect(out).not_to_be_empty()
+    return out.inner_text()
+
+
+@pytest.fixture(scope="module")
+def lab(browser, server: Server) -> Iterator[tuple[Page, Notebook, BoardPanel]]:
+    """A new MicroPython notebook in JupyterLab, with the Board panel open."""
+    page = browser.new_page()
+    page.goto(server.page_url("/lab"))
+    card = page.locator('.jp-LauncherCard[title="MicroPython"]').first
+    card.wait_for(state="visible", timeout=60_000)
+    dismiss_dialogs(page)
+    card.click()
+    page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first.wait_for(state="visible")
+    dismiss_dialogs(page)
+    idle = '.jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status="idle"]'
+    expect(page.locator(idle)).to_have_count(1, timeout=60_000)
+    panel = BoardPanel(page)
+    panel.open()
+    yield page, Notebook(page), panel
+    page.close()
+
+
+def test_panel_connects_and_status_bar_follows(lab) -> None:
+    page, nb, panel = lab
+    status = page.locator(".mpk-Status")
+    panel.ready()
+    expect(status).to_contain_text("not connected")
+    panel.connect_virtual()
+    expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("Free heap")
+    expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("MicroPython")
+    expect(status).to_contain_text(re.compile(r"virtual board · virtual · [\d.]+ [KM]B free"))
+    expect(panel.node.locator(".mpk-Files-empty")).to_have_text("(empty)")
+    # the next cell says what the panel connected to (and records provenance)
+    expect(nb.output(nb.run("print(1 + 1)"))).to_contain_text("Connected to")
+    nb.run("%disconnect")
+    expect(status).to_contain_text("not connected")
+    expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("not connected")
+    panel.connect_virtual()
+    expect(status).to_contain_text("virtual board")
+
+
+def test_drop_upload_lands_byte_exact(lab, server: Server) -> None:
+    page, nb, panel = lab
+    data = os.urandom(30_000)
+    panel.drop_files({"blob.bin": data, "hello.py": b"print('hello')\n"})
+    expect(panel.row("blob.bin")).to_contain_text("29 KB")
+    expect(panel.row("hello.py")).to_be_visible()
+    digest = board_output(
+        nb,
+        "import hashlib, binascii\n"
+        "print(binascii.hexlify(hashlib.sha256(open('blob.bin','rb').read()).digest()).decode())",
+    )
+    assert hashlib.sha256(data).hexdigest() in digest
+    shot(page, "panel-files.png")
+    # binary: read-only hex view
+    panel.row("blob.bin").dblclick()
+    hex_view = page.locator(".jp-Dialog .mpk-Hex")
+    expect(hex_view).to_contain_text("00000000  " + " ".join(f"{b:02x}" for b in data[:16]))
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    # download to the notebook's folder
+    panel.row_action("blob.bin", "Download to the Jupyter working folder")
+    expect(page.locator(".jp-toast-message", has_text="Downloaded blob.bin")).to_be_visible()
+    assert (server.root / "blob.bin").read_bytes() == data
+
+
+def test_panel_greys_while_a_cell_runs(lab) -> None:
+    page, nb, panel = lab
+    cell = nb.run("import time\ntime.sleep(3)", wait=False)
+    expect(panel.node.locator(".mpk-Panel-reason")).to_contain_text("A cell is running")
+    expect(panel.button("Soft reset")).to_be_disabled()
+    expect(page.locator(".mpk-Status")).to_contain_text("(busy)")
+    nb.wait_done(cell)
+    expect(panel.node.locator(".mpk-Panel-reason")).to_have_text("")
+    expect(panel.button("Soft reset")).to_be_enabled()
+    expect(page.locator(".mpk-Status")).not_to_contain_text("busy")
+
+
+def test_open_edit_save_board_file(lab) -> None:
+    page, nb, panel = lab
+    panel.row("hello.py").dblclick()
+    editor = page.locator(".jp-FileEditor:visible .cm-content")
+    expect(editor).to_contain_text("print('hello')")
+    expect(page.locator(".lm-TabBar-tab.lm-mod-current", has_text="hello.py")).to_be_visible()
+    editor.click()
+    page.keyboard.press("ControlOrMeta+End")
+    page.keyboard.insert_text("print('edited in the lab')\n")
+    page.keyboard.press("ControlOrMeta+s")
+    expect(page.locator(".lm-TabBar-tab.lm-mod-current.jp-mod-dirty")).to_have_count(0)
+    shot(page, "panel-editor.png")
+    page.locator(".lm-TabBar-tab", has_text="Untitled").first.click()
+    text = board_output(nb, "print(open('hello.py').read())")
+    assert "edited in the lab" in text and "print('hello')" in text
+
+
+def test_rename_and_delete(lab) -> None:
+    page, _, panel = lab
+    panel.row_action("hello.py", "Rename")
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").fill("renamed.py")
+    dialog.locator(".jp-mod-accept").click()
+    expect(panel.row("renamed.py")).to_be_visible()
+    expect(panel.row("hello.py")).to_have_count(0)
+    panel.row_action("renamed.py", "Delete")
+    expect(dialog).to_contain_text("cannot be undone")
+    dialog.locator(".jp-mod-accept").click()
+    expect(panel.row("renamed.py")).to_have_count(0)
+    panel.button("+ folder").click()
+    dialog.locator("input").fill("lib2")
+    dialog.locator(".jp-mod-accept").click()
+    expect(panel.row("lib2")).to_have_attribute("data-dir", "true")
+    panel.row_action("lib2", "Delete")
+    expect(dialog).to_contain_text("everything in it")
+    dialog.locator(".jp-mod-accept").click()
+    expect(panel.row("lib2")).to_have_count(0)
+
+
+def test_greyed_for_another_kernel(lab) -> None:
+    page, _, panel = lab
+    page.locator(".lm-TabBar-addButton:visible").first.click()
+    page.locator('.jp-LauncherCard[title^="Python 3"]').first.click()
+    expect(panel.node.locator(".mpk-Panel-reason")).to_contain_text(
+        "does not run the MicroPython kernel", timeout=60_000
+    )
+    expect(page.locator(".mpk-Status")).to_be_hidden()
+    page.keyboard.press("Escape")
+    page.locator(".lm-TabBar-tab", has_text="Untitled.ipynb").first.click()
+    panel.ready()
+    expect(page.locator(".mpk-Status")).to_contain_text("virtual board")
+
+
+def file_browser_item(page: Page, name: str) -> Locator:
+    """The item `name` in JupyterLab's file browser (opened, and refreshed)."""
+    page.locator('.lm-TabBar-tab[data-id="filebrowser"]').click()
+    page.locator('.jp-FileBrowser [data-command="filebrowser:refresh"]').first.click()
+    item = page.locator(f'.jp-DirListing-item[title^="Name: {name}"]')
+    expect(item).to_be_visible()
+    return item
+
+
+def test_upload_from_file_browser_menu_and_drag(lab, server: Server) -> None:
+    page, nb, panel = lab
+    (server.root / "from-lab.py").write_bytes(b"print('uploaded from the lab')\n")
+    (server.root / "dragged.bin").write_bytes(bytes(range(256)) * 4)
+    file_browser_item(page, "from-lab.py").click(button="right")
+    page.locator(".lm-Menu-itemLabel", has_text="Upload to board").click()
+    panel.open()
+    expect(panel.row("from-lab.py")).to_be_visible()
+    # Dragging needs both in view: the Board panel goes to the right sidebar.
+    page.locator(PANEL_TAB).click(button="right")
+    page.locator(".lm-Menu-itemLabel", has_text="Switch Sidebar Side").click()
+    panel.open()
+    item = file_browser_item(page, "dragged.bin")
+    box = item.bounding_box()
+    target = panel.node.locator(".mpk-Files-list").bounding_box()
+    assert box and target
+    page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 60, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.move(target["x"] + 30, target["y"] + 10, steps=10)
+    page.mouse.up()
+    expect(panel.row("dragged.bin")).to_contain_text("1.0 KB")
+    digest = board_output(
+        nb,
+        "import hashlib, binascii\n"
+        "print(binascii.hexlify(hashlib.sha256(open('dragged.bin','rb').read()).digest()).decode())",
+    )
+    assert hashlib.sha256(bytes(range(256)) * 4).hexdigest() in digest
+    page.locator(PANEL_TAB).click(button="right")
+    page.locator(".lm-Menu-itemLabel", has_text="Switch Sidebar Side").click()
+    panel.open()
+
+
+def test_run_on_board_from_editor(lab, server: Server) -> None:
+    page, _, panel = lab
+    file_browser_item(page, "from-lab.py").dblclick()
+    editor = page.locator(".jp-FileEditor:visible .cm-content")
+    expect(editor).to_contain_text("uploaded from the lab")
+    editor.click(button="right")
+    page.locator(".lm-Menu-itemLabel", has_text="Run on board").click()
+    expect(page.locator(".mpk-Console-text")).to_contain_text("uploaded from the lab")
+    page.locator(".lm-TabBar-tab", has_text="Untitled").first.click()
+    panel.open()
+
+
+def test_console_shows_boot_output_after_hard_reset(lab) -> None:
+    page, nb, panel = lab
+    nb.run("with open('main.py', 'w') as f:\n    f.write(\"print('main.py says hi')\\n\")")
+    panel.button("Hard reset").click()
+    panel.button("Console").click()
+    console = page.locator(".mpk-Console-text")
+    expect(console).to_contain_text("main.py says hi")
+    expect(page.locator(".mpk-Status")).to_contain_text("virtual board · virtual")
+    shot(page, "panel-console.png")
+    page.locator(".mpk-Console .mpk-Button", has_text="Clear").click()
+    expect(console).to_have_text("")
+    nb.run("import os\nos.remove('main.py')")
+
+
+def test_panel_survives_kernel_restart(lab) -> None:
+    page, nb, panel = lab
+    page.locator(".lm-TabBar-tab", has_text="Untitled").first.click()
+    page.locator(
+        '.jp-NotebookPanel:visible .jp-Toolbar [data-command="notebook:restart-kernel"]'
+    ).first.click()
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    status = page.locator(".mpk-Status")
+    expect(status).to_contain_text("not connected")
+    panel.open()
+    panel.connect_virtual()
+    expect(status).to_contain_text("virtual board")
+    expect(nb.output(nb.run("print(6 * 7)"))).to_contain_text("42")
+
+
+def test_panel_follows_notebook_closed_and_reopened(lab) -> None:
+    page, _, panel = lab
+    tab = page.locator(".lm-TabBar-tab", has_text="Untitled.ipynb").first
+    tab.click()
+    tab.locator(".lm-TabBar-tabCloseIcon").click()
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count():  # unsaved changes: close without saving (the kernel keeps running)
+        dialog.locator("button", has_text=re.compile("Discard|Don.t Save")).first.click()
+    expect(panel.node.locator(".mpk-Panel-reason")).not_to_have_text("")
+    file_browser_item(page, "Untitled.ipynb").dblclick()
+    panel.open()
+    panel.ready()
+    expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("virtual board")
+    expect(page.locator(".mpk-Status")).to_contain_text("virtual board")
+
+
+def test_notebook7_panel(browser, server: Server) -> None:
+    pytest.importorskip("notebook", reason="Notebook 7 not installed (sh install/test-tools.sh)")
+    doc = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("print('hi')")],
+        metadata={"kernelspec": {"name": "micropython", "display_name": "MicroPython"}},
+    )
+    nbformat.write(doc, server.root / "panel7.ipynb")
+    page = browser.new_page()
+    try:
+        page.goto(server.page_url("/notebooks/panel7.ipynb"))
+        expect(page.locator(".jp-Notebook .jp-Cell")).to_have_count(1, timeout=60_000)
+        dismiss_dialogs(page)
+        # Notebook 7 puts side panels under View > Left Sidebar
+        page.locator(".lm-MenuBar-itemLabel", has_text="View").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Left Sidebar").first.hover()
+        page.locator(".lm-Menu-itemLabel", has_text="Show MicroPython board").click()
+        panel = BoardPanel(page)
+        expect(panel.node).to_be_visible(timeout=WAIT)
+        panel.connect_virtual()
+        panel.drop_files({"nb7.txt": b"from notebook 7\n"})
+        expect(panel.row("nb7.txt")).to_be_visible()
+        shot(page, "panel-notebook7.png")
+        panel.row("nb7.txt").dblclick()  # Notebook 7: edited in a dialog, in this page
+        area = page.locator(".jp-Dialog textarea.mpk-Editor")
+        expect(area).to_have_value("from notebook 7\n")
+        area.fill("edited in notebook 7\n")
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+        expect(panel.row("nb7.txt")).to_contain_text("21 B")
+        panel.row("nb7.txt").dblclick()
+        expect(area).to_have_value("edited in notebook 7\n")
+        page.locator(".jp-Dialog .jp-mod-reject").click()
+    finally:
+        page.close()

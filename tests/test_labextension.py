@@ -1,0 +1,100 @@
+"""The prebuilt JupyterLab extension: shipped in the wheel, found by JupyterLab, and the same
+as what its TypeScript source builds to."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "labextension"
+BUNDLE = ROOT / "mpkernel" / "labextension"
+NAME = "mpkernel-labextension"
+BIN = Path(sys.executable).parent
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_bundle_names_its_entry_point() -> None:
+    meta = json.loads((BUNDLE / "package.json").read_text())
+    assert meta["name"] == NAME
+    load = meta["jupyterlab"]["_build"]["load"]
+    assert (BUNDLE / load).is_file(), f"{load} is missing from the prebuilt bundle"
+
+
+def test_jupyterlab_lists_the_extension_enabled() -> None:
+    jupyter = BIN / "jupyter"
+    if not jupyter.exists():
+        pytest.skip("no jupyter next to this Python (sh install/test-tools.sh)")
+    out = subprocess.run(
+        [str(jupyter), "labextension", "list"], capture_output=True, text=True, timeout=120
+    )
+    lines = [line for line in (out.stdout + out.stderr).splitlines() if NAME in line]
+    assert lines, out.stdout + out.stderr
+    assert "enabled" in lines[0] and "OK" in lines[0], lines[0]
+
+
+def test_wheel_ships_the_bundle(tmp_path: Path) -> None:
+    """The wheel (built as pip builds it) has the bundle as shared data: no Node.js needed."""
+    if not (BIN / "pip").exists():
+        pytest.skip("no pip next to this Python")
+    subprocess.run(
+        [str(BIN / "pip"), "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("mpkernel-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    share = f"share/jupyter/labextensions/{NAME}/"
+    shipped = {n.split(share, 1)[1] for n in names if share in n}
+    assert {*files_of(BUNDLE), "install.json"} <= shipped
+
+
+def test_prebuilt_bundle_matches_source(tmp_path: Path) -> None:
+    """Rebuild the extension from labextension/ and compare it, file for file, with the
+    committed bundle (run `npm run build` in labextension/ and commit when this fails)."""
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        pytest.skip("Node.js and npm are needed to rebuild the extension")
+    if not (BIN / "jupyter").exists():
+        pytest.skip("no jupyter next to this Python (sh install/test-tools.sh)")
+    work = tmp_path / "labextension"
+    shutil.copytree(
+        SOURCE, work, ignore=shutil.ignore_patterns("node_modules", "lib", "*.tsbuildinfo")
+    )
+    env = {**os.environ, "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")])}
+    modules = SOURCE / "node_modules"
+    if modules.is_dir():
+        try:  # hard links: quick, and the build sees real files as in the source folder
+            shutil.copytree(modules, work / "node_modules", symlinks=True, copy_function=os.link)
+        except OSError:
+            shutil.rmtree(work / "node_modules", ignore_errors=True)
+            shutil.copytree(modules, work / "node_modules", symlinks=True)
+    else:
+        ci = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=work, env=env, capture_output=True,
+            text=True, timeout=600,
+        )  # fmt: skip
+        if ci.returncode:
+            pytest.skip(f"npm ci failed (no npm registry?): {ci.stderr.strip()[-300:]}")
+    build = subprocess.run(
+        [npm, "run", "build"], cwd=work, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    rebuilt = files_of(tmp_path / "mpkernel" / "labextension")
+    committed = files_of(BUNDLE)
+    assert sorted(rebuilt) == sorted(committed), "the bundle's files differ from a rebuild"
+    changed = [name for name in rebuilt if rebuilt[name] != committed[name]]
+    assert not changed, f"rebuilt files differ: {changed}"

@@ -1,0 +1,248 @@
+"""The board panel's kernel side: the `mpkernel.board` comm, driven through jupyter_client as
+the extension drives it, against the virtual board (real MicroPython on a PTY)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import run
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager, start_new_kernel
+from panel_client import PanelClient
+
+#: A board-side `os` that reports 8 KB free (64 KB total) and is otherwise the real one.
+SMALL_FS_OS = """\
+import sys
+_p = sys.path
+sys.path = []
+import os as _os
+sys.path = _p
+def __getattr__(name):
+    return getattr(_os, name)
+def statvfs(p):
+    return (1024, 1024, 64, 8, 8, 0, 0, 0, 0, 255)
+"""
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The kernel's working folder (where downloads land)."""
+    return tmp_path_factory.mktemp("work")
+
+
+@pytest.fixture(scope="module")
+def kernel(work: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A kernel in `work`, connected to a virtual board whose filesystem is `root`."""
+    root = tmp_path_factory.mktemp("board")
+    km, kc = start_new_kernel(kernel_name="micropython", env={**os.environ}, cwd=str(work))
+    first = run(kc, f"%connect virtual --root {root}")
+    assert first.status == "ok", first.text
+    yield km, kc, root
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def kc(kernel) -> BlockingKernelClient:
+    return kernel[1]
+
+
+@pytest.fixture
+def root(kernel) -> Path:
+    return kernel[2]
+
+
+@pytest.fixture
+def panel(kc: BlockingKernelClient) -> Iterator[PanelClient]:
+    p = PanelClient(kc)
+    yield p
+    p.close()
+
+
+def board_says(kc: BlockingKernelClient, code: str) -> str:
+    r = run(kc, code)
+    assert r.status == "ok", r.text
+    return r.stdout.strip()
+
+
+def test_status_describes_the_virtual_board(panel: PanelClient) -> None:
+    s = panel.ok("status")
+    assert s["connected"] and s["kind"] == "virtual" and s["virtual"] is True
+    assert s["port"] == "virtual"
+    assert "MicroPython" in s["firmware"]
+    assert s["free_heap"] > 10_000
+    assert s["free_flash"] > 0 and s["total_flash"] >= s["free_flash"]
+    assert s["provenance"]["port"]["kind"] == "virtual"  # never passes for a real board
+
+
+def test_ports_have_usb_ids(panel: PanelClient) -> None:
+    ports = panel.ok("ports")["ports"]
+    assert isinstance(ports, list)
+    for p in ports:
+        assert p["device"] and (p["usb_id"] == "-" or ":" in p["usb_id"])
+
+
+def test_write_list_read_text(panel: PanelClient, kc: BlockingKernelClient, root: Path) -> None:
+    text = "print('hello from the panel')\n# ünïcode\n"
+    done = panel.ok("write", path="hello.py", text=text)
+    assert done["size"] == len(text.encode()) and done["verified"] in ("sha256", "read back")
+    assert (root / "hello.py").read_text() == text
+    assert board_says(kc, "print(open('hello.py').read())") == text.strip()
+    entries = {e["path"]: e for e in panel.ok("ls")["entries"]}
+    assert entries["hello.py"] == {"path": "hello.py", "dir": False, "size": len(text.encode())}
+    back = panel.ok("read", path="hello.py")
+    assert back["text"] == text and "base64" not in back
+
+
+def test_upload_bytes_lands_byte_exact_with_progress(
+    panel: PanelClient, kc: BlockingKernelClient
+) -> None:
+    data = os.urandom(20_000) + bytes(range(256))
+    rid = panel.send("write", [data], path="lib/data/blob.bin", parents=True)
+    reply = panel.reply(rid)
+    assert reply["ok"], reply.get("error")
+    progress = [e for e in panel.events if e["event"] == "progress" and e["id"] == rid]
+    assert progress and progress[-1]["done"] == progress[-1]["total"] == len(data)
+    digest = board_says(
+        kc,
+        "import hashlib, binascii\n"
+        "print(binascii.hexlify(hashlib.sha256(open('lib/data/blob.bin','rb').read()).digest())"
+        ".decode())",
+    )
+    assert digest == hashlib.sha256(data).hexdigest()
+    back = panel.ok("read", path="lib/data/blob.bin")
+    assert "text" not in back and base64.b64decode(back["base64"]) == data
+    tree = {e["path"]: e for e in panel.ok("ls")["entries"]}
+    assert tree["lib/data"]["dir"] and tree["lib/data/blob.bin"]["size"] == len(data)
+
+
+def test_download_to_working_folder(panel: PanelClient, work: Path) -> None:
+    data = bytes(range(256)) * 10
+    panel.ok("write", [data], path="dl.bin")
+    got = panel.ok("download", path="dl.bin")
+    assert got["local"] == "dl.bin" and (work / "dl.bin").read_bytes() == data
+    refused = panel.request("download", path="dl.bin", dest="../outside.bin")
+    assert not refused["ok"] and "working folder" in refused["error"]
+    assert not (work.parent / "outside.bin").exists()
+
+
+def test_mkdir_rename_delete(panel: PanelClient, root: Path) -> None:
+    panel.ok("mkdir", path="proj/sub")
+    panel.ok("write", path="proj/sub/a.py", text="a = 1\n")
+    panel.ok("write", path="proj/b.txt", text="b")
+    assert (root / "proj" / "sub" / "a.py").exists()
+    clash = panel.request("rename", path="proj/b.txt", to="proj/sub")
+    assert not clash["ok"] and "already exists" in clash["error"]
+    panel.ok("rename", path="proj/b.txt", to="proj/c.txt")
+    assert (root / "proj" / "c.txt").read_text() == "b" and not (root / "proj" / "b.txt").exists()
+    gone = panel.ok("delete", path="proj")
+    assert gone["removed"] == 4 and not (root / "proj").exists()
+
+
+def test_errors_are_one_line(panel: PanelClient) -> None:
+    for op, args in [
+        ("read", {"path": "no/such.py"}),
+        ("delete", {"path": "nothing-here"}),
+        ("read", {}),
+        ("fly", {}),
+        ("connect", {"target": "ws://127.0.0.1:1"}),
+    ]:
+        reply = panel.request(op, **args)
+        assert not reply["ok"] and not reply["busy"], (op, reply)
+        assert reply["error"] and "\n" not in reply["error"] and "Traceback" not in reply["error"]
+    assert "WebREPL" in panel.request("connect", target="ws://127.0.0.1:1")["error"]
+
+
+def test_requests_never_interleave_with_a_cell(panel: PanelClient, kc: BlockingKernelClient):
+    """A request sent while a cell runs is answered after the cell, or as busy, never during."""
+    cell = kc.execute("import time\nprint('cell-start')\ntime.sleep(1.5)\nprint('cell-end')")
+    rid = panel.send("ls")
+    order: list[str] = []
+    while True:
+        msg = kc.get_iopub_msg(timeout=30)
+        c = msg["content"]
+        if msg["msg_type"] == "stream":
+            order += [w for w in ("cell-start", "cell-end") if w in c["text"]]
+        elif msg["msg_type"] == "comm_msg" and c.get("comm_id") == panel.comm_id:
+            data = c["data"]
+            order.append(data.get("event") or ("reply" if data.get("id") == rid else "other"))
+            if data.get("id") == rid:
+                assert data["ok"] or data["busy"], data
+                break
+    kc.get_shell_msg(timeout=30)  # the cell's execute_reply
+    assert order.index("reply") > order.index("cell-end"), order
+    assert order.index("busy") < order.index("cell-start") < order.index("idle"), order
+    assert cell
+
+
+def test_state_follows_magics_and_panel(panel: PanelClient, kc: BlockingKernelClient, root):
+    r = run(kc, "%disconnect")
+    states = [m["content"]["data"] for m in r.messages if m["msg_type"] == "comm_msg"]
+    assert {"event": "state", "state": {"connected": False}} in states
+    assert panel.ok("status") == {"connected": False}
+    assert "Not connected" in panel.request("ls")["error"]
+    s = panel.ok("connect", target="virtual")
+    assert s["connected"] and s["virtual"]
+    assert panel.wait_event("state")["state"]["connected"]
+    r = run(kc, "x = 41\nprint(x + 1)")
+    assert "Connected to" in r.stdout and "42" in r.stdout  # announced by the next cell
+    # reconnect to the module's board folder, for the tests that follow
+    assert run(kc, f"%connect virtual --root {root}").status == "ok"
+
+
+def test_soft_reset_from_panel(panel: PanelClient, kc: BlockingKernelClient) -> None:
+    assert run(kc, "y = 5").status == "ok"
+    done = panel.ok("reset", hard=False)
+    assert done["connected"]
+    assert panel.wait_event("reset") == {"event": "reset", "hard": False}
+    r = run(kc, "print(y)")
+    assert r.error and r.error["ename"] == "NameError"
+
+
+def test_hard_reset_from_panel_shows_boot_output(
+    panel: PanelClient, kc: BlockingKernelClient, root: Path
+) -> None:
+    panel.ok("write", path="main.py", text="print('main says hi')\n")
+    try:
+        done = panel.ok("reset", hard=True)
+        assert "main says hi" in done["printed"]
+        assert "main says hi" in panel.wait_event("output")["text"]
+        assert panel.wait_event("reset")["hard"] is True
+        assert board_says(kc, "print(6 * 7)") == "42"
+    finally:
+        panel.ok("delete", path="main.py")
+
+
+def test_upload_bigger_than_free_space_is_refused(
+    panel: PanelClient, kc: BlockingKernelClient, tmp_path: Path
+) -> None:
+    small = tmp_path / "small-board"
+    (small / "lib").mkdir(parents=True)
+    (small / "lib" / "os.py").write_text(SMALL_FS_OS)
+    assert run(kc, f"%connect virtual --root {small}").status == "ok"
+    try:
+        assert panel.ok("status")["free_flash"] == 8192
+        refused = panel.request("write", [b"x" * 9000], path="big.bin")
+        assert not refused["ok"] and "do not fit" in refused["error"]
+        assert sorted(p.name for p in small.iterdir()) == ["lib"]  # nothing written, no temp
+        assert panel.ok("write", [b"y" * 4000], path="fits.bin")["size"] == 4000
+        assert (small / "fits.bin").read_bytes() == b"y" * 4000
+    finally:
+        assert run(kc, "%connect virtual").status == "ok"
+
+
+def test_panel_reopens_after_kernel_restart(kernel) -> None:
+    km: KernelManager = kernel[0]
+    kc: BlockingKernelClient = kernel[1]
+    km.restart_kernel(now=True)
+    kc.wait_for_ready(timeout=60)
+    panel = PanelClient(kc)
+    assert panel.ok("status") == {"connected": False}
+    assert panel.ok("connect", target="virtual")["connected"]
+    assert panel.ok("ls")["entries"] == []  # a new virtual board: an empty folder
+    panel.close()
