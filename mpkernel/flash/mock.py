@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..board.virtual import die_with_parent
+from ..board.virtual import clean_env, die_with_parent
 
 _RUNNING: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
 
@@ -34,6 +34,8 @@ def start(folder: Path, chip: str = "esp8266") -> tuple[subprocess.Popen[bytes],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         preexec_fn=die_with_parent,  # never outlives the kernel
+        start_new_session=True,  # the stop button (SIGINT to the kernel's group) spares it
+        env=clean_env(),
     )
     end = time.monotonic() + 10
     while time.monotonic() < end and proc.poll() is None:
