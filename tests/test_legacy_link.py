@@ -26,18 +26,19 @@ def long_cell(n: int, tag: int) -> str:
     return "\n".join(lines) + "\nprint('total', " + "+".join(f"v{i}" for i in range(n)) + ")"
 
 
+@pytest.mark.timeout(400)  # 1.6 KB/s once the link has shown it loses bytes
 def test_long_cells_arrive_intact_through_a_lossy_uart(fresh_kernel, lossy_port) -> None:
     _, kc = fresh_kernel
     port, stats = lossy_port
-    r = run(kc, f"%connect {port}")
+    r = run(kc, f"%connect {port}", timeout=120)  # probing the board goes slowly here
     assert r.status == "ok", r.text
     for tag in range(1, 8):
-        r = run(kc, long_cell(40, tag))
+        r = run(kc, long_cell(40, tag), timeout=60)
         assert (r.status, r.stdout) == ("ok", f"total {tag * 780}\n"), r.text
     # The link really lost bytes on the way (and the kernel sent those cells again).
     assert int(stats.read_text()) > 0
     # Errors name the user's lines, as if the code had been sent as it is.
-    r = run(kc, long_cell(30, 1) + "\nraise ValueError('line 32')")
+    r = run(kc, long_cell(30, 1) + "\nraise ValueError('line 32')", timeout=60)
     assert r.reply["evalue"] == "line 32"
     assert any('File "<stdin>", line 32' in line for line in r.error["traceback"])
     assert not any("<string>" in line for line in r.error["traceback"])
