@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import select
-import subprocess
 import sys
 import time
 import tty
@@ -24,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from throttle import WIRE_RATE, Pacer
+from throttle import WIRE_RATE, Pacer, relay_process
 
 
 class Receiver:
@@ -103,15 +102,9 @@ def lossy(
 ) -> Iterator[str]:
     """Run the relay in its own process; yields the lossy port's path."""
     stats.write_text("0")
-    argv = [sys.executable, __file__, port, "--stats", str(stats), "--size", str(size)]
-    argv += ["--every", str(every), "--stall", str(stall)]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        proc.kill()
-        proc.wait()
+    argv = [__file__, port, "--stats", str(stats), "--size", str(size)]
+    with relay_process([*argv, "--every", str(every), "--stall", str(stall)]) as path:
+        yield path
 
 
 def main() -> None:
