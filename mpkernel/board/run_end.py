@@ -38,6 +38,7 @@ _ECHO_OF_CTRL_A = b"^A"  # ... and a probe that reaches it while code runs
 #: the probe, or a Ctrl-C flushed it), and how many probes at most.
 PROBE_RETRY = (0.5, 2.0)
 _LOOK = 64  # bytes after a 0x04 that tell whether it may start the end
+_AT_EXIT = 1024  # at most this much output from atexit callbacks before a reboot notice
 
 
 def new_mark() -> bytes:
@@ -143,8 +144,7 @@ class RunEnd:
                     after = b">" + bytes(self.buf[rest:])
                     return self._end(start, bytes(self.buf[start + 1 : e]), after)
         for e in _finds(self.buf, b"\x04\x04"):
-            words = bytes(self.buf[e + 2 : e + 2 + _LOOK]).lstrip(b"\r\n")
-            if any(words.startswith(w) for w in REBOOT_WORDS):  # sys.exit(): a soft reset
+            if _reboot_follows(self.buf[e + 2 : e + 2 + _AT_EXIT]):  # sys.exit(): a soft reset
                 return self._end(e, b"", bytes(self.buf[e + 2 :]), reset=True)
         if not self.buf.endswith(b"\x04>"):
             return False
@@ -182,12 +182,13 @@ class RunEnd:
         s = bytes(self.buf[i + 1 : i + 1 + _LOOK])  # enough to judge, whatever follows
         if not s:
             return True
-        if s[0] == EOT:  # an empty traceback part: the prompt, the banner or a reboot follow
+        if s[0] == EOT:  # an empty traceback part: the prompt and banner, or a reboot follow
             after = s[1:]
-            words = after.lstrip(b"\r\n")
-            return (
-                _compatible(after, b">") and _compatible(after[1:].lstrip(b"\r\n"), PROBE_ANSWER)
-            ) or any(_compatible(words, w) for w in REBOOT_WORDS)
+            if _compatible(after, b">"):
+                return _compatible(after[1:].lstrip(b"\r\n"), PROBE_ANSWER)
+            # sys.exit(): atexit callbacks may print before the reboot notice.
+            rest = self.buf[i + 2 : i + 2 + _AT_EXIT]
+            return EOT not in rest and (len(rest) < _AT_EXIT or _reboot_follows(rest))
         return _compatible(s, TRACEBACK) or bool(self.passed + i == 0 and _BARE_EXCEPTION.match(s))
 
     def _drop_echo(self) -> None:
@@ -269,3 +270,9 @@ def _finds(data: bytes | bytearray, word: bytes) -> list[int]:
         found.append(at)
         at = data.find(word, at + 1)
     return found
+
+
+def _reboot_follows(data: bytes | bytearray) -> bool:
+    """Whether data (what followed `\\x04\\x04`) holds a soft reboot notice, no 0x04 before."""
+    at = min((i for i in (data.find(w) for w in REBOOT_WORDS) if i >= 0), default=-1)
+    return at >= 0 and EOT not in data[:at]
