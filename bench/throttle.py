@@ -76,17 +76,23 @@ def relay(port: str, rate: float) -> None:
 
 
 @contextmanager
-def throttled(port: str, rate: float = WIRE_RATE) -> Iterator[str]:
-    """Run the relay in its own process; yields the throttled port's path."""
-    proc = subprocess.Popen(
-        [sys.executable, __file__, port, "--rate", str(rate)], stdout=subprocess.PIPE, text=True
-    )
+def relay_process(argv: list[str]) -> Iterator[str]:
+    """Run a relay script (argv after the interpreter) in its own process; yields the path
+    of the port it prints first."""
+    proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         yield proc.stdout.readline().strip()
     finally:
         proc.kill()
         proc.wait()
+
+
+@contextmanager
+def throttled(port: str, rate: float = WIRE_RATE) -> Iterator[str]:
+    """Run the relay in its own process; yields the throttled port's path."""
+    with relay_process([__file__, port, "--rate", str(rate)]) as path:
+        yield path
 
 
 def main() -> None:

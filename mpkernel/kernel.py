@@ -15,12 +15,13 @@ from ipykernel.ipkernel import IPythonKernel
 from . import __version__
 from .board.session import Board, CellResult
 from .board.transport import TransportError
+from .cell import CellRefused
 from .errors import BoardError, OperationError, UsageError
 from .extension import BoardChannel
 from .introspect import complete, inspect
 from .magics import MAGICS, host_body, run_magic_line
 from .magics.connection import announce
-from .secrets import ask_secret
+from .secrets import HideWidgetState, ask_secret
 from .services.connection import Connection
 from .services.wifi import PASSWORD_HINT, password_in_code
 
@@ -51,6 +52,7 @@ class MicroPythonKernel(IPythonKernel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.log.addFilter(HideWidgetState())  # no typed password in the log, at any level
         self.connection = Connection(
             notify=self._notify,
             ask_password=self._webrepl_password,
@@ -170,6 +172,8 @@ class MicroPythonKernel(IPythonKernel):
             reply = self._execute(code, count, silent)
         except KeyboardInterrupt:
             reply = self._one_line_error("KeyboardInterrupt", "Interrupted.")
+        except CellRefused as exc:
+            reply = self._one_line_error("SyntaxError", str(exc))
         except UsageError as exc:
             reply = self._one_line_error("UsageError", str(exc))
         except TransportError as exc:
@@ -261,11 +265,13 @@ class MicroPythonKernel(IPythonKernel):
 
     def _reply_for(self, result: CellResult, count: int, silent: bool) -> dict[str, Any]:
         if result.reset:
-            self.say(
+            reset = (
                 "The board reset during this cell (sys.exit(), machine.reset() or a crash): "
-                "its variables are gone.\n",
-                "stderr",
+                "its variables are gone."
             )
+            if not result.ename:
+                return self._one_line_error("BoardReset", reset)
+            self.say(reset + "\n", "stderr")
         if result.ename:
             lines = [*result.traceback[:-1], f"{RED}{result.traceback[-1]}{RESET}"]
             return self._error(result.ename, result.evalue, lines)

@@ -7,8 +7,10 @@ notebook: callers pass it straight to the board and drop it.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
+from typing import Any
 
 from IPython.core.error import StdinNotImplementedError
 
@@ -44,4 +46,30 @@ def ask_secret(
         ) from None
     if not value:
         raise UsageError("No password given.")
+    return value
+
+
+class HideWidgetState(logging.Filter):
+    """Keeps widget state out of the kernel's log: at --debug, ipykernel logs every incoming
+    message, and a `comm_msg` from the %wifi panel carries the typed password."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, dict) for a in record.args):
+            record.args = tuple(_hidden(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = _hidden(record.args)
+        return True
+
+
+def _hidden(value: Any) -> Any:
+    """A copy of value with every widget `state` dict's values replaced."""
+    if isinstance(value, dict):
+        return {
+            key: {name: "<hidden>" for name in item}
+            if key == "state" and isinstance(item, dict)
+            else _hidden(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return type(value)(_hidden(item) for item in value)
     return value

@@ -113,7 +113,9 @@ def test_output_at_a_reset_is_shown(board_kernel) -> None:
     run(kc, "import sys\nsys.atexit(lambda: print('atexit ran'))")
     out = ok(run(kc, "%reset"))
     assert out.index("atexit ran") < out.index("boot.py ran") < out.index("Soft reset done")
-    out = ok(run(kc, "import sys\nsys.atexit(lambda: print('bye'))\nprint('exiting')\nsys.exit()"))
+    r = run(kc, "import sys\nsys.atexit(lambda: print('bye'))\nprint('exiting')\nsys.exit()")
+    assert r.reply["ename"] == "BoardReset"  # the cell's state is gone: an error says so
+    out = r.text
     assert out.index("exiting") < out.index("bye") < out.index("boot.py ran")
     assert "soft reboot" not in out and "raw REPL" not in out
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import BoardError
+from .run_end import RunEnd, end_statement, new_mark
 from .transport import Transport
 
 CTRL_A = b"\x01"  # enter raw REPL (or reprint its banner)
@@ -18,12 +20,25 @@ RAW_PASTE_ASK = b"\x05A\x01"  # ask for raw-paste mode
 RAW_BANNER = b"raw REPL; CTRL-B to exit"
 FRIENDLY_READY = b"for more information."
 SOFT_REBOOT = b"soft reboot"
-LEGACY_SLICE = 256  # bytes per write without raw-paste (ESP8266's stdin ring buffer)
-LEGACY_PAUSE = 0.01
-#: Code shorter than this goes in one write in plain raw mode: with its Ctrl-D it fits the
-#: smallest stdin buffer (ESP8266: 256 bytes, 255 usable) and one WebREPL text frame, and
-#: saves raw-paste's handshake round trip.
-SMALL_CODE = 255
+#: Without raw-paste, nothing tells how fast the board takes code, and a UART without flow
+#: control drops what overflows its receive buffer (64 bytes on some boards) while the board
+#: is busy. Code goes in paced slices into a board variable, is checked there (length and
+#: checksum) before any of it runs, and is sent again more slowly if bytes were lost.
+LEGACY_PACES = ((64, 0.01), (32, 0.01), (16, 0.01), (8, 0.01), (4, 0.02))  # (bytes, pause s)
+#: Code this short goes in one write even without raw-paste: it fits a 64-byte receive buffer
+#: with the end and probe bytes, whatever the board is doing.
+SAFE_BURST = 48
+_LEGACY_VAR = b"_mpk_code"
+_LEGACY_RUN = b"exec(globals().pop('_mpk_code'))"
+#: Code shorter than this goes in one write in plain raw mode: with its Ctrl-D and the probe
+#: it fits the smallest stdin buffer (ESP8266: 256 bytes, 255 usable) and one WebREPL text
+#: frame, and saves raw-paste's handshake round trip.
+SMALL_CODE = 254
+#: Bytes the raw REPL acts on while it receives code (Ctrl-A..Ctrl-E, and NUL, which some
+#: ports mangle): code holding one would be cut, ended early or run half.
+_RESERVED = re.compile(rb"[\x00-\x05]")
+#: Code that may read stdin would take a probe queued behind it: its end gets a mark instead.
+_READS_STDIN = re.compile(rb"stdin|input")
 
 
 class ReplError(BoardError):
@@ -52,6 +67,10 @@ class RawRepl:
         #: which streams code into the compiler: better where heap is tiny).
         self.small_code = SMALL_CODE
         self._pending = bytearray()  # bytes read past what the last step needed
+        self._mark: bytes | None = None  # what the code sent last prints when it completes
+        self._probed = False  # a probe (Ctrl-A) was queued behind the code sent last
+        self._legacy_run = False  # the code sent last runs through exec() (see LEGACY_PACES)
+        self._pace = 0  # index into LEGACY_PACES that delivered code intact last
 
     # -- reading -----------------------------------------------------------------
 
@@ -127,7 +146,7 @@ class RawRepl:
 
     # -- sending code ------------------------------------------------------------
 
-    def _send_raw_paste(self, code: bytes) -> bool:
+    def _send_raw_paste(self, code: bytes, probe: bytes = b"") -> bool:
         """Send code in raw-paste mode; False when the board has no raw-paste mode."""
         self.transport.write(RAW_PASTE_ASK)
         head = self.read_exact(2, timeout=3.0)
@@ -154,7 +173,8 @@ class RawRepl:
             self.transport.write(chunk)
             pos += len(chunk)
             remain -= len(chunk)
-        self.transport.write(CTRL_D)  # end of code
+        self.transport.write(CTRL_D + probe)  # end of code (the probe waits behind it)
+        self._probed = bool(probe)
         # The board acknowledges the end with Ctrl-D (window grants may come first).
         while self.read_exact(1) != CTRL_D:
             pass
@@ -182,13 +202,44 @@ class RawRepl:
         self._pending[:0] = buf[n:]
         return bytes(buf[:n])
 
-    def _send_legacy(self, code: bytes) -> None:
-        """Send code in paced slices, for firmware without raw-paste mode."""
-        for i in range(0, len(code), LEGACY_SLICE):
-            self.transport.write(code[i : i + LEGACY_SLICE])
-            time.sleep(LEGACY_PAUSE)
-        self.transport.write(CTRL_D)
+    def _send_legacy(self, code: bytes, probe: bytes = b"") -> None:
+        """For firmware without raw-paste: deliver the code verified, then start it."""
+        stage = b"%s=%s\nprint(len(%s),sum(%s)%%65521)" % (
+            _LEGACY_VAR, _bytes_literal(code), _LEGACY_VAR, _LEGACY_VAR,
+        )  # fmt: skip
+        expect = b"%d %d" % (len(code), sum(code) % 65521)
+        while True:
+            size, pause = LEGACY_PACES[self._pace]
+            for i in range(0, len(stage), size):
+                self.transport.write(stage[i : i + size])
+                time.sleep(pause)
+            self.transport.write(CTRL_D)
+            if self._legacy_answer() == expect:
+                break
+            if self._pace == len(LEGACY_PACES) - 1:
+                raise ReplError(
+                    "The board keeps losing bytes of the code sent to it, even sent slowly: "
+                    "check the cable and the baud rate, or update MicroPython (1.14 or later "
+                    "has a flow-controlled paste mode)."
+                )
+            self._pace += 1
+        self.transport.write(_LEGACY_RUN + CTRL_D + probe)
+        self._probed = bool(probe)
+        self._legacy_run = True
         self._expect_ok()
+
+    def _legacy_answer(self) -> bytes:
+        """What the delivery check printed; b"" if it failed (the board is back at `>`)."""
+        try:
+            self.read_until(b"OK", 3.0)
+            got = self.read_until(b"\x04", 5.0)
+            error = self.read_until(b"\x04", 5.0)
+            self.read_until(b">", 1.0)
+        except TimeoutError:
+            # Bytes lost on the way (the end of code among them?): clear the line, start over.
+            self.enter()
+            return b""
+        return got[:-1].strip() if error == b"\x04" else b""
 
     def _expect_ok(self) -> None:
         """Plain raw mode: the board answers OK when it has taken the code."""
@@ -200,20 +251,52 @@ class RawRepl:
             ) from None
 
     def send(self, code: bytes) -> None:
-        """Send code to run; the board starts running it."""
+        """Send code to run; the board starts running it.
+
+        So that `follow` knows the run's real end whatever the program prints (run_end), a
+        probe (Ctrl-A) is queued right behind the code: the board answers it with its raw
+        banner only once the run is over. Code that may read stdin (and so take the probe)
+        gets a last statement that prints a fresh mark instead. Empty code is never sent (the
+        raw REPL would take it as a soft reset), nor code holding a byte the protocol reserves.
+        """
+        reserved = _RESERVED.search(code)
+        if reserved:
+            line = code[: reserved.start()].count(b"\n") + 1
+            raise ReplError(
+                f"Line {line} holds the control byte 0x{reserved.group()[0]:02x}, which the raw "
+                "REPL reserves: remove it, or write it as an escape inside a string."
+            )
         if not self.in_raw:
             self.enter()
-        if len(code) < self.small_code:
-            self.transport.write(code + CTRL_D)
+        else:
+            # Whatever arrived since the last run (a late probe answer) is not this run's.
+            self._pending.clear()
+            self.transport.read(0)
+        if not code.strip():
+            code = b"pass"
+        self._mark, self._probed = None, False
+        if _READS_STDIN.search(code):
+            self._mark = new_mark()
+            if not code.endswith(b"\n"):
+                code += b"\n"
+            if code.rstrip(b" \t\r\n").endswith(b"\\"):
+                code += b"\n"  # a blank line ends a dangling line continuation
+            code += end_statement(self._mark)
+        probe = b"" if self._mark else CTRL_A
+        small = self.small_code if self.raw_paste else min(self.small_code, SAFE_BURST)
+        self._legacy_run = False
+        if len(code) < small:
+            self.transport.write(code + CTRL_D + probe)
+            self._probed = bool(probe)
             self._expect_ok()
             return
         if self.raw_paste is not False:
-            used = self._send_raw_paste(code)
+            used = self._send_raw_paste(code, probe)
             if self.raw_paste is None:
                 self.raw_paste = used
             if used:
                 return
-        self._send_legacy(code)
+        self._send_legacy(code, probe)
 
     # -- running code ------------------------------------------------------------
 
@@ -243,81 +326,84 @@ class RawRepl:
         interrupt_grace: float = 2.0,
         interrupted: bool = False,
     ) -> ExecResult:
-        """Read the running code's output to its end (see exec); `interrupted`: Ctrl-C now."""
+        """Read the running code's output to its end (see exec); `interrupted`: Ctrl-C now.
+
+        The end is where the protocol really ends, whatever bytes the program prints
+        (see run_end): output is passed on byte-exact, 0x04 included.
+        """
         result = ExecResult()
         interrupts = 0
         deadline: float | None = None
+        ends = RunEnd(on_output, self._mark, self.transport.write, self._probed)
+        ends.pty_echo = self.transport.kind == "virtual"
+        self._mark, self._probed = None, False
 
         def interrupt() -> None:
             nonlocal interrupts, deadline
-            result.interrupted = True
+            result.interrupted = ends.interrupted = True
             self.transport.interrupt()
             interrupts += 1
             deadline = time.monotonic() + interrupt_grace
 
         if interrupted:
             interrupt()
-        error = bytearray()
-        held = bytearray()  # stdout bytes kept back until the next read decides on them
-        part = 0  # 0: stdout, 1: traceback
-        tail = bytearray()
-        while part < 2:
+        recheck = False
+        while not ends.done:
             try:
-                data = self._read(0.2)
-                if not data:
-                    if deadline is not None and time.monotonic() > deadline:
-                        if interrupts >= 2:
-                            self.in_raw = False
-                            raise ReplError(
-                                "The board did not stop after Ctrl-C: run %reset --hard "
-                                "(or press its reset button), then %connect."
-                            )
-                        interrupt()
-                    if part == 0 and _rebooted(tail):
-                        result.reset = True
-                        self.in_raw = False
-                        return result
+                if recheck:  # a stop press may have cut the last feed short: look again
+                    recheck = False
+                    ends.feed(b"")
                     continue
-                while data and part < 2:
-                    idx = data.find(CTRL_D)
-                    piece, data = (data, b"") if idx < 0 else (data[:idx], data[idx + 1 :])
-                    if part == 0:
-                        piece = bytes(held) + piece
-                        held.clear()
-                        if result.interrupted:
-                            # Hide the PTY's echo of Ctrl-C (virtual board) before the end.
-                            if idx >= 0 and piece.endswith(b"^C"):
-                                piece = piece[:-2]
-                            elif idx < 0 and piece.endswith((b"^", b"^C")):
-                                cut = 1 if piece.endswith(b"^") else 2
-                                held += piece[-cut:]
-                                piece = piece[:-cut]
-                        if piece:
-                            tail = (tail + piece)[-256:]
-                            try:
-                                on_output(piece)
-                            except KeyboardInterrupt:  # in a slow tap: the framing goes on
-                                interrupt()
-                    else:
-                        error += piece
-                    if idx >= 0:
-                        part += 1
-                self._pending[:0] = data
+                ends.flush()
+                data = self._read(0.2)
+                if data:
+                    ends.feed(data)
+                    continue
+                ends.idle()
+                if deadline is not None and time.monotonic() > deadline:
+                    if interrupts >= 2:
+                        self.in_raw = False
+                        raise ReplError(
+                            "The board did not stop after Ctrl-C: run %reset --hard "
+                            "(or press its reset button), then %connect."
+                        )
+                    interrupt()
+                if _rebooted(ends.tail):
+                    ends.finish_unconfirmed()
+                    result.reset = True
+                    self.in_raw = False
+                    _flush_calmly(ends)
+                    return result
             except KeyboardInterrupt:
                 interrupt()
-        result.error = error.decode("utf-8", "replace")
+                recheck = True
+        _flush_calmly(ends)
+        self._pending[:0] = ends.after
+        result.error = ends.error.decode("utf-8", "replace")
+        if self._legacy_run:
+            result.error = _unwrap_exec(result.error)
+            self._legacy_run = False
+        result.reset = ends.reset
         last = result.error.strip().splitlines()[-1:]
         if last and last[0].startswith("KeyboardInterrupt"):
             result.interrupted = True
-        self._after_exec(result)
+        self._after_exec(result, ends.probes_pending)
         return result
 
-    def _after_exec(self, result: ExecResult) -> None:
+    def _after_exec(self, result: ExecResult, probes: int = 0) -> None:
         """Consume the prompt that follows the output; notice a reset (sys.exit())."""
         try:
             got = self.read_until(b">", 0.5 if not self._pending else 0.2)
         except TimeoutError as exc:
             got = exc.args[0]
+        for _ in range(probes if got.strip() == b">" else 0):
+            # A probe sent while the program still ran: the board answers it now (unless a
+            # Ctrl-C flushed it or the program's input() took it).
+            try:
+                self.read_until(RAW_BANNER, 0.1 if result.interrupted else 1.0)
+                self.read_until(b">", 1.0)
+            except TimeoutError:
+                break
         if got.strip() == b">":
             return
         if FRIENDLY_READY in got and RAW_BANNER not in got:  # a hard reset: friendly REPL
@@ -349,6 +435,29 @@ def reset_output(seen: bytes) -> bytes:
             continue
         keep.append(line)
     return b"".join(line + b"\n" for line in keep)
+
+
+def _flush_calmly(ends: RunEnd) -> None:
+    """Hand over the last output; the run is over, so a stop press now changes nothing."""
+    while True:
+        try:
+            ends.flush()
+            return
+        except KeyboardInterrupt:
+            continue
+
+
+def _bytes_literal(data: bytes) -> bytes:
+    """A bytes literal of data in plain ASCII (no byte the raw REPL reserves)."""
+    return repr(data).encode("ascii")
+
+
+def _unwrap_exec(error: str) -> str:
+    """A traceback from code run by exec() as if the code had been sent as it is."""
+    outer = '  File "<stdin>", line 1, in <module>\n'
+    if error.startswith("Traceback") and outer in error:
+        error = error.replace(outer, "", 1)
+    return error.replace('File "<string>"', 'File "<stdin>"')
 
 
 def _rebooted(tail: bytes) -> bool:

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from .webrepl_server import WebReplServer
 
+
 SIM_DIR = Path(__file__).with_name("sim")
 RAW_BANNER = b"raw REPL; CTRL-B to exit"
 FRIENDLY_PROMPT = b">>> "

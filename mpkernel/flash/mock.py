@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..board.virtual import die_with_parent
+from ..board.virtual import clean_env, die_with_parent
 
 #: How long the simulator waits for esptool's acknowledgement while streaming a read.
 ACK_WAIT = 30.0
@@ -43,6 +43,8 @@ def start(folder: Path, chip: str = "esp8266") -> tuple[subprocess.Popen[bytes],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         preexec_fn=die_with_parent,  # never outlives the kernel
+        start_new_session=True,  # the stop button (SIGINT to the kernel's group) spares it
+        env=clean_env(),
     )
     end = time.monotonic() + 10
     while time.monotonic() < end and proc.poll() is None:

@@ -1,0 +1,278 @@
+"""Where a run's output ends in the raw REPL's byte stream, whatever bytes the program prints.
+
+The raw REPL frames a run as `<stdout>\\x04<traceback>\\x04>`, which is ambiguous as soon as
+the program itself prints 0x04. The end is made certain by a probe, Ctrl-A, queued on the
+board right behind the code: the raw REPL reads it only once the run is over and answers
+with its banner. So the real end is `\\x04<traceback>\\x04>` followed at once by the banner
+`raw REPL; CTRL-B to exit\\r\\n>`, some 30 bytes no program prints by accident; every byte
+before it is the program's, 0x04 included. The probe costs no round trip.
+
+Code that may read stdin would take the probe itself; such code instead ends with a
+statement that prints a per-run nonce (`end_statement`), so that a completed run ends
+`<nonce>\\x04\\x04>`. A run that does not get there (an exception, an interrupt) ends
+without it: a tail shaped like the end with nothing after it is then confirmed by a probe
+sent at that moment, harmless if the program still runs (it stays queued until the end).
+A probe that never gets its answer (input() took it, a Ctrl-C flushed it) is sent again.
+
+Output is passed on as it arrives; only bytes that may belong to the end are held back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+
+CTRL_A = b"\x01"
+EOT = 0x04
+PROBE_ANSWER = b"raw REPL; CTRL-B to exit\r\n>"
+TRACEBACK = b"Traceback (most recent call last):"
+REBOOT_WORDS = (b"MPY: soft reboot", b"soft reboot")
+#: An exception printed without traceback lines (compile-time MemoryError and the like).
+_BARE_EXCEPTION = re.compile(rb"[A-Za-z_][A-Za-z0-9_.]*(?::|\r|\n|$)")
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_ECHO_OF_CTRL_C = (b"^C", b"^")  # the virtual board's PTY echoes Ctrl-C while code runs
+_ECHO_OF_CTRL_A = b"^A"  # ... and a probe that reaches it while code runs
+#: Seconds at an unconfirmed end before probing again (a program's input() may have taken
+#: the probe, or a Ctrl-C flushed it), and how many probes at most.
+PROBE_RETRY = (0.5, 2.0)
+_LOOK = 64  # bytes after a 0x04 that tell whether it may start the end
+_AT_EXIT = 1024  # at most this much output from atexit callbacks before a reboot notice
+
+
+def new_mark() -> bytes:
+    """A fresh nonce for one run (12 random letters or digits): what the end statement prints.
+
+    Over ten characters, so that MicroPython does not intern the literal (interned strings
+    are never freed: one per run would leak). The run's end is the mark followed at once
+    by the protocol's 0x04.
+    """
+    return bytes(_ALPHABET[b % 62] for b in os.urandom(12))
+
+
+def end_statement(mark: bytes) -> bytes:
+    """The statement appended to code so that a completed run prints `mark` last."""
+    return b"print(end='%s')" % mark
+
+
+def _compatible(data: bytes | bytearray, word: bytes) -> bool:
+    """Whether data and word agree as far as both go (one is a prefix of the other)."""
+    n = min(len(data), len(word))
+    return data[:n] == word[:n]
+
+
+class RunEnd:
+    """Feeds on the bytes after `OK` (or raw-paste's ack); finds the run's real end.
+
+    `emit` receives the program's stdout as it becomes certain (at `flush`). After `feed`
+    returned True (`done`):
+    `error` holds the traceback part and `after` the bytes that followed the end (the prompt).
+    """
+
+    def __init__(
+        self,
+        emit: Callable[[bytes], None],
+        mark: bytes | None,
+        probe: Callable[[bytes], None],
+        probed: bool = False,
+    ) -> None:
+        self.emit = emit
+        self.mark = mark + b"\x04" if mark else None  # the mark, then the end of stdout
+        self._probe = probe
+        self.probes = int(probed)  # Ctrl-As sent (one queued behind the code: `probed`)
+        self.answered = 0  # their banners consumed
+        self._probed_at = time.monotonic()
+        self._waiting = False  # buf holds a complete end that awaits the probe's answer
+        self.pty_echo = False  # the board echoes input while code runs (the virtual board)
+        self._echoes = 0  # probes whose echo may still show in the output
+        self._echo_from = 0  # stream offset from where an echo may show
+        self.interrupted = False  # hide the PTY's ^C echo right before the end
+        self.buf = bytearray()  # bytes not yet passed on
+        self._out: list[bytes] = []  # passed on, not yet handed to emit (see flush)
+        self.done = False  # the end was found
+        self.passed = 0  # how many bytes were passed on
+        self.error = b""
+        self.after = b""
+        self.reset = False  # the run ended by a soft reset (sys.exit())
+        self.tail = bytearray()  # the last bytes seen, to notice a reboot
+
+    @property
+    def probes_pending(self) -> int:
+        """Probes sent whose banners may still come (a run outlived them)."""
+        return self.probes - self.answered
+
+    def _send_probe(self) -> None:
+        self.probes += 1
+        self._echoes += self.pty_echo
+        self._echo_from = self.passed + len(self.buf)
+        self._probed_at = time.monotonic()
+        self._probe(CTRL_A)
+
+    def idle(self) -> None:
+        """Nothing arrived for a while: probe again if an end awaits an answer that is late."""
+        if not self._waiting or self.probes > len(PROBE_RETRY):
+            return
+        if time.monotonic() - self._probed_at > PROBE_RETRY[self.probes - 1]:
+            self._send_probe()
+
+    def feed(self, data: bytes) -> bool:
+        """Take more bytes; True when the run's end has been found."""
+        self.buf += data
+        self._waiting = False
+        if self._echoes:
+            self._drop_echo()
+        self.tail = (self.tail + data)[-256:]
+        if self.mark is not None:
+            at = self.buf.find(self.mark)
+            if at >= 0:
+                return self._marked_end(at)
+        if self._found_end():
+            return True
+        self._pass(self._hold_from())
+        return False
+
+    def _found_end(self) -> bool:
+        """Whether buf holds the run's end (answered probe, reboot, or our Ctrl-C's answer)."""
+        for e in _finds(self.buf, b"\x04>"):
+            answer = bytes(self.buf[e + 2 : e + 2 + _LOOK]).lstrip(b"\r\n")
+            if answer.startswith(PROBE_ANSWER) and self.probes:
+                start = self._start_before(e)
+                if start is not None:
+                    self.answered += 1
+                    rest = self.buf.find(PROBE_ANSWER, e + 2) + len(PROBE_ANSWER)
+                    after = b">" + bytes(self.buf[rest:])
+                    return self._end(start, bytes(self.buf[start + 1 : e]), after)
+        for e in _finds(self.buf, b"\x04\x04"):
+            if _reboot_follows(self.buf[e + 2 : e + 2 + _AT_EXIT]):  # sys.exit(): a soft reset
+                return self._end(e, b"", bytes(self.buf[e + 2 :]), reset=True)
+        if not self.buf.endswith(b"\x04>"):
+            return False
+        e = len(self.buf) - 2
+        start = self._start_before(e)
+        if start is None:
+            return False
+        error = bytes(self.buf[start + 1 : e])
+        if self.interrupted and _last_line(error).startswith(b"KeyboardInterrupt"):
+            return self._end(start, error, b">")  # the answer to our own Ctrl-C
+        self._waiting = True  # the end, if the board is idle: a probe will tell
+        if not self.probes:
+            self._send_probe()
+        return False
+
+    def _start_before(self, e: int) -> int | None:
+        """Where the end that closes with the 0x04 at buf[e] starts (its first 0x04)."""
+        if e > 0 and self.buf[e - 1] == EOT:
+            return e - 1  # an empty traceback part (a traceback ends with a newline)
+        start = self.buf.rfind(b"\x04" + TRACEBACK, 0, e)
+        if start >= 0:
+            return start
+        if self.passed == 0 and self.buf[:1] == b"\x04" and _BARE_EXCEPTION.match(self.buf, 1):
+            return 0  # an error without traceback lines, before the program printed anything
+        return None
+
+    def _hold_from(self) -> int:
+        """Bytes from here on may belong to the end: keep them until that is known."""
+        for i in _finds(self.buf, b"\x04"):
+            if self._may_start_end(i):
+                return i
+        return len(self.buf) - self._partial_mark()
+
+    def _may_start_end(self, i: int) -> bool:
+        s = bytes(self.buf[i + 1 : i + 1 + _LOOK])  # enough to judge, whatever follows
+        if not s:
+            return True
+        if s[0] == EOT:  # an empty traceback part: the prompt and banner, or a reboot follow
+            after = s[1:]
+            if _compatible(after, b">"):
+                return _compatible(after[1:].lstrip(b"\r\n"), PROBE_ANSWER)
+            # sys.exit(): atexit callbacks may print before the reboot notice.
+            rest = self.buf[i + 2 : i + 2 + _AT_EXIT]
+            return EOT not in rest and (len(rest) < _AT_EXIT or _reboot_follows(rest))
+        return _compatible(s, TRACEBACK) or bool(self.passed + i == 0 and _BARE_EXCEPTION.match(s))
+
+    def _drop_echo(self) -> None:
+        """The virtual board's PTY echoes a probe that arrives while code runs: hide it."""
+        at = self.buf.find(_ECHO_OF_CTRL_A, max(0, self._echo_from - self.passed))
+        if at >= 0:
+            del self.buf[at : at + len(_ECHO_OF_CTRL_A)]
+            self._echoes -= 1
+
+    def _pass(self, upto: int, end: bool = False) -> None:
+        """Pass on buf[:upto]; hide a ^C echo that sits right before the end."""
+        piece = self.buf[:upto]
+        if self.interrupted:
+            for echo in _ECHO_OF_CTRL_C:
+                if piece.endswith(echo):
+                    cut = len(piece) - len(echo)
+                    if end:
+                        piece, upto = piece[:cut], upto  # dropped with the rest
+                    else:
+                        piece, upto = piece[:cut], cut  # held until the end is known
+                    break
+        if piece:
+            self._out.append(bytes(piece))
+        self.passed += upto
+        del self.buf[:upto]
+
+    def flush(self) -> None:
+        """Hand the output found so far to `emit`. A piece leaves the queue before `emit` has
+        it, so that a KeyboardInterrupt inside `emit` (the stop button) never repeats it."""
+        while self._out:
+            self.emit(self._out.pop(0))
+
+    def _partial_mark(self) -> int:
+        """How many bytes at the end of buf could start the mark."""
+        if self.mark is None:
+            return 0
+        for n in range(min(len(self.mark) - 1, len(self.buf)), 0, -1):
+            if self.buf.endswith(self.mark[:n]):
+                return n
+        return 0
+
+    def _marked_end(self, at: int) -> bool:
+        size = len(self.mark or b"")
+        second = self.buf.find(EOT, at + size)
+        if second < 0:
+            self._pass(at)  # all before the mark is the program's
+            return False
+        self._pass(at, end=True)
+        self.error = bytes(self.buf[size : second - at])
+        self.after = bytes(self.buf[second - at + 1 :])
+        self.buf.clear()
+        self.done = True
+        return True
+
+    def _end(self, i: int, error: bytes, after: bytes, reset: bool = False) -> bool:
+        self._pass(i, end=True)
+        self.error = error
+        self.after = after
+        self.reset = reset
+        self.buf.clear()
+        self.done = True
+        return True
+
+    def finish_unconfirmed(self) -> None:
+        """Pass on everything held (the run is over for another reason: a reset)."""
+        self._pass(len(self.buf))
+
+
+def _last_line(text: bytes) -> bytes:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else b""
+
+
+def _finds(data: bytes | bytearray, word: bytes) -> list[int]:
+    """Every index where word starts in data."""
+    found = []
+    at = data.find(word)
+    while at >= 0:
+        found.append(at)
+        at = data.find(word, at + 1)
+    return found
+
+
+def _reboot_follows(data: bytes | bytearray) -> bool:
+    """Whether data (what followed `\\x04\\x04`) holds a soft reboot notice, no 0x04 before."""
+    at = min((i for i in (data.find(w) for w in REBOOT_WORDS) if i >= 0), default=-1)
+    return at >= 0 and EOT not in data[:at]
