@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .helpers import helper
+from .rawrepl import ReplError
 
 if TYPE_CHECKING:
     from .session import Board
@@ -13,6 +14,12 @@ if TYPE_CHECKING:
 #: Below this much free heap a board is "tiny": plain raw mode would hold a whole cell's
 #: code in RAM before compiling it, and the streaming file helpers do not fit.
 TINY_HEAP = 12_000
+
+#: What helpers/caps.py prints, one 0/1 flag each, in this order.
+_FLAGS = (
+    "stdin_buffer", "kbd_intr", "binascii", "hashlib", "deflate", "iobase", "stat", "statvfs",
+    "rename",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,9 @@ class Caps:
     hash: bool  # hashlib.sha256
     inflate: bool  # deflate.DeflateIO over io.IOBase
     free: int  # free heap after a collection, when probed
+    folders: bool = True  # os.stat and folders (False: a flat filesystem, os.size only)
+    statvfs: bool = True  # os.statvfs: the board can tell its free space
+    rename: bool = True  # os.rename
 
     @property
     def tiny(self) -> bool:
@@ -34,14 +44,21 @@ class Caps:
 
 def probe(board: Board) -> Caps:
     """Ask the board what it has (a few tiny execs; a missing module is just a False)."""
-    flags = board.exec_value(helper("caps"))
-    raw_in = bool(flags[0])
+    text = board.exec_capture(helper("caps")).strip()
+    if len(text) != len(_FLAGS) or text.strip("01"):
+        raise ReplError(f"Unexpected answer from the board to the caps probe: {text[:80]!r}")
+    flags = [c == "1" for c in text]
+    has = dict(zip(_FLAGS, flags, strict=True))
+    raw_in = has["stdin_buffer"] and has["kbd_intr"]
     raw_out = raw_in and board.exec_capture("import sys\nsys.stdout.buffer.write(b'\\n')") == "\n"
     return Caps(
         raw_in=raw_in,
         raw_out=raw_out,
-        b64=bool(flags[1]),
-        hash=bool(flags[2]),
-        inflate=bool(flags[3]),
+        b64=has["binascii"],
+        hash=has["hashlib"],
+        inflate=has["deflate"] and has["iobase"],
         free=board.free_heap(),
+        folders=has["stat"],
+        statvfs=has["statvfs"],
+        rename=has["rename"],
     )

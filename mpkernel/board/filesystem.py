@@ -9,6 +9,7 @@ choose_channel).
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import time
 import weakref
@@ -162,7 +163,12 @@ class BoardFiles:
             entry = channel.ahead_entry()
             if entry is not None and entry.is_dir:
                 remote = _join_path(remote, into)
-        verified = self._verify(temp, data, remote)
+        try:
+            verified = self._verify(temp, data, remote)
+        except (FileError, KeyboardInterrupt):
+            with contextlib.suppress(FileError):  # no half-checked copy is left behind
+                self.rm(temp)
+            raise
         self._exec(f"T = {temp!r}\nP = {remote!r}\n{helper('fs_replace')}", remote)
         return Transfer(remote, len(data), wire, time.monotonic() - start, encoding, verified)
 
@@ -173,7 +179,6 @@ class BoardFiles:
         else:
             ok, how = self.channel.receive(temp, len(data), None)[0] == data, "read back"
         if not ok:
-            self.rm(temp)
             raise FileError(
                 f"{remote}: the board's copy did not match ({how}); nothing was written. "
                 + self.board.transport.retry_hint

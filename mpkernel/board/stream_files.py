@@ -9,6 +9,7 @@ per 48-byte chunk instead, as bytes literals.
 from __future__ import annotations
 
 import ast
+import contextlib
 import zlib
 from binascii import a2b_base64, b2a_base64
 
@@ -148,33 +149,53 @@ class StreamChannel(FileChannel):
 
 
 class ChunkChannel(FileChannel):
-    """The small-heap tier: one tiny exec per chunk, as bytes literals."""
+    """The small-heap tier: one tiny exec per chunk, as bytes literals.
+
+    Every exec here must parse within MicroPython's first parser stack (64 rules: about
+    two nested calls or tuples). Deeper code makes the parser reallocate that stack to
+    80 rules while holding the old one (1 KB + 1.25 KB on a 64-bit port, half on a
+    32-bit board), which a fragmented 12 KB heap cannot give: so the file's read and
+    write methods are bound once (`_w`, `_r`) and each chunk is a single call. The file
+    object is opened right after a collection, so it sits low in the heap.
+    """
+
+    def _open(self, path: str, mode: str, method: str, name: str, report: str) -> None:
+        self.run(
+            f"import gc\ngc.collect()\n_f = open({path!r}, {mode!r})\n{name} = _f.{method}", report
+        )
+
+    def _close(self, name: str, report: str, remove: str | None = None) -> None:
+        code = f"_f.close()\ndel _f, {name}"
+        if remove is not None:
+            code += f"\nimport os\nos.remove({remove!r})"
+        self.run(code, report)
 
     def send(
         self, data: bytes, temp: str, remote: str, progress: Progress | None
     ) -> tuple[int, str]:
-        self.run(f"_f = open({temp!r}, 'wb')", remote)
+        self._open(temp, "wb", "write", "_w", remote)
         wire = 0
         try:
             for i in range(0, len(data), TINY_CHUNK):
-                line = f"_f.write({data[i : i + TINY_CHUNK]!r})"
+                line = f"_w({data[i : i + TINY_CHUNK]!r})"
                 self.run(line, remote)
                 wire += len(line)
                 if progress:
                     progress(min(i + TINY_CHUNK, len(data)), len(data))
         except (FileError, KeyboardInterrupt):
-            self.run(f"_f.close()\ndel _f\nimport os\nos.remove({temp!r})", remote)
+            with contextlib.suppress(FileError):
+                self._close("_w", remote, remove=temp)
             raise
-        self.run("_f.close()\ndel _f", remote)
+        self._close("_w", remote)
         return wire, "literal"
 
     def receive(self, remote: str, size: int, progress: Progress | None) -> tuple[bytes, int, str]:
-        self.run(f"_f = open({remote!r}, 'rb')", remote)
+        self._open(remote, "rb", "read", "_r", remote)
         data = bytearray()
         wire = 0
         try:
             while True:
-                out = self.run(f"print(repr(_f.read({TINY_CHUNK})))", remote)
+                out = self.run(f"print(_r({TINY_CHUNK}))", remote)  # a bytes prints its repr
                 wire += len(out)
                 chunk = ast.literal_eval(out.strip())
                 if not chunk:
@@ -183,5 +204,5 @@ class ChunkChannel(FileChannel):
                 if progress:
                     progress(len(data), size)
         finally:
-            self.run("_f.close()\ndel _f", remote)
+            self._close("_r", remote)
         return bytes(data), wire, "literal"
