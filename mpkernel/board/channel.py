@@ -60,7 +60,7 @@ class Transfer:
     wire: int  # bytes sent over the link for the payload
     seconds: float
     encoding: str
-    verified: str  # "sha256", "read back" or "none"
+    verified: str  # "sha256", "adler32" (boards without hashlib), "read back" or "none"
 
     @property
     def rate(self) -> float:
@@ -107,13 +107,29 @@ def entry_of(path: str, out: str) -> Entry | None:
     return Entry(path, *found) if found else None
 
 
+#: How a flat filesystem's one folder (its root) may be named.
+ROOTS = ("", "/", ".")
+
+
 def stat(board: Board, path: str) -> Entry | None:
-    """The entry at path, or None if nothing is there."""
+    """The entry at path, or None if nothing is there.
+
+    On a flat filesystem (no os.stat, Caps.folders False) the root is the only folder and a
+    file's size comes from os.size.
+    """
+    flat = not board.caps.folders
+    if flat and path in ROOTS:
+        return Entry(path, True, 0)
     try:
-        found = board.exec_value(stat_code(path))
+        code = f"P = {path!r}\n{helper('fs_size')}" if flat else stat_code(path)
+        found = board.exec_value(code)
     except BoardExecError as exc:
         raise file_error(exc, path) from None
-    return Entry(path, *found) if found else None  # type: ignore[misc]
+    if found is None:
+        return None
+    if flat:
+        return Entry(path, False, found)  # type: ignore[arg-type]
+    return Entry(path, *found)  # type: ignore[misc]
 
 
 def hash_code(path: str) -> str:

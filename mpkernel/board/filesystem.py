@@ -1,9 +1,13 @@
 """Files on the board: listing, moving, and verified transfers in both directions.
 
-Every transfer is verified by SHA-256 on the board (or by reading back where the board has
-no hashlib), and a put writes a temporary file that is renamed only once verified. The
-bytes themselves travel through the file channel chosen once for the connection (see
-choose_channel).
+Every transfer is verified: a put by SHA-256 on the board (or by reading it back where the
+board has no hashlib), a get by SHA-256 (or Adler-32) computed on the board. A put writes a
+temporary file that replaces the target only once verified. The bytes themselves travel
+through the file channel chosen once for the connection (see choose_channel).
+
+Flat filesystems (the micro:bit's: os has listdir, remove, size and maybe rename; no stat,
+no folders; Caps.folders is False) list with os.size, copy where there is no rename, and
+refuse folder operations in one line.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ import contextlib
 import hashlib
 import time
 import weakref
+import zlib
 
 from .channel import (
     ERRNO_TEXT,
+    ROOTS,
     Entry,
     FileChannel,
     FileError,
@@ -26,13 +32,15 @@ from .channel import (
     hash_code,
     stat,
 )
-from .helpers import helper
+from .helpers import helper, helper_call
 from .session import Board, BoardExecError
 from .stream_files import ChunkChannel, StreamChannel
 from .webrepl import WebReplTransport
 from .webrepl_files import WebReplChannel
 
 __all__ = ["BoardFiles", "Entry", "FileError", "Progress", "Transfer", "choose_channel"]
+
+NO_FOLDERS = "this board has no folders (its filesystem is flat): use plain file names."
 
 
 def choose_channel(board: Board) -> FileChannel:
@@ -74,6 +82,15 @@ class BoardFiles:
     def _exec(self, code: str, path: str) -> str:
         return self.channel.run(code, path)
 
+    @property
+    def flat(self) -> bool:
+        """The board's filesystem has no folders (os.size instead of os.stat)."""
+        return not self.board.caps.folders
+
+    def _no_folders(self, path: str) -> None:
+        if self.flat:
+            raise FileError(f"{path}: {NO_FOLDERS}")
+
     def ls(self, path: str = "", recursive: bool = False) -> list[Entry]:
         """Entries under path ("" is the current folder; a file lists itself)."""
         if path:
@@ -83,7 +100,11 @@ class BoardFiles:
             if not top.is_dir:
                 return [top]
         entries = []
-        out = self._exec(f"P = {path!r}\n{helper('fs_ls')}", path or ".")
+        if self.flat and path in ROOTS:
+            code = helper("fs_ls_flat")
+        else:
+            code = f"P = {path!r}\n{helper('fs_ls')}"
+        out = self._exec(code, path or ".")
         for line in out.splitlines():
             if not line.strip():
                 continue
@@ -102,9 +123,11 @@ class BoardFiles:
         self._exec(f"import os\nos.remove({path!r})", path)
 
     def rmdir(self, path: str) -> None:
+        self._no_folders(path)
         self._exec(f"import os\nos.rmdir({path!r})", path)
 
     def mkdir(self, path: str, parents: bool = False) -> None:
+        self._no_folders(path)
         if not parents:
             self._exec(f"import os\nos.mkdir({path!r})", path)
             return
@@ -119,10 +142,22 @@ class BoardFiles:
                 raise FileError(f"{current}: exists on the board and is not a folder.")
 
     def mv(self, src: str, dst: str) -> None:
-        self._exec(f"import os\nos.rename({src!r}, {dst!r})", src)
+        if self.board.caps.rename:
+            self._exec(f"import os\nos.rename({src!r}, {dst!r})", src)
+            return
+        if self.stat(src) is None:  # no rename: copied on the board, then removed
+            raise FileError(f"{src}: {ERRNO_TEXT[2]}.")
+        self._replace(src, dst)
+
+    def _replace(self, temp: str, remote: str) -> None:
+        """Put `temp` in place of `remote`: renamed, or copied where os has no rename."""
+        name = "fs_replace" if self.board.caps.rename else "fs_copy"
+        self._exec(f"T = {temp!r}\nP = {remote!r}\n{helper(name)}", remote)
 
     def df(self, path: str = "/") -> tuple[int, int]:
         """(free bytes, total bytes) of the filesystem holding path."""
+        if not self.board.caps.statvfs:
+            raise FileError(f"{path}: this board cannot tell its free space (no os.statvfs).")
         try:
             v = self.board.exec_value(f"import os\nprint(os.statvfs({path!r}))")
         except BoardExecError as exc:
@@ -134,6 +169,25 @@ class BoardFiles:
         if not self.board.caps.hash:
             return None
         return digest_of(self._exec(hash_code(path), path), path)
+
+    def checksum(self, path: str) -> tuple[str, str] | None:
+        """(method, value) of a file computed on the board: SHA-256, or Adler-32 where it
+        has no hashlib; None if the board could not compute it (out of memory)."""
+        digest = self.sha256(path)
+        if digest is not None:
+            return "sha256", digest
+        try:
+            out = self._exec(helper_call("fs_sum", f"_mpk_sum({path!r})"), path)
+        except FileError:
+            return None
+        return "adler32", out.strip()
+
+    def same(self, path: str, data: bytes) -> bool:
+        """Whether the board's file holds `data`: by checksum, or by reading it back."""
+        found = self.checksum(path)
+        if found is None:
+            return self.get(path)[0] == data
+        return found[1] == host_checksum(found[0], data)
 
     # -- transfers --------------------------------------------------------------------------
 
@@ -169,7 +223,7 @@ class BoardFiles:
             with contextlib.suppress(FileError):  # no half-checked copy is left behind
                 self.rm(temp)
             raise
-        self._exec(f"T = {temp!r}\nP = {remote!r}\n{helper('fs_replace')}", remote)
+        self._replace(temp, remote)
         return Transfer(remote, len(data), wire, time.monotonic() - start, encoding, verified)
 
     def _verify(self, temp: str, data: bytes, remote: str) -> str:
@@ -188,7 +242,8 @@ class BoardFiles:
     def get(
         self, remote: str, progress: Progress | None = None, entry: Entry | None = None
     ) -> tuple[bytes, Transfer]:
-        """Read a file from the board, verified by SHA-256 where the board can hash.
+        """Read a file from the board, verified by a checksum the board computes (SHA-256, or
+        Adler-32 without hashlib; "none" only where it ran out of memory doing so).
 
         `entry`: what a stat of `remote` just found (saves asking again).
         """
@@ -200,10 +255,22 @@ class BoardFiles:
         if entry.is_dir:
             raise FileError(f"{remote}: {ERRNO_TEXT[21]}.")
         data, wire, encoding = self.channel.receive(remote, entry.size, progress)
-        digest = self.channel.take_digest() or self.sha256(remote)
-        if digest is not None and digest != hashlib.sha256(data).hexdigest():
-            raise FileError(f"{remote}: the copy read did not match the board's SHA-256.")
+        digest = self.channel.take_digest()
+        found = ("sha256", digest) if digest else self.checksum(remote)
+        if found is not None and found[1] != host_checksum(found[0], data):
+            raise FileError(
+                f"{remote}: the copy read did not match the board's {found[0]}. "
+                + self.board.transport.retry_hint
+            )
         return data, Transfer(
             remote, len(data), wire, time.monotonic() - start, encoding,
-            "sha256" if digest else "none",
+            found[0] if found else "none",
         )  # fmt: skip
+
+
+def host_checksum(method: str, data: bytes) -> str:
+    """The checksum `method` ("sha256" or "adler32") of data, as the board's helper prints it."""
+    if method == "sha256":
+        return hashlib.sha256(data).hexdigest()
+    value = zlib.adler32(data)
+    return f"{value & 0xFFFF} {value >> 16}"

@@ -239,7 +239,7 @@ def plan_sync(
     delete: bool = False,
     compiled: Mapping[Path, bytes] | None = None,
 ) -> SyncPlan:
-    """Compare a local folder with a board folder by SHA-256 (on the board, or read back).
+    """Compare a local folder with a board folder by checksums computed on the board.
 
     `compiled` maps .py files of the folder to the .mpy bytes that go instead, as NAME.mpy.
     """
@@ -263,7 +263,7 @@ def plan_sync(
             have = theirs.get(rel)
             same = False
             if have is not None and not have.is_dir and have.size == len(data):
-                same = _hash_of(fs, join(remote, rel)) == hashlib.sha256(data).hexdigest()
+                same = fs.same(join(remote, rel), data)
             if same:
                 plan.unchanged += 1
             else:
