@@ -23,6 +23,10 @@ WINDOW = 2  # frames in flight: 2 x 122 bytes fits a 256-byte stdin buffer
 DEFLATE_WBITS = 10  # a 1 KB window: affordable on an ESP8266
 DEFLATE_HEAP = 16_000  # inflating needs this much free heap
 TINY_CHUNK = 48  # bytes per exec in the per-chunk tier (a literal of <= 192 chars)
+#: The per-chunk tier's code: open (after a collection), one call per chunk, close.
+TINY_OPEN = "import gc\ngc.collect()\n_f = open({path!r}, {mode!r})\n{name} = _f.{method}"
+TINY_WRITE = "_w({chunk!r})"
+TINY_READ = f"print(_r({TINY_CHUNK}))"  # a bytes prints as its repr
 
 
 class StreamChannel(FileChannel):
@@ -160,9 +164,7 @@ class ChunkChannel(FileChannel):
     """
 
     def _open(self, path: str, mode: str, method: str, name: str, report: str) -> None:
-        self.run(
-            f"import gc\ngc.collect()\n_f = open({path!r}, {mode!r})\n{name} = _f.{method}", report
-        )
+        self.run(TINY_OPEN.format(path=path, mode=mode, name=name, method=method), report)
 
     def _close(self, name: str, report: str, remove: str | None = None) -> None:
         code = f"_f.close()\ndel _f, {name}"
@@ -177,7 +179,7 @@ class ChunkChannel(FileChannel):
         wire = 0
         try:
             for i in range(0, len(data), TINY_CHUNK):
-                line = f"_w({data[i : i + TINY_CHUNK]!r})"
+                line = TINY_WRITE.format(chunk=data[i : i + TINY_CHUNK])
                 self.run(line, remote)
                 wire += len(line)
                 if progress:
@@ -195,7 +197,7 @@ class ChunkChannel(FileChannel):
         wire = 0
         try:
             while True:
-                out = self.run(f"print(_r({TINY_CHUNK}))", remote)  # a bytes prints its repr
+                out = self.run(TINY_READ, remote)
                 wire += len(out)
                 chunk = ast.literal_eval(out.strip())
                 if not chunk:

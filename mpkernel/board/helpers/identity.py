@@ -1,29 +1,32 @@
 # Prints a repr() dict of the board's identity; every probe tolerates its absence.
+# Lean and shallow (see fs_stat): it runs at every connection, on the smallest heaps too.
 def _mpk_id(mac):
-    import sys, gc
+    import gc
+    import sys
 
-    d = {
-        "implementation": sys.implementation.name,
-        "version": ".".join(str(x) for x in sys.implementation.version[:3]),
-        "sys_version": sys.version,
-        "platform": sys.platform,
-        "machine": getattr(sys.implementation, "_machine", ""),
-    }
+    i = sys.implementation
+    d = {}
+    d["implementation"] = i.name
+    d["version"] = "%d.%d.%d" % i.version[:3]
+    d["sys_version"] = sys.version
+    d["platform"] = sys.platform
+    d["machine"] = getattr(i, "_machine", "")
     if sys.modules.get("_mpk"):
         d["simulated"] = True  # mpkernel's virtual board, even when reached over WebREPL
     try:
         import os
 
-        u = os.uname()
-        d["release"] = u.release
-        d["build"] = u.version
-        d["machine"] = d["machine"] or u.machine
+        i = os.uname()
+        d["release"] = i.release
+        d["build"] = i.version
+        d["machine"] = d["machine"] or i.machine
     except Exception:
         pass
     try:
         import machine
 
-        d["unique_id"] = "".join("%02x" % b for b in machine.unique_id())
+        i = machine.unique_id()
+        d["unique_id"] = "%02x" * len(i) % tuple(i)
     except Exception:
         pass
     try:
@@ -37,9 +40,11 @@ def _mpk_id(mac):
         try:
             import network
 
-            d["mac"] = ":".join("%02x" % b for b in network.WLAN(network.STA_IF).config("mac"))
+            i = network.WLAN(network.STA_IF)
+            i = i.config("mac")
+            d["mac"] = ("%02x:" * len(i) % tuple(i))[:-1]
         except Exception:
             pass
     gc.collect()
     d["mem_free"] = gc.mem_free()
-    print(repr(d))
+    print(d)
