@@ -151,8 +151,13 @@ class BoardFiles:
 
     def _replace(self, temp: str, remote: str) -> None:
         """Put `temp` in place of `remote`: renamed, or copied where os has no rename."""
-        name = "fs_replace" if self.board.caps.rename else "fs_copy"
-        self._exec(f"T = {temp!r}\nP = {remote!r}\n{helper(name)}", remote)
+        if self.board.caps.rename:
+            self._exec(f"T = {temp!r}\nP = {remote!r}\n{helper('fs_replace')}", remote)
+            return
+        try:
+            self._exec(f"T = {temp!r}\nP = {remote!r}\n{helper('fs_copy')}", remote)
+        except FileError as exc:
+            raise FileError(f"{exc} The complete file is kept on the board as {temp}.") from None
 
     def df(self, path: str = "/") -> tuple[int, int]:
         """(free bytes, total bytes) of the filesystem holding path."""
