@@ -9,7 +9,7 @@ from importlib import metadata
 from typing import Any
 
 from . import __version__
-from .board.helpers import helper_call
+from .board.helpers import helper
 from .board.session import Board
 from .errors import BoardError
 
@@ -19,10 +19,14 @@ MIME = "application/vnd.mpkernel.provenance+json"
 def board_identity(board: Board, with_mac: bool = False) -> dict[str, Any]:
     """What the board says about itself (an empty dict if it cannot say)."""
     try:
-        found = board.exec_value(helper_call("identity", f"_mpk_id({with_mac!r})"))
+        found = board.exec_value(helper("identity"))
+        if with_mac and isinstance(found, dict):
+            found["mac"] = board.exec_value(helper("identity_mac"))
     except BoardError:
         return {}
-    return found if isinstance(found, dict) else {}
+    if not isinstance(found, dict):
+        return {}
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def firmware_line(identity: dict[str, Any]) -> str:

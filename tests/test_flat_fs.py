@@ -1,5 +1,5 @@
-"""A micro:bit-like board: a flat filesystem (os has listdir, remove, rename, size only),
-no hashlib, binascii or deflate, and the smallest heap the virtual board starts with."""
+"""A micro:bit-like board: a flat filesystem (os has listdir, remove, size only; no
+rename, stat or folders), no hashlib, binascii or deflate, and a small heap."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from mpkernel.board.virtual import VirtualBoard
 
 DATA = bytes(range(256)) * 8
 HIDE = "binascii,hashlib,deflate,micropython"
-#: The virtual board's own start-up (its simulated modules, the variant's os) fragments a
-#: 64-bit heap, so below 14 KB the first execs fail before ours run; the helpers themselves
-#: fit 4-5 KB heaps (test_small_tier_code_runs_on_a_small_heap).
-HEAP = "14k"
+#: Heap of the end-to-end test. The board's helpers fit 4-5 KB heaps on their own
+#: (test_small_tier_code_runs_on_a_small_heap); whole connections pass from 6 KB, but
+#: between 5 and 8 KB whether a qstr pool's growth (a permanent block) lands mid-heap
+#: decides whether 1 KB stays free in one piece: 10 KB is in the range that passes.
+HEAP = "10k"
 FREE = 10_000
 
 
@@ -45,7 +46,7 @@ def test_flat_filesystem_on_a_small_heap(tmp_path: Path) -> None:
     root = tmp_path / "board"
     root.mkdir()
     (root / "old.txt").write_text("kept")
-    with VirtualBoard(root=root, heap=HEAP, hide=HIDE, flat_fs=True) as vb:
+    with VirtualBoard(root=root, heap=HEAP, hide=HIDE, flat=True) as vb:
         km, kc = start_kernel()
         try:
             ok(run(kc, f"%connect {vb.port}"))

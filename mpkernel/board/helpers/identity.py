@@ -1,50 +1,42 @@
 # Prints a repr() dict of the board's identity; every probe tolerates its absence.
-# Lean and shallow (see fs_stat): it runs at every connection, on the smallest heaps too.
-def _mpk_id(mac):
-    import gc
-    import sys
+# Lean, shallow top-level code (a function body compiles to a second code object): it runs
+# at every connection, on small heaps too. The MAC address is identity_mac's.
+import gc
+import sys
 
-    i = sys.implementation
-    d = {}
-    d["implementation"] = i.name
-    d["version"] = "%d.%d.%d" % i.version[:3]
-    d["sys_version"] = sys.version
-    d["platform"] = sys.platform
-    d["machine"] = getattr(i, "_machine", "")
-    if sys.modules.get("_mpk"):
-        d["simulated"] = True  # mpkernel's virtual board, even when reached over WebREPL
-    try:
-        import os
+_i = sys.implementation
+_d = {}
+_d["implementation"] = _i.name
+_d["version"] = "%d.%d.%d" % _i.version[:3]
+_d["sys_version"] = sys.version
+_d["platform"] = sys.platform
+_d["machine"] = getattr(_i, "_machine", "")
+if sys.modules.get("_mpk"):
+    _d["simulated"] = True  # mpkernel's virtual board, even when reached over WebREPL
+try:
+    import os
 
-        i = os.uname()
-        d["release"] = i.release
-        d["build"] = i.version
-        d["machine"] = d["machine"] or i.machine
-    except Exception:
-        pass
-    try:
-        import machine
+    _i = os.uname()
+    _d["release"] = _i.release
+    _d["build"] = _i.version
+    _d["machine"] = _d["machine"] or _i.machine
+except Exception:
+    pass
+try:
+    import machine
 
-        i = machine.unique_id()
-        d["unique_id"] = "%02x" * len(i) % tuple(i)
-    except Exception:
-        pass
-    try:
-        import esp
+    _i = machine.unique_id()
+    _d["unique_id"] = "%02x" * len(_i) % tuple(_i)
+except Exception:
+    pass
+try:
+    import esp
 
-        d["flash_id"] = esp.flash_id()
-        d["flash_size"] = esp.flash_size()
-    except Exception:
-        pass
-    if mac:
-        try:
-            import network
-
-            i = network.WLAN(network.STA_IF)
-            i = i.config("mac")
-            d["mac"] = ("%02x:" * len(i) % tuple(i))[:-1]
-        except Exception:
-            pass
-    gc.collect()
-    d["mem_free"] = gc.mem_free()
-    print(d)
+    _d["flash_id"] = esp.flash_id()
+    _d["flash_size"] = esp.flash_size()
+except Exception:
+    pass
+gc.collect()
+_d["mem_free"] = gc.mem_free()
+print(_d)
+del _d, _i
