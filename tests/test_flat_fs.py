@@ -17,10 +17,10 @@ from mpkernel.board.virtual import VirtualBoard
 
 DATA = bytes(range(256)) * 8
 HIDE = "binascii,hashlib,deflate,micropython"
-#: Heap of the end-to-end test. The board's helpers fit 4-5 KB heaps on their own
-#: (test_small_tier_code_runs_on_a_small_heap); whole connections pass from 6 KB, but
-#: between 5 and 8 KB whether a qstr pool's growth (a permanent block) lands mid-heap
-#: decides whether 1 KB stays free in one piece: 10 KB is in the range that passes.
+#: Heap of the end-to-end test (about 9.6 KB free after connecting). The board's helpers
+#: fit 4-5 KB heaps on their own (test_small_tier_code_runs_on_a_small_heap); a whole
+#: session passes from an 8 KB heap (7.6 KB free); at 7 KB the first cell after connecting
+#: finds no 1 KB block (the parser's first stack) once the connection's qstrs are interned.
 HEAP = "10k"
 FREE = 10_000
 
