@@ -152,10 +152,11 @@ class Board:
         target: str,
         baudrate: int = 115200,
         root: str | Path | None = None,
-        password: str | None = None,
+        password: str | Callable[[], str] | None = None,
     ) -> Board:
         """Open a board: "virtual" starts the built-in virtual board, ws://HOST[:PORT] is a
-        WebREPL (needs `password`), anything else is a port."""
+        WebREPL (needs `password`, or a function called when the board asks), anything else
+        is a port."""
         transport: Transport
         if is_webrepl_url(target):
             transport = WebReplTransport(target, password or "")

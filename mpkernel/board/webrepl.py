@@ -13,6 +13,7 @@ import contextlib
 import sys
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import websocket
@@ -63,7 +64,10 @@ class WebReplTransport(Transport):
     kind = "webrepl"
     retry_hint = "Try again (a weak WiFi link?)."
 
-    def __init__(self, url: str, password: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    def __init__(
+        self, url: str, password: str | Callable[[], str], timeout: float = CONNECT_TIMEOUT
+    ) -> None:
+        """`password` may be a function: it is called once the board asks for the password."""
         self.host, self.port, self._url = parse_url(url)
         self.name = self._url.rstrip("/")
         self._password = password
@@ -154,6 +158,9 @@ class WebReplTransport(Transport):
         asked = False
         while True:
             if not asked and seen.endswith(b"Password: "):
+                if callable(self._password):  # ask only now that a WebREPL answered
+                    self._password = self._password()
+                    end = time.monotonic() + LOGIN_TIMEOUT
                 ws.send(self._password.encode() + b"\r", websocket.ABNF.OPCODE_TEXT)
                 asked = True
                 seen.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from typing import TYPE_CHECKING
 
@@ -42,15 +43,17 @@ def announce(kernel: MicroPythonKernel, board: Board) -> None:
 def connect_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Connect to a board: serial port, pyserial URL, ws://HOST[:PORT] (WebREPL) or 'virtual'.
 
-    With no PORT: uses MPKERNEL_PORT if set, else the one board found by its USB id,
-    else the built-in virtual board. Connecting never resets the board.
-    ws://HOST[:PORT] (port 8266 by default) asks for the WebREPL password in a hidden prompt
-    (or reads it from $MPKERNEL_WEBREPL_PASSWORD when no prompt can be shown, or from
-    --password-from-env VAR); the password is never shown or saved.
+    With no PORT: uses MPKERNEL_PORT if set (and fails if that board does not answer),
+    else the one board found by its USB id, else the built-in virtual board (and says so).
+    Connecting never resets the board.
+    ws://HOST[:PORT] (port 8266 by default), once the WebREPL answers, asks for its password
+    in a hidden prompt (or reads it from $MPKERNEL_WEBREPL_PASSWORD when no prompt can be
+    shown, or from --password-from-env VAR); the password is never shown or saved.
     """
     password = None
     if args.port and is_webrepl_url(args.port):
-        password = ask_secret(
+        password = functools.partial(  # asked once the WebREPL answers, not before
+            ask_secret,
             kernel.getpass,
             "WebREPL password: ",
             from_env=args.password_from_env,

@@ -10,7 +10,7 @@ from ..errors import OperationError, UsageError
 from ..libraries.board_libs import compile_for, shadowed
 from ..libraries.mpy import mpy_name
 from ..services import files
-from ..services.files import Entry, Transfer, relative
+from ..services.files import Entry, FileError, Transfer, relative
 from ..units import human_bytes
 from ..widgets.progress import Progress
 from .libraries import warn_shadowed
@@ -47,13 +47,30 @@ def tree_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Show the board's folders and files as a tree, with sizes."""
     base = args.path
     entries = files.list_files(kernel.connection, base, recursive=True)
-    lines = [base or "."]
-    for e in entries:
-        rel = relative(e.path, base)
-        depth = rel.count("/")
-        label = rel.rsplit("/", 1)[-1] + ("/" if e.is_dir else f"  ({human_bytes(e.size)})")
-        lines.append("    " * depth + "├── " + label)
-    kernel.say("\n".join(lines) + "\n")
+    labels = {
+        relative(e.path, base): ("/" if e.is_dir else f"  ({human_bytes(e.size)})") for e in entries
+    }
+    kernel.say("\n".join([base or ".", *tree_lines(labels)]) + "\n")
+
+
+def tree_lines(labels: dict[str, str]) -> list[str]:
+    """Tree drawing of relative paths ("a", "a/b"...), each name followed by its label."""
+    children: dict[str, list[str]] = {}
+    for rel in labels:
+        parent = rel.rpartition("/")[0]
+        children.setdefault(parent if parent in labels else "", []).append(rel)
+    lines: list[str] = []
+
+    def draw(parent: str, indent: str) -> None:
+        kids = sorted(children.get(parent, []))
+        for i, rel in enumerate(kids):
+            last = i == len(kids) - 1
+            name = rel[len(parent) + 1 :] if parent else rel
+            lines.append(indent + ("└── " if last else "├── ") + name + labels[rel])
+            draw(rel, indent + ("    " if last else "│   "))
+
+    draw("", "")
+    return lines
 
 
 @magic("cat")
@@ -82,8 +99,16 @@ def rm_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("path", help="folder to create on the board")
 @arg("-p", dest="parents", action="store_true", help="create missing parents too")
 def mkdir_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
-    """Create a folder on the board."""
-    files.make_dir(kernel.connection, args.path, args.parents)
+    """Create a folder on the board (-p: and the missing folders above it)."""
+    try:
+        files.make_dir(kernel.connection, args.path, args.parents)
+    except FileError as exc:
+        parent = str(PurePosixPath(args.path).parent)
+        if args.parents or parent in (".", "/") or files.stat(kernel.connection, parent):
+            raise
+        raise FileError(
+            f"{exc} ({parent} does not exist: %mkdir -p {args.path} creates it too)"
+        ) from None
     kernel.say(f"Created {args.path}/\n")
 
 

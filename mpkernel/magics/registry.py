@@ -54,7 +54,12 @@ MAGICS: dict[str, Magic] = {}
 
 
 def arg(*names: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare one argument of a magic (same arguments as argparse's add_argument)."""
+    """Declare one argument of a magic (same arguments as argparse's add_argument).
+
+    `help` is plain text: a `%` in it is shown as typed (argparse would read it as a format).
+    """
+    if "help" in options:
+        options = {**options, "help": options["help"].replace("%", "%%")}
 
     def add(func: Callable[..., Any]) -> Callable[..., Any]:
         func.__dict__.setdefault("_mpk_args", []).insert(0, (names, options))
@@ -93,11 +98,15 @@ def magic(
 
 
 def host_body(code: str) -> str | None:
-    """The body of a cell that runs on the host (its first line an on_host magic), or None."""
+    """The body of a cell that runs on the host (its first line an on_host magic), or None.
+
+    A first line with arguments (`%%host -h`) is not a host cell: run_magic_line parses it.
+    """
     text = code.lstrip()
     first, _, body = text.partition("\n")
-    found = MAGICS.get(first.strip().split(" ", 1)[0]) if first.startswith("%%") else None
-    return body if found is not None and found.on_host else None
+    head, _, rest = first.strip().partition(" ")
+    found = MAGICS.get(head) if first.startswith("%%") else None
+    return body if found is not None and found.on_host and not rest.strip() else None
 
 
 def run_magic_line(kernel: MicroPythonKernel, line: str, body: str | None = None) -> Any:

@@ -20,13 +20,18 @@ from ..errors import BoardError, UsageError
 VIRTUAL = "virtual"
 
 
+def port_from_env() -> str:
+    """$MPKERNEL_PORT: the board a headless run (or a lab's set-up) asked for, or ""."""
+    return os.environ.get("MPKERNEL_PORT", "").strip()
+
+
 def choose_port(port: str | None = None, how: str = "%connect PORT") -> str:
     """The board to use: `port` if given, else $MPKERNEL_PORT, else the one board found by
     USB id, else the virtual board. Several boards found is a UsageError that says to
     choose one with `how`."""
     if port:
         return port
-    env = os.environ.get("MPKERNEL_PORT", "").strip()
+    env = port_from_env()
     if env:
         return env
     boards = find_boards()
@@ -81,13 +86,14 @@ class Connection:
         target: str,
         baudrate: int = 115200,
         root: str | None = None,
-        password: str | None = None,
+        password: str | Callable[[], str] | None = None,
     ) -> Board:
-        """Open a board, replacing any current one. A ws:// target needs a password."""
+        """Open a board, replacing any current one. A ws:// target needs a password (or a
+        function that asks for it: it is called once the WebREPL answers)."""
         if is_webrepl_url(target) and password is None:
             if self.ask_password is None:
                 raise UsageError("A WebREPL needs its password: --password-from-env VAR.")
-            password = self.ask_password()
+            password = self.ask_password
         self.close()
         board = Board.open(target, baudrate=baudrate, root=root, password=password)
         self.board = board
@@ -109,11 +115,13 @@ class Connection:
             board.close(leave=False)
 
     def connect_at_start(self) -> bool:
-        """Connect to $MPKERNEL_PORT quietly; a failure is kept for the first use to say."""
+        """Connect to $MPKERNEL_PORT quietly; a failure is kept for the first use to say
+        (and nothing else is connected instead: the run asked for that board)."""
         try:
-            self.open(choose_port())
+            self.connect(quiet=True)  # the first cell announces the board, virtual or not
         except (UsageError, BoardError) as exc:
             self.startup_error = str(exc)
+            self.auto_connect = False
             return False
         return True
 
@@ -138,16 +146,32 @@ class Connection:
         port: str | None = None,
         baudrate: int = 115200,
         root: str | None = None,
-        password: str | None = None,
+        password: str | Callable[[], str] | None = None,
+        quiet: bool = False,
     ) -> Board:
-        """Connect to `port`, or to the board choose_port() finds (saying so if virtual)."""
+        """Connect to `port`, or to the board choose_port() finds (saying so if virtual).
+
+        A board named by $MPKERNEL_PORT that does not answer is an error that names the
+        variable: nothing else (the virtual board least of all) is connected instead."""
         target = choose_port(port)
-        if target == VIRTUAL and not port:
+        from_env = not port and target == port_from_env()
+        if target == VIRTUAL and not port and not quiet:
             self.notify(
-                "No board found by USB id (see %ports): using the virtual board (MicroPython "
-                "on this computer). %connect PORT uses a real one.\n"
+                ("MPKERNEL_PORT=virtual" if from_env else "No board found by USB id (see %ports)")
+                + ": using the virtual board (MicroPython on this computer). "
+                "%connect PORT uses a real one.\n"
             )
-        return self.open(target, baudrate, root, password)
+        try:
+            return self.open(target, baudrate, root, password)
+        except (UsageError, BoardError) as exc:
+            if not from_env:
+                raise
+            # The run asked for this board: never fall back to another one.
+            kind = UsageError if isinstance(exc, UsageError) else BoardError
+            raise kind(
+                f"MPKERNEL_PORT={target}: {exc} (the virtual board is used only when "
+                "MPKERNEL_PORT is not set)"
+            ) from None
 
     @contextmanager
     def using(self) -> Iterator[Board]:
