@@ -312,6 +312,7 @@ def test_bad_connections(kernel_no_env, server: WebReplServer) -> None:
     r = run(kc, f"%connect ws://127.0.0.1:{port}", stdin_hook=pw_hook(kc, PASSWORD, prompts))
     assert r.status == "error" and "nothing answers" in r.error["evalue"].lower()
     assert f"127.0.0.1:{port}" in r.error["evalue"]
+    assert prompts == ["WebREPL password: "]  # not asked: nothing answered
     # Another client holds the board.
     other = Client(server.url)
     other.login(PASSWORD)

@@ -134,7 +134,9 @@ class Connection:
             self.auto_connect = False
             raise BoardError(f"Connecting at start failed: {error}")
         if not self.auto_connect:
-            raise UsageError("Not connected to a board: run %connect (or %connect PORT).")
+            env = port_from_env()
+            uses = f" (it uses MPKERNEL_PORT={env})" if env else ""
+            raise UsageError(f"Not connected to a board: run %connect{uses} or %connect PORT.")
         self.auto_connect = False
         board = self.connect()
         if self.on_auto_connect is not None:
