@@ -267,3 +267,25 @@ def test_digest_helper_matches_host(fk: BlockingKernelClient, here: Path, board_
         hashlib.sha256((board_root / "d.bin").read_bytes()).digest()
         == hashlib.sha256(ALL_BYTES).digest()
     )
+
+
+def test_tree_draws_last_entries_and_mkdir_suggests_p(
+    fk: BlockingKernelClient, board_root: Path
+) -> None:
+    r = run(fk, "%mkdir tr/a/b")
+    assert r.status == "error" and r.error["ename"] == "FileError"  # type: ignore[index]
+    assert "%mkdir -p tr/a/b" in r.error["evalue"]  # type: ignore[index]
+    assert not (board_root / "tr").exists()
+    ok(run(fk, "%mkdir -p tr/a/b"))
+    ok(run(fk, "%%writefile tr/a/x.txt\nx\n"))
+    ok(run(fk, "%%writefile tr/z.txt\nzz\n"))
+    ok(run(fk, "%%writefile tr/a.txt\na\n"))  # sorts between "a" and "a/..." as a string
+    tree = ok(run(fk, "%tree tr")).splitlines()
+    assert tree == [
+        "tr",
+        "├── a/",
+        "│   ├── b/",
+        "│   └── x.txt  (2 B)",
+        "├── a.txt  (2 B)",
+        "└── z.txt  (3 B)",
+    ], tree
