@@ -47,6 +47,11 @@ def test_notebook_runs_headless(
     assert not [o for o in outputs if o.output_type == "error"]
     texts = "".join(o.get("text", "") for o in outputs)
     assert texts, "the notebook printed nothing"
+    if "matplotlib" in json.dumps([c.source for c in nb.cells]):  # a figure shows as an image
+        images = [o for o in outputs if "image/png" in o.get("data", {})]
+        assert images, "a matplotlib figure left no image"
+        figure_texts = [o for o in outputs if "<Figure" in json.dumps(o.get("data", {}))]
+        assert figure_texts and all(o in images for o in figure_texts), "a figure as text only"
     # What running it added (01's text itself tells the simulated network's password).
     saved = json.dumps([*outputs, nb.metadata])
     assert not [v for v in SECRETS.values() if v in saved], "a password reached the outputs"
