@@ -4,6 +4,7 @@ environment variables it documents), and every option it names exists as written
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -80,7 +81,7 @@ def test_shell_examples_run_on_the_virtual_board(tmp_path: Path) -> None:
     for line in examples:
         env, argv = as_run_here(line)
         r = subprocess.run(
-            argv, cwd=tmp_path, env={**_environ(), **env}, capture_output=True, text=True,
+            argv, cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True,
             timeout=600,
         )  # fmt: skip
         assert r.returncode == 0, (line, r.stderr[-3000:])
@@ -101,18 +102,12 @@ def test_shell_examples_run_on_the_virtual_board(tmp_path: Path) -> None:
     assert left == "", f"files the runs left that .gitignore does not expect:\n{left}"
 
 
-def _environ() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
-
-
 def test_commands_named_in_the_text_give_their_help() -> None:
     spans = SPAN.findall(PROSE)
     assert "python -m mpkernel --help" in spans
     assert "mpkernel-virtual-board --help" in spans
     for span in ("python -m mpkernel --help", "mpkernel-virtual-board --help"):
-        env, argv = as_run_here(span)
+        _, argv = as_run_here(span)
         r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and r.stdout.startswith("usage:"), (span, r.stderr)
 
