@@ -128,7 +128,9 @@ def test_mpkernel_port_connects_at_start(virtual_board: VirtualBoard) -> None:
 def test_mpkernel_port_that_fails_is_reported_at_the_first_cell() -> None:
     km, kc = start_kernel({"MPKERNEL_PORT": "/dev/ttyUSB_not_there"})
     try:
-        one_line_error(run(kc, "1"), "Connecting at start failed", "No serial port")
+        one_line_error(
+            run(kc, "1"), "Connecting at start failed", "MPKERNEL_PORT=", "No serial port"
+        )
         assert run(kc, "%connect virtual").status == "ok"
     finally:
         kc.stop_channels()

@@ -65,11 +65,6 @@ def test_missing_mpkernel_port_fails_every_way_to_connect(kernel_env) -> None:
     assert r.status == "ok" and "via the virtual board" in r.stdout
 
 
-@pytest.mark.parametrize("kernel_env", [{"MPKERNEL_PORT": MISSING}], indirect=True)
-def test_missing_mpkernel_port_fails_the_first_cell(kernel_env) -> None:
-    one_line_error(run(kernel_env, "6 * 7"), "Connecting at start failed", "MPKERNEL_PORT=")
-
-
 def test_port_that_does_not_answer_fails() -> None:
     """A port that exists, with nothing behind it that speaks MicroPython."""
     master, slave = os.openpty()
