@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -38,6 +39,8 @@ def test_every_listed_magic_explains_itself(kc) -> None:
             assert "the body must not run" not in r.text, code
             if code.startswith("%help") and name.startswith("%%") and "%%" not in code:
                 continue  # `%help host` is the line magic %host, when there is one
+            for cell_magic in re.findall(r"%%\w+", r.stdout):  # `%%` is not argparse's `%`
+                assert cell_magic in names, (code, cell_magic)
             head = r.stdout.splitlines()[0]
             assert head.startswith(f"usage: {name}"), (code, r.stdout)
             assert len(r.stdout.splitlines()) > 2, (code, r.stdout)

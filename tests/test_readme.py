@@ -34,10 +34,13 @@ def sections() -> dict[str, str]:
     return {"": parts[0], **dict(zip(parts[1::2], parts[2::2], strict=True))}
 
 
+COMMAND = re.compile(r"^([A-Z_]+=\S+ )*(\.venv/bin/)?(jupyter|papermill|python|mpkernel)")
+
+
 def shell_examples() -> list[str]:
-    """The command lines of README's ```sh blocks, without the set-up commands themselves."""
-    blocks = re.findall(r"```sh\n(.*?)```", README, flags=re.S)
-    lines = [line for block in blocks for line in block.splitlines() if line.strip()]
+    """The command lines of README's fenced blocks, without the set-up commands themselves."""
+    blocks = re.findall(r"```(?:sh)?\n(.*?)```", README, flags=re.S)
+    lines = [line for block in blocks for line in block.splitlines() if COMMAND.match(line)]
     return [line for line in lines if "-m venv" not in line and "test-tools.sh" not in line]
 
 
@@ -48,7 +51,8 @@ def as_run_here(line: str) -> tuple[dict[str, str], list[str]]:
     env: dict[str, str] = {}
     while words and re.match(r"^[A-Z_]+=", words[0]):
         name, _, value = words.pop(0).partition("=")
-        env[name] = "virtual" if name == "MPKERNEL_PORT" else value
+        env[name] = value
+    env["MPKERNEL_PORT"] = "virtual"  # also where the line names none: no plugged-in board
     command = Path(words[0]).name
     if command in ("python", "python3"):
         return env, [sys.executable, *words[1:]]
@@ -92,6 +96,8 @@ def test_shell_examples_run_on_the_virtual_board(tmp_path: Path) -> None:
             o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
             if o.output_type == "error"
         ], path  # fmt: skip
+    names = [p.name for p in outputs]
+    assert "00-hello-board.nbconvert.ipynb" in names and "03-run.ipynb" in names, names
     hello = (tmp_path / "notebooks" / "00-hello-board.nbconvert.ipynb").read_text()
     assert "Hello from linux" in hello and "via the virtual board" in hello
     result = json.loads((tmp_path / "notebooks" / "experiment-result.json").read_text())

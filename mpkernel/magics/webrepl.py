@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from typing import TYPE_CHECKING
 
 from ..secrets import ask_secret
@@ -83,15 +84,14 @@ def _connect(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
         kernel.say(f"Already connected over WebREPL ({kernel.connection.status().name}).\n")
         return
     url = webrepl.address(kernel.connection)
-    password = ask_secret(
+    password = functools.partial(  # asked once the WebREPL answers, not before
+        ask_secret,
         kernel.getpass,
         "WebREPL password: ",
         from_env=args.password_from_env,
         default_env="MPKERNEL_WEBREPL_PASSWORD",
     )
-    board = kernel.connection.connect(url, password=password)
-    del password
-    announce(kernel, board)
+    announce(kernel, kernel.connection.connect(url, password=password))
 
 
 @magic("webrepl")
@@ -100,7 +100,7 @@ def _connect(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     nargs="?",
     default="status",
     choices=("setup", "status", "connect", "disable"),
-    help="setup: enable WebREPL with a password; status (default); connect: %%connect to "
+    help="setup: enable WebREPL with a password; status (default); connect: %connect to "
     "the address status shows; disable",
 )
 @arg("--password-from-env", metavar="VAR", help="setup, connect: take the password from $VAR")
