@@ -110,9 +110,9 @@ def test_shell_examples_run_on_the_virtual_board(tmp_path: Path) -> None:
 
 def test_commands_named_in_the_text_give_their_help() -> None:
     spans = SPAN.findall(PROSE)
-    assert "python -m mpkernel --help" in spans
-    assert "mpkernel-virtual-board --help" in spans
-    for span in ("python -m mpkernel --help", "mpkernel-virtual-board --help"):
+    for command in ("python -m mpkernel --help", "mpkernel-virtual-board --help"):
+        span = next((s for s in spans if s in (command, ".venv/bin/" + command)), None)
+        assert span is not None, f"README does not name `{command}`"
         _, argv = as_run_here(span)
         r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and r.stdout.startswith("usage:"), (span, r.stderr)
