@@ -145,6 +145,8 @@ def test_options_outside_a_magic_belong_to_a_magic_of_their_row_or_section() -> 
             sys.executable, "-m", "mpkernel", "install", "--help"
         ),
         "papermill": cli_options(str(BIN / "papermill"), "--help"),
+        "jupyter lab": cli_options(str(BIN / "jupyter"), "lab", "--help"),
+        "python -m pytest": cli_options(sys.executable, "-m", "pytest", "--help"),
     }
     checked = 0
     for title, text in sections().items():
