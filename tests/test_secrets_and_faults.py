@@ -45,16 +45,16 @@ def test_stop_button_spares_the_simulated_bootloader() -> None:
     km, kc = start_kernel()
     try:
         assert run(kc, "%connect virtual").status == "ok"
-        before = set(processes(b"esp32_mock_bootloader"))
+        before = set(processes(b"mpkernel.flash.mock"))
         first = run(kc, "%chipinfo", timeout=60)
         assert first.status == "ok", first.text
-        simulator = set(processes(b"esp32_mock_bootloader")) - before
+        simulator = set(processes(b"mpkernel.flash.mock")) - before
         assert len(simulator) == 1
         timer = threading.Timer(0.5, km.interrupt_kernel)
         timer.start()
         r = run(kc, "while True:\n    pass", timeout=20)
         assert r.reply["ename"] == "KeyboardInterrupt"
-        assert simulator <= set(processes(b"esp32_mock_bootloader"))  # still the same one
+        assert simulator <= set(processes(b"mpkernel.flash.mock"))  # still the same one
         again = run(kc, "%chipinfo", timeout=60)
         assert again.status == "ok", again.text
     finally:
