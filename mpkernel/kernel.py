@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from IPython.core.error import StdinNotImplementedError
 from ipykernel.ipkernel import IPythonKernel
 
 from . import __version__
@@ -254,7 +255,7 @@ class MicroPythonKernel(IPythonKernel):
             self.say(part)
 
         with self.board_lock:
-            result = board.run_cell(code, emit)
+            result = board.run_cell(code, emit, self._board_input)
         if hidden:
             self.say(
                 f"\n[mpkernel: output truncated after {shown:,} characters; "
@@ -262,6 +263,14 @@ class MicroPythonKernel(IPythonKernel):
                 "stderr",
             )
         return self._reply_for(result, count, silent)
+
+    def _board_input(self, prompt: str) -> str | None:
+        """A line for the board's input() or sys.stdin, typed in the notebook (as IPython's
+        input() asks); None where the frontend has no stdin (nbclient, papermill)."""
+        try:
+            return self.raw_input(prompt)
+        except StdinNotImplementedError:
+            return None
 
     def _reply_for(self, result: CellResult, count: int, silent: bool) -> dict[str, Any]:
         if result.reset:

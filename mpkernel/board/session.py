@@ -13,8 +13,10 @@ from pathlib import Path
 from ..cell import RESULT_MARK, prepare
 from ..errors import BoardError
 from .caps import Caps, probe
+from .helpers import helper
 from .rawrepl import SMALL_CODE, ExecResult, RawRepl, ReplError
 from .serial_transport import SerialTransport
+from .stdin_relay import StdinRelay, may_read_stdin, rewrite
 from .transport import Transport, TransportError
 from .virtual_link import VirtualTransport
 from .webrepl import WebReplTransport, is_webrepl_url
@@ -32,6 +34,10 @@ class BoardExecError(ReplError):
 
 
 _MARK = RESULT_MARK.encode()
+NO_STDIN_MESSAGE = (
+    "The board asked for input, but this frontend has no stdin (nbclient, papermill, "
+    "nbconvert): set the value in the cell instead of reading it."
+)
 
 
 @dataclass
@@ -200,19 +206,36 @@ class Board:
 
     # -- running code --------------------------------------------------------------
 
-    def run_cell(self, code: str, emit: Callable[[str], None]) -> CellResult:
-        """Run a notebook cell; `emit` receives its printed text as it arrives."""
+    def run_cell(
+        self,
+        code: str,
+        emit: Callable[[str], None],
+        ask: Callable[[str], str | None] | None = None,
+    ) -> CellResult:
+        """Run a notebook cell; `emit` receives its printed text as it arrives.
+
+        `ask(prompt)` answers the cell's input() and sys.stdin reads with a line typed in the
+        notebook (None, or no `ask`: there is no stdin, and the cell ends with StdinRefused).
+        """
         to_send, _ = prepare(code)
         text = TextStream(emit)
         values = _ValueSplitter(text.feed)
+        relay = None
+        if may_read_stdin(to_send):
+            to_send = rewrite(to_send)
+            self._install_stdin()
+            echo = self.transport.kind == "virtual"
+            relay = StdinRelay(values.feed, ask or (lambda _: None), self.transport.write, echo)
         try:
-            res: ExecResult = self.repl.exec(to_send, values.feed)
+            res: ExecResult = self.repl.exec(to_send, relay.feed if relay else values.feed)
         except TransportError:
             # sys.exit() or machine.soft_reset() over WebREPL: the board drops the socket.
             if not self.transport.dropped_at_reset():
                 raise
             self.reconnect()
             res = ExecResult(reset=True)
+        if relay is not None:
+            relay.finish()
         values.finish()
         if res.reset_output:  # atexit callbacks and boot.py, as a board's terminal shows them
             text.feed(res.reset_output)
@@ -220,9 +243,20 @@ class Board:
         result = CellResult(reset=res.reset)
         if res.error:
             result.ename, result.evalue, result.traceback = parse_traceback(res.error)
+            if relay is not None and relay.refused and result.ename == "EOFError":
+                result.ename, result.evalue = "StdinRefused", NO_STDIN_MESSAGE
+                result.traceback = [f"{result.ename}: {result.evalue}"]
         elif values.value is not None:
             result.value = values.value.decode("utf-8", "replace")
         return result
+
+    def _install_stdin(self) -> None:
+        """Put input() and _mpk_stdin on the board (helpers/stdin.py), or empty the line
+        an earlier cell left half read: each cell reads its own lines."""
+        try:
+            self.exec_capture("_mpk_stdin.b=''")
+        except BoardExecError:  # not there yet (a new connection, a reset)
+            self.exec_capture(helper("stdin"))
 
     def exec_capture(self, code: str) -> str:
         """Run helper code and return what it printed; raise BoardExecError if it failed."""
