@@ -10,8 +10,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from IPython.core.error import StdinNotImplementedError
 from ipykernel.ipkernel import IPythonKernel
+from IPython.core.error import StdinNotImplementedError
 
 from . import __version__
 from .board.session import Board, CellResult

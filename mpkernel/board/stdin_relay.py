@@ -38,7 +38,7 @@ def rewrite(code: str) -> str:
         toks = list(tokenize.generate_tokens(io.StringIO(code).readline))
     except (tokenize.TokenError, SyntaxError):
         return code
-    for a, b, c in zip(toks, toks[1:], toks[2:]):
+    for a, b, c in zip(toks, toks[1:], toks[2:], strict=False):
         if (a.string, b.string, c.string) == ("sys", ".", "stdin") and a.start[0] == c.end[0]:
             spans.append((a.start[0], a.start[1], c.end[1]))
     if not spans:

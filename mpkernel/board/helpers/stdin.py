@@ -7,8 +7,6 @@ class _mpk_In:
     def line(self, p=""):
         import sys
 
-        if self.b:
-            return self.readline()[:-1]
         sys.stdout.write("\x1empk-in\x1e" + p + "\x1e\x1f")
         s = ""
         while 1:
@@ -40,4 +38,6 @@ _mpk_stdin = _mpk_In()
 
 
 def input(p=""):
+    if _mpk_stdin.b:
+        return _mpk_stdin.readline()[:-1]
     return _mpk_stdin.line(str(p))
