@@ -66,6 +66,11 @@ class MicroPythonKernel(IPythonKernel):
         self.taps: list[Callable[[str], None]] = []
         self.board_channel = BoardChannel(self)  # the extension's board panel talks to it
         self.board_channel.register()
+        #: The last cell's request: what the board prints between cells is shown under it.
+        self._last_parent: dict[str, Any] | None = None
+        self._early: list[str] = []  # printed before any cell ran
+        self.connection.idle.listeners.append(self._show_idle_output)
+        self.connection.idle.start()
         if os.environ.get("MPKERNEL_PORT", "").strip():
             self._connect_at_start()
 
@@ -152,6 +157,7 @@ class MicroPythonKernel(IPythonKernel):
         cell_meta: dict[str, Any] | None = None,
         cell_id: str | None = None,
     ) -> dict[str, Any]:
+        self._start_cell()
         body = host_body(code)
         # ipykernel (6.29, 7.x) sleeps after each cell so that IPython's buffered stdout is
         # flushed before the reply; board output is sent directly, so board cells skip it.
@@ -210,6 +216,37 @@ class MicroPythonKernel(IPythonKernel):
             forward(allow_stdin)
         else:
             self._allow_stdin = allow_stdin
+
+    # -- between cells -------------------------------------------------------------------
+
+    def _show_idle_output(self, text: str) -> None:
+        """What the board printed between cells, shown in the cell that ran last (as
+        ipykernel shows a background thread's prints). Called from the reader thread."""
+        parent = self._last_parent
+        if parent is None:
+            self._early.append(text)
+            return
+        content = {"name": "stdout", "text": text}
+        self.session.send(
+            self.iopub_socket, "stream", content, parent=parent, ident=self._topic("stream")
+        )
+
+    def _start_cell(self) -> None:
+        """Hand what the board printed since the last cell to that cell; this one is next."""
+        try:
+            with self.board_lock:
+                dropped = self.connection.idle.catch_up()
+        except KeyboardInterrupt:
+            dropped = 0
+        self._last_parent = self.get_parent("shell")
+        early, self._early = "".join(self._early), []
+        self.say(early)
+        if dropped:
+            self.say(
+                f"[mpkernel: {dropped:,} more characters the board printed between cells "
+                "were not shown (1 MB is kept per pause between cells).]\n",
+                "stderr",
+            )
 
     def _execute(self, code: str, count: int, silent: bool) -> dict[str, Any]:
         if self._unannounced and self.board is not None:
@@ -327,6 +364,7 @@ class MicroPythonKernel(IPythonKernel):
         }
 
     def do_shutdown(self, restart: bool) -> dict[str, Any]:  # type: ignore[override]
+        self.connection.idle.stop()
         self.disconnect()
         return super().do_shutdown(restart)
 

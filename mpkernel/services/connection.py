@@ -16,6 +16,7 @@ from ..board.ports import find_boards, format_ports
 from ..board.session import Board
 from ..board.webrepl import is_webrepl_url
 from ..errors import BoardError, UsageError
+from .idle_output import IdleOutput
 
 VIRTUAL = "virtual"
 
@@ -80,6 +81,8 @@ class Connection:
         self.auto_connect = True  # until the user connects or disconnects explicitly
         self.startup_error: str | None = None
         self._opened_with: tuple[str, int] = ("", 115200)
+        #: What the board prints between cells; its `listeners` get it (start() to read).
+        self.idle = IdleOutput(self.lock, lambda: self.board)
 
     def open(
         self,
