@@ -157,8 +157,8 @@ class MicroPythonKernel(IPythonKernel):
         cell_meta: dict[str, Any] | None = None,
         cell_id: str | None = None,
     ) -> dict[str, Any]:
-        self._start_cell()
         body = host_body(code)
+        self._start_cell(board=body is None)
         # ipykernel (6.29, 7.x) sleeps after each cell so that IPython's buffered stdout is
         # flushed before the reply; board output is sent directly, so board cells skip it.
         if hasattr(self, "_execute_sleep"):
@@ -231,13 +231,16 @@ class MicroPythonKernel(IPythonKernel):
             self.iopub_socket, "stream", content, parent=parent, ident=self._topic("stream")
         )
 
-    def _start_cell(self) -> None:
-        """Hand what the board printed since the last cell to that cell; this one is next."""
+    def _start_cell(self, board: bool) -> None:
+        """Hand what the board printed since the last cell to that cell; this one is next.
+        A %%host cell leaves the board's link alone (the reader goes on meanwhile)."""
+        dropped = 0
         try:
-            with self.board_lock:
-                dropped = self.connection.idle.catch_up()
+            if board:
+                with self.board_lock:
+                    dropped = self.connection.idle.catch_up()
         except KeyboardInterrupt:
-            dropped = 0
+            pass
         self._last_parent = self.get_parent("shell")
         early, self._early = "".join(self._early), []
         self.say(early)

@@ -71,6 +71,7 @@ class RawRepl:
         self._probed = False  # a probe (Ctrl-A) was queued behind the code sent last
         self._legacy_run = False  # the code sent last runs through exec() (see LEGACY_PACES)
         self._pace = 0  # index into LEGACY_PACES that delivered code intact last
+        self._before_ok = b""  # printed by a running thread while the code went in
 
     # -- reading -----------------------------------------------------------------
 
@@ -180,6 +181,12 @@ class RawRepl:
             pass
         return True
 
+    def take_unread(self) -> bytes:
+        """Bytes read past the end of the last step (a thread's output after a run's end)."""
+        data = bytes(self._pending)
+        self._pending.clear()
+        return data
+
     def unread(self, data: bytes) -> None:
         """Put bytes back, to be read again first."""
         self._pending[:0] = data
@@ -242,9 +249,10 @@ class RawRepl:
         return got[:-1].strip() if error == b"\x04" else b""
 
     def _expect_ok(self) -> None:
-        """Plain raw mode: the board answers OK when it has taken the code."""
+        """Plain raw mode: the board answers OK when it has taken the code. What came before
+        it was printed meanwhile by a program still running (a thread): `follow` shows it."""
         try:
-            self.read_until(b"OK", 5.0)
+            self._before_ok = self.read_until(b"OK", 5.0)[:-2]
         except TimeoutError as exc:
             raise ReplError(
                 f"The board did not accept the code (it answered {exc.args[0][:60]!r})."
@@ -337,6 +345,9 @@ class RawRepl:
         ends = RunEnd(on_output, self._mark, self.transport.write, self._probed)
         ends.pty_echo = self.transport.kind == "virtual"
         self._mark, self._probed = None, False
+        if self._before_ok:
+            before, self._before_ok = self._before_ok, b""
+            on_output(before)
 
         def interrupt() -> None:
             nonlocal interrupts, deadline

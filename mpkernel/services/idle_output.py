@@ -17,8 +17,9 @@ from ..board.session import Board, TextStream
 
 #: Characters passed to listeners per idle period (between two cells); the rest is counted.
 LIMIT = 1_000_000
-#: Seconds between reads: short while output flows, longer while the board is quiet.
-POLL = (0.02, 0.1)
+#: Seconds between reads: while output flows (the lock is free meanwhile), and while the
+#: board is quiet.
+POLL = (0.001, 0.05)
 #: A late answer of the raw REPL to a probe sent during the last cell: not the program's.
 _PROBE_ANSWER = re.compile(r"\n?raw REPL; CTRL-B to exit\n>")
 
@@ -78,7 +79,7 @@ class IdleOutput:
         if board is None or board is self._dead or not board.repl.in_raw:
             return b""
         try:
-            return board.transport.read(0)
+            return board.repl.take_unread() + board.transport.read(0)
         except Exception:  # a link that broke: the next cell reports it
             self._dead = board
             return b""
