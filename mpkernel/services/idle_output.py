@@ -40,6 +40,7 @@ class IdleOutput:
         self.shown = 0  # characters passed on since the last cell started
         self.dropped = 0  # characters over LIMIT since then, not passed on
         self._text = TextStream(self._pass)  # UTF-8 and \r\n across reads
+        self._order = threading.Lock()  # a read and its delivery, one thread at a time
         self._dead: Board | None = None  # its link failed: the next cell will say so
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -56,7 +57,8 @@ class IdleOutput:
     def catch_up(self) -> int:
         """A cell starts (the caller holds the lock): pass on what arrived up to now, and
         start a new idle period. Returns how many characters the last one dropped."""
-        self._text.feed(self._read())
+        with self._order:
+            self._text.feed(self._read())
         dropped, self.shown, self.dropped = self.dropped, 0, 0
         return dropped
 
@@ -64,13 +66,14 @@ class IdleOutput:
         wait = POLL[1]
         while not self._stop.wait(wait):
             data = b""
-            if self.lock.acquire(blocking=False):
-                try:
-                    data = self._read()
-                finally:
-                    self.lock.release()
-            if data:
-                self._text.feed(data)
+            with self._order:
+                if self.lock.acquire(blocking=False):
+                    try:
+                        data = self._read()
+                    finally:
+                        self.lock.release()
+                if data:
+                    self._text.feed(data)
             wait = POLL[0] if data else POLL[1]
 
     def _read(self) -> bytes:
