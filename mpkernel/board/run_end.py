@@ -136,12 +136,17 @@ class RunEnd:
         """Whether buf holds the run's end (answered probe, reboot, or our Ctrl-C's answer)."""
         for e in _finds(self.buf, b"\x04>"):
             answer = bytes(self.buf[e + 2 : e + 2 + _LOOK]).lstrip(b"\r\n")
-            if answer.startswith(PROBE_ANSWER) and self.probes:
+            banner = self.buf.find(PROBE_ANSWER, e + 2)
+            # A thread may print between the end and the probe's answer: that is its output.
+            between = bytes(self.buf[e + 2 : banner]) if banner >= 0 else b""
+            late = banner >= 0 and EOT not in between and not answer.startswith(PROBE_ANSWER)
+            if (answer.startswith(PROBE_ANSWER) or late) and self.probes:
                 start = self._start_before(e)
                 if start is not None:
                     self.answered += 1
-                    rest = self.buf.find(PROBE_ANSWER, e + 2) + len(PROBE_ANSWER)
-                    after = b">" + bytes(self.buf[rest:])
+                    rest = banner + len(PROBE_ANSWER)
+                    after = b">" + (between.removesuffix(b"\r\n") if late else b"")
+                    after += bytes(self.buf[rest:])
                     return self._end(start, bytes(self.buf[start + 1 : e]), after)
         for e in _finds(self.buf, b"\x04\x04"):
             if _reboot_follows(self.buf[e + 2 : e + 2 + _AT_EXIT]):  # sys.exit(): a soft reset
@@ -185,7 +190,7 @@ class RunEnd:
         if s[0] == EOT:  # an empty traceback part: the prompt and banner, or a reboot follow
             after = s[1:]
             if _compatible(after, b">"):
-                return _compatible(after[1:].lstrip(b"\r\n"), PROBE_ANSWER)
+                return True  # `>` then the probe's answer, perhaps after a thread's output
             # sys.exit(): atexit callbacks may print before the reboot notice.
             rest = self.buf[i + 2 : i + 2 + _AT_EXIT]
             return EOT not in rest and (len(rest) < _AT_EXIT or _reboot_follows(rest))
