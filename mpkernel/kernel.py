@@ -295,6 +295,7 @@ class MicroPythonKernel(IPythonKernel):
             self.say(part)
 
         with self.board_lock:
+            self.connection.idle.flush()
             result = board.run_cell(code, emit, self._board_input)
         if hidden:
             self.say(

@@ -57,10 +57,15 @@ class IdleOutput:
     def catch_up(self) -> int:
         """A cell starts (the caller holds the lock): pass on what arrived up to now, and
         start a new idle period. Returns how many characters the last one dropped."""
-        with self._order:
-            self._text.feed(self._read())
+        self.flush()
         dropped, self.shown, self.dropped = self.dropped, 0, 0
         return dropped
+
+    def flush(self) -> None:
+        """Pass on what arrived up to now (the caller holds the lock, and is about to use
+        the link: the raw REPL drops what it finds there before it sends code)."""
+        with self._order:
+            self._text.feed(self._read())
 
     def _run(self) -> None:
         wait = POLL[1]
