@@ -88,6 +88,9 @@ def test_chipinfo(fk: BlockingKernelClient, mock_port: str) -> None:
     assert "XMC XM25QH32, 4MB (manufacturer 0x20, device 0x4016)" in out
     assert "Detected size: 4MB (4,194,304 bytes)" in out
     assert "MAC:" in out and "[simulated]" not in out
+    # esptool's own messages reach the notebook, the ESP-01 owner's instruction first.
+    assert "cannot reset the chip by itself" in out and "press reset now.\n" in out
+    assert "Connecting..." in out and "Uploading stub flasher" in out, out
 
 
 def test_virtual_board_uses_the_simulated_bootloader(fk: BlockingKernelClient) -> None:

@@ -243,7 +243,7 @@ def open_chip(
     if before.startswith("no-reset") and lines is not None:
         lines(
             f"{port} cannot reset the chip by itself: if it is not in download mode yet, "
-            "hold GPIO0 low and press reset now."
+            "hold GPIO0 low and press reset now.\n"
         )
     _check_port(port)
     try:

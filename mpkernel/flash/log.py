@@ -14,9 +14,10 @@ ProgressSink = Callable[[int, int], None]
 class NotebookLog(EspLogBase):
     """An esptool logger whose output goes to whatever operation runs now.
 
-    `lines` receives esptool's messages (one string each); `on_progress` gets
-    (done, total) for reads and writes. esp.open_chip sets `lines` for each chip session
-    and esp._progress sets `on_progress` around each read or write.
+    `lines` receives esptool's messages as print would show them (each ends with its line
+    end; "Connecting..." and the dots of each attempt come without one, as they happen);
+    `on_progress` gets (done, total) for reads and writes. esp.open_chip sets `lines` for
+    each chip session and esp._progress sets `on_progress` around each read or write.
     """
 
     def __init__(self) -> None:
@@ -24,13 +25,13 @@ class NotebookLog(EspLogBase):
         self.on_progress: ProgressSink | None = None
         self.verbose = False
 
-    def _say(self, *args: Any) -> None:
-        text = " ".join(str(a) for a in args).strip()
-        if text and self.lines is not None:
-            self.lines(text)
+    def _say(self, *args: Any, end: str = "\n") -> None:
+        text = " ".join(str(a) for a in args)
+        if (text.strip() or end != "\n") and self.lines is not None:
+            self.lines(text.strip() + end if end == "\n" else text + end)
 
     def print(self, *args: Any, **kwargs: Any) -> None:
-        self._say(*args)
+        self._say(*args, end=kwargs.get("end", "\n"))  # "Connecting..." then its dots
 
     def note(self, *args: Any) -> None:
         self._say("Note:", *args)

@@ -47,7 +47,7 @@ class Report:
 
     say: Callable[..., None]  # say(text, error=False)
     progress: Callable[[str, int], Bar]
-    log: Callable[[str], None] = lambda line: None  # esptool's own messages
+    log: Callable[[str], None] = lambda text: None  # esptool's own messages, line ends kept
 
 
 @dataclass

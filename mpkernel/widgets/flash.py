@@ -24,11 +24,12 @@ MODES = ["keep", "dio", "qio", "dout"]
 
 
 def report_to(kernel: MicroPythonKernel) -> Report:
-    """Messages to the cell's output, progress as bars, esptool's lines to the log."""
+    """Messages to the cell's output, progress as bars, esptool's own messages to the cell
+    too (among them "hold GPIO0 low and press reset now" while esptool waits)."""
     return Report(
         say=lambda text, error=False: kernel.say(text, "stderr" if error else "stdout"),
         progress=Progress,
-        log=kernel.log.info,
+        log=kernel.say,
     )
 
 
