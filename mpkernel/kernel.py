@@ -70,6 +70,7 @@ class MicroPythonKernel(IPythonKernel):
         self._last_parent: dict[str, Any] | None = None
         self._early: list[str] = []  # printed before any cell ran
         self.connection.idle.listeners.append(self._show_idle_output)
+        self.connection.idle.listeners.append(self.board_channel.output)  # the panel's console
         self.connection.idle.start()
         if os.environ.get("MPKERNEL_PORT", "").strip():
             self._connect_at_start()

@@ -246,3 +246,25 @@ def test_panel_reopens_after_kernel_restart(kernel) -> None:
     assert panel.ok("connect", target="virtual")["connected"]
     assert panel.ok("ls")["entries"] == []  # a new virtual board: an empty folder
     panel.close()
+
+
+def test_console_gets_what_the_board_prints_between_cells(
+    panel: PanelClient, kc: BlockingKernelClient
+) -> None:
+    panel.ok("status")  # the panel is open before the board starts printing
+    code = (
+        "import _thread, time\n"
+        "def _ticks():\n"
+        "    for i in range(4):\n"
+        "        time.sleep(0.3)\n"
+        "        print('console tick', i)\n"
+        "_thread.start_new_thread(_ticks, ())"
+    )
+    assert run(kc, code).status == "ok"
+    seen = ""
+    while "console tick 3" not in seen:
+        seen += panel.wait_event("output", timeout=30)["text"]
+    assert [f"console tick {i}" for i in range(4)] == [
+        line for line in seen.splitlines() if line.startswith("console tick")
+    ]
+    assert board_says(kc, "print(2)") == "2"
