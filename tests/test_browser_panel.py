@@ -282,6 +282,20 @@ def test_console_shows_boot_output_after_hard_reset(lab) -> None:
     nb.run("import os\nos.remove('main.py')")
 
 
+def test_console_shows_output_printed_between_cells(lab) -> None:
+    page, nb, panel = lab
+    nb.run(
+        "import _thread, time\n"
+        "def _later():\n"
+        "    for i in range(4):\n"
+        "        time.sleep(0.3)\n"
+        "        print('between cells', i)\n"
+        "_thread.start_new_thread(_later, ())"
+    )
+    panel.button("Console").click()
+    expect(page.locator(".mpk-Console-text")).to_contain_text("between cells 3")
+
+
 def test_panel_survives_kernel_restart(lab) -> None:
     page, nb, panel = lab
     page.locator(".lm-TabBar-tab", has_text="Untitled").first.click()
