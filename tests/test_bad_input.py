@@ -232,3 +232,18 @@ def test_usage_errors_and_failed_operations_are_named_apart(fresh_kernel) -> Non
     assert failed.error["ename"] == "FileError"
     gone = run(kc, "%connect /dev/ttyUSB_nothing_here")
     assert gone.error["ename"] == "BoardError"
+
+
+def test_failed_connect_keeps_the_board_that_worked(
+    fresh_kernel, virtual_board: VirtualBoard
+) -> None:
+    _, kc = fresh_kernel
+    assert run(kc, "%connect virtual").status == "ok"
+    run(kc, "kept = 41")
+    one_line_error(run(kc, "%connect /dev/ttyUSB9"), "No serial port")
+    assert run(kc, "kept + 1").result == "42"  # same board, same variables
+    assert run(kc, "print(2)").stdout == "2\n"
+    assert run(kc, f"%connect {virtual_board.port}").status == "ok"  # switching still works
+    assert run(kc, "'kept' in globals()").result == "False"
+    assert run(kc, f"%connect {virtual_board.port}").status == "ok"  # and reconnecting to it
+    assert run(kc, "print(2)").stdout == "2\n"

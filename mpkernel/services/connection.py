@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 from ..board.ports import find_boards, format_ports
 from ..board.session import Board
+from ..board.transport import TransportError
 from ..board.webrepl import is_webrepl_url
 from ..errors import BoardError, UsageError
 from .idle_output import IdleOutput
@@ -39,6 +40,16 @@ def choose_port(port: str | None = None, how: str = "%connect PORT") -> str:
     if len(boards) > 1:
         raise UsageError(f"Several boards found, choose one with {how}:\n" + format_ports(boards))
     return boards[0].device if boards else VIRTUAL
+
+
+def _may_share_repl(board: Board, target: str) -> bool:
+    """Whether `target` may reach the REPL that `board` holds: the same port, or a WebREPL on
+    either side (a board's WebREPL and its cable share one REPL, and it takes one client)."""
+    if board.kind == "webrepl" or is_webrepl_url(target):
+        return True
+    if VIRTUAL in (board.name, target):
+        return False  # each new "virtual" link is a board of its own
+    return os.path.realpath(board.name) == os.path.realpath(target)
 
 
 def describe(board: Board, firmware: str) -> str:
@@ -91,14 +102,22 @@ class Connection:
         root: str | None = None,
         password: str | Callable[[], str] | None = None,
     ) -> Board:
-        """Open a board, replacing any current one. A ws:// target needs a password (or a
-        function that asks for it: it is called once the WebREPL answers)."""
+        """Open a board and replace the current one once the new one answers, so a failed
+        connect keeps the board that worked (a link that may share the current one's REPL
+        goes after it is closed). A ws:// target needs a password (or a function that asks
+        for it: it is called once the WebREPL answers)."""
         if is_webrepl_url(target) and password is None:
             if self.ask_password is None:
                 raise UsageError("A WebREPL needs its password: --password-from-env VAR.")
             password = self.ask_password
+        self.auto_connect = False
+        if self.board is not None and _may_share_repl(self.board, target):
+            self.close()  # leaving its REPL would disturb the new link: free it first
+        try:
+            board = Board.open(target, baudrate=baudrate, root=root, password=password)
+        except TransportError as exc:  # the new link failed; the current one is still fine
+            raise BoardError(str(exc)) from None
         self.close()
-        board = Board.open(target, baudrate=baudrate, root=root, password=password)
         self.board = board
         self._opened_with = (target, baudrate)
         return board
