@@ -247,3 +247,30 @@ def test_failed_connect_keeps_the_board_that_worked(
     assert run(kc, "'kept' in globals()").result == "False"
     assert run(kc, f"%connect {virtual_board.port}").status == "ok"  # and reconnecting to it
     assert run(kc, "print(2)").stdout == "2\n"
+
+
+def test_interrupted_put_says_keyboard_interrupt(fresh_kernel, tmp_path: Path) -> None:
+    km, kc = fresh_kernel
+    (tmp_path / "old.bin").write_bytes(b"old contents")
+    (tmp_path / "big.bin").write_bytes(os.urandom(3_000_000))
+    assert run(kc, "%connect virtual").status == "ok"
+    assert run(kc, f"%put {tmp_path / 'old.bin'} target.bin").status == "ok"
+    pressed: list[str] = []
+
+    def press_stop_once_under_way(msg: dict) -> None:
+        if msg["msg_type"] == "update_display_data" and not pressed:
+            pressed.append(msg["content"]["data"]["text/plain"])
+            km.interrupt_kernel()
+
+    reply = kc.execute_interactive(
+        f"%put {tmp_path / 'big.bin'} target.bin",
+        output_hook=press_stop_once_under_way,
+        timeout=120,
+    )["content"]
+    assert pressed and "2.9 MB" in pressed[0]  # the press came while the copy ran
+    assert reply["status"] == "error"
+    assert (reply["ename"], reply["evalue"]) == ("KeyboardInterrupt", "Interrupted."), reply
+    assert len(reply["traceback"]) == 1
+    r = run(kc, "import os\nprint(open('target.bin').read(), os.listdir())")
+    assert r.stdout.startswith("old contents ['target.bin']"), r.text  # old file intact
+    assert run(kc, "print(2)").stdout == "2\n"

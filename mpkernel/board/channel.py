@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..errors import OperationError
 from .helpers import helper
+from .rawrepl import ExecResult
 from .session import Board, BoardExecError
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -87,6 +88,15 @@ def file_error(exc: BoardExecError, path: str) -> FileError:
     if exc.ename == "MemoryError":
         return FileError(f"{path}: the board ran out of memory (free some, or %reset).")
     return FileError(f"{path}: {exc}")
+
+
+def check_helper(result: ExecResult, path: str) -> None:
+    """Raise for a helper that did not finish: KeyboardInterrupt if it was stopped (the stop
+    button), else the FileError its traceback names."""
+    if result.interrupted:
+        raise KeyboardInterrupt
+    if result.error:
+        raise error_text_to_file_error(result.error, path)
 
 
 def error_text_to_file_error(text: str, path: str) -> FileError:

@@ -262,6 +262,8 @@ class Board:
         """Run helper code and return what it printed; raise BoardExecError if it failed."""
         out = bytearray()
         res = self.repl.exec(code, out.extend)
+        if res.interrupted:
+            raise KeyboardInterrupt  # the stop button, not the helper's own failure
         if res.error:
             ename, evalue, _ = parse_traceback(res.error)
             raise BoardExecError(ename, evalue)

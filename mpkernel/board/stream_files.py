@@ -13,7 +13,13 @@ import contextlib
 import zlib
 from binascii import a2b_base64, b2a_base64
 
-from .channel import FileChannel, FileError, Progress, error_text_to_file_error
+from .channel import (
+    FileChannel,
+    FileError,
+    Progress,
+    check_helper,
+    error_text_to_file_error,
+)
 from .helpers import helper_call
 
 RAW, BASE64, HEX = 0, 1, 2
@@ -98,9 +104,7 @@ class StreamChannel(FileChannel):
             interrupted = True
         self.repl.transport.write(abort if interrupted else end)
         out = bytearray()
-        result = self.repl.follow(out.extend, interrupted=False)
-        if result.error:
-            raise error_text_to_file_error(result.error, remote)
+        check_helper(self.repl.follow(out.extend, interrupted=False), remote)
         if interrupted:
             raise KeyboardInterrupt
         return wire
@@ -137,9 +141,7 @@ class StreamChannel(FileChannel):
             if progress:
                 progress(len(data), size)
         out = bytearray()
-        result = self.repl.follow(out.extend)
-        if result.error:
-            raise error_text_to_file_error(result.error, remote)
+        check_helper(self.repl.follow(out.extend), remote)
         return bytes(data), wire, ENCODINGS[enc]
 
     def _start_helper(self, name: str, call: str, path: str) -> None:

@@ -23,9 +23,9 @@ from .channel import (
     FileChannel,
     FileError,
     Progress,
+    check_helper,
     digest_of,
     entry_of,
-    error_text_to_file_error,
     hash_code,
     stat,
     stat_code,
@@ -169,9 +169,7 @@ class WebReplChannel(FileChannel):
         except TimeoutError:
             raise self._stalled(path, kept) from None
         out = bytearray()
-        result = self.repl.follow(out.extend)
-        if result.error:
-            raise error_text_to_file_error(result.error, path)
+        check_helper(self.repl.follow(out.extend), path)
         return out.decode("utf-8", "replace")
 
     def _stalled(self, path: str, kept: str) -> FileError:
