@@ -274,3 +274,22 @@ def test_interrupted_put_says_keyboard_interrupt(fresh_kernel, tmp_path: Path) -
     r = run(kc, "import os\nprint(open('target.bin').read(), os.listdir())")
     assert r.stdout.startswith("old contents ['target.bin']"), r.text  # old file intact
     assert run(kc, "print(2)").stdout == "2\n"
+
+
+def test_host_path_too_long_is_one_line(fresh_kernel, tmp_path: Path) -> None:
+    _, kc = fresh_kernel
+    assert run(kc, "%connect virtual").status == "ok"
+    assert run(kc, "open('there.txt', 'w').write('hi')").status == "ok"
+    long = str(tmp_path / ("n" * 300))  # one name over the host's 255 bytes
+    for cell in (
+        f"%put {long}",
+        f"%put -r {long} lib",
+        f"%get there.txt {long}",
+        f"%backup {long}.bin",
+        f"%restore {long}.bin",
+        f"%sync {long}",
+    ):
+        r = run(kc, cell, timeout=60)
+        one_line_error(r, "name too long", "use a shorter one", "nnnn")
+        assert r.error["ename"] == "UsageError", cell
+        assert run(kc, "print(2)").stdout == "2\n"

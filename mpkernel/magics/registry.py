@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..services.host_paths import host_paths
 
 if TYPE_CHECKING:
     from ..kernel import MicroPythonKernel
@@ -126,6 +127,7 @@ def run_magic_line(kernel: MicroPythonKernel, line: str, body: str | None = None
     except _HelpShown:
         kernel.say(found.parser.format_help())
         return None
-    if found.cell:
-        return found.func(kernel, args, body or "")
-    return found.func(kernel, args)
+    with host_paths():  # a host path the user gave that this computer refuses: one line
+        if found.cell:
+            return found.func(kernel, args, body or "")
+        return found.func(kernel, args)
