@@ -293,3 +293,51 @@ def test_host_path_too_long_is_one_line(fresh_kernel, tmp_path: Path) -> None:
         one_line_error(r, "name too long", "use a shorter one", "nnnn")
         assert r.error["ename"] == "UsageError", cell
         assert run(kc, "print(2)").stdout == "2\n"
+
+
+def _wait_for(condition, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_board_reset_between_cells_is_said_at_the_next(fresh_kernel, tmp_path: Path) -> None:
+    _, kc = fresh_kernel
+    vb = VirtualBoard(root=tmp_path)
+    try:
+        assert run(kc, f"%connect {vb.port}").status == "ok"
+        run(kc, "lost = 1\nopen('main.py', 'w').write(\"open('booted', 'w').write('1')\")")
+        vb.press_reset()  # the reset button, while no cell runs
+        _wait_for((tmp_path / "booted").exists, "main.py to run after the reset")
+        r = run(kc, "print(2)")
+        one_line_error(r, "reset since the last cell", "did not run", "Run it again")
+        assert r.reply["ename"] == "BoardReset"
+        assert run(kc, "print(2)").stdout == "2\n"
+        assert run(kc, "'lost' in globals()").result == "False"
+    finally:
+        vb.stop()
+
+
+def test_board_process_killed_between_cells(fresh_kernel) -> None:
+    km, kc = fresh_kernel
+    assert run(kc, "%connect virtual").status == "ok"
+    run(kc, "lost = 1")
+    relays = _children(km.provisioner.pid)  # type: ignore[union-attr]
+    (board,) = [c for r in relays for c in _children(r)]
+    os.kill(board, signal.SIGKILL)  # MicroPython dies; its relay starts it again
+    _wait_for(lambda: [c for r in relays for c in _children(r) if c != board], "a new board")
+    r = run(kc, "print(2)")
+    one_line_error(r, "reset since the last cell", "Run it again")
+    assert run(kc, "print(2)").stdout == "2\n"
+    assert run(kc, "'lost' in globals()").result == "False"
+
+
+def test_board_gone_between_cells(fresh_kernel, tmp_path: Path) -> None:
+    _, kc = fresh_kernel
+    vb = VirtualBoard(root=tmp_path)
+    assert run(kc, f"%connect {vb.port}").status == "ok"
+    vb.stop()  # unplugged while no cell runs
+    one_line_error(run(kc, "print(2)"), "stopped answering", "%connect")
+    assert run(kc, "%connect virtual").status == "ok"
+    assert run(kc, "print(2)").stdout == "2\n"

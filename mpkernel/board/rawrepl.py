@@ -45,6 +45,17 @@ class ReplError(BoardError):
     """The board does not speak the raw REPL as expected; the message says what to check."""
 
 
+class ResetSinceLastRun(ReplError):
+    """The board reset while nothing ran (reset button, power, watchdog, a crash)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The board reset since the last cell (reset button, power, watchdog or a crash): "
+            "its variables are gone and this cell did not run. Run it again, after the cells "
+            "it needs."
+        )
+
+
 @dataclass
 class ExecResult:
     """What one run of code on the board produced (stdout went to the callback)."""
@@ -277,9 +288,13 @@ class RawRepl:
         if not self.in_raw:
             self.enter()
         else:
-            # Whatever arrived since the last run (a late probe answer) is not this run's.
+            # Whatever arrived since the last run (a late probe answer) is not this run's;
+            # a reset's banner means the board's state is gone: say so, run nothing.
+            late = bytes(self._pending) + self.transport.read(0)
             self._pending.clear()
-            self.transport.read(0)
+            if _rebooted(late) or SOFT_REBOOT in late:
+                self.in_raw = False  # the next run enters the raw REPL afresh
+                raise ResetSinceLastRun()
         if not code.strip():
             code = b"pass"
         self._mark, self._probed = None, False

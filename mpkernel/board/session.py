@@ -14,7 +14,7 @@ from ..cell import RESULT_MARK, prepare
 from ..errors import BoardError
 from .caps import Caps, probe
 from .helpers import helper
-from .rawrepl import SMALL_CODE, ExecResult, RawRepl, ReplError
+from .rawrepl import SMALL_CODE, ExecResult, RawRepl, ReplError, ResetSinceLastRun
 from .serial_transport import SerialTransport
 from .stdin_relay import StdinRelay, may_read_stdin, rewrite
 from .transport import Transport, TransportError
@@ -228,6 +228,8 @@ class Board:
             relay = StdinRelay(values.feed, ask or (lambda _: None), self.transport.write, echo)
         try:
             res: ExecResult = self.repl.exec(to_send, relay.feed if relay else values.feed)
+        except ResetSinceLastRun as exc:
+            return CellResult(ename="BoardReset", evalue=str(exc), traceback=[str(exc)])
         except TransportError:
             # sys.exit() or machine.soft_reset() over WebREPL: the board drops the socket.
             if not self.transport.dropped_at_reset():
