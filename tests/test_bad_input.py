@@ -64,16 +64,22 @@ def test_cell_while_not_connected(fresh_kernel) -> None:
     assert run(kc, "1 + 1").result == "2"
 
 
-def test_board_vanishes_mid_cell(fresh_kernel, tmp_path: Path) -> None:
+@pytest.mark.parametrize("between_cells", [False, True], ids=["mid_cell", "between_cells"])
+def test_board_vanishes(fresh_kernel, tmp_path: Path, between_cells: bool) -> None:
     _, kc = fresh_kernel
     vb = VirtualBoard(root=tmp_path)
     assert run(kc, f"%connect {vb.port}").status == "ok"
-    threading.Timer(0.5, vb.stop).start()
-    r = run(kc, "while True:\n    pass", timeout=20)
-    one_line_error(r, "stopped answering", "%connect")
+    if between_cells:
+        vb.stop()  # unplugged while no cell runs: the next cell says so
+        one_line_error(run(kc, "print(2)"), "stopped answering", "%connect")
+    else:
+        threading.Timer(0.5, vb.stop).start()
+        r = run(kc, "while True:\n    pass", timeout=20)
+        one_line_error(r, "stopped answering", "%connect")
     one_line_error(run(kc, "1"), "Not connected")
     assert run(kc, "%connect virtual").status == "ok"
     assert run(kc, "2 * 2").result == "4"
+    assert run(kc, "print(2)").stdout == "2\n"
 
 
 def test_sys_exit_in_a_cell(kc) -> None:
@@ -189,19 +195,34 @@ def test_a_killed_kernel_leaves_no_virtual_board_behind() -> None:
     km.shutdown_kernel(now=True)
 
 
-def test_board_resets_mid_cell(fresh_kernel, tmp_path: Path) -> None:
+@pytest.mark.parametrize("between_cells", [False, True], ids=["mid_cell", "between_cells"])
+def test_board_resets(fresh_kernel, tmp_path: Path, between_cells: bool) -> None:
     _, kc = fresh_kernel
     vb = VirtualBoard(root=tmp_path)
     try:
         assert run(kc, f"%connect {vb.port}").status == "ok"
-        run(kc, "lost = 1")
-        threading.Timer(0.5, vb.press_reset).start()  # someone presses the reset button
-        r = run(kc, "while True:\n    pass", timeout=20)
-        one_line_error(r, "reset during this cell")
+        run(kc, "lost = 1\nopen('main.py', 'w').write(\"open('booted', 'w').write('1')\")")
+        if between_cells:
+            vb.press_reset()  # someone presses the reset button while no cell runs
+            _wait_for((tmp_path / "booted").exists, "main.py to run after the reset")
+            r = run(kc, "print(2)")
+            one_line_error(r, "reset since the last cell", "did not run", "Run it again")
+        else:
+            threading.Timer(0.5, vb.press_reset).start()  # ... or while one runs
+            r = run(kc, "while True:\n    pass", timeout=20)
+            one_line_error(r, "reset during this cell")
         assert r.reply["ename"] == "BoardReset"
+        assert run(kc, "print(2)").stdout == "2\n"
         assert run(kc, "'lost' in globals()").result == "False"
     finally:
         vb.stop()
+
+
+def _wait_for(condition, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
 
 
 @pytest.mark.timing
@@ -295,30 +316,6 @@ def test_host_path_too_long_is_one_line(fresh_kernel, tmp_path: Path) -> None:
         assert run(kc, "print(2)").stdout == "2\n"
 
 
-def _wait_for(condition, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
-def test_board_reset_between_cells_is_said_at_the_next(fresh_kernel, tmp_path: Path) -> None:
-    _, kc = fresh_kernel
-    vb = VirtualBoard(root=tmp_path)
-    try:
-        assert run(kc, f"%connect {vb.port}").status == "ok"
-        run(kc, "lost = 1\nopen('main.py', 'w').write(\"open('booted', 'w').write('1')\")")
-        vb.press_reset()  # the reset button, while no cell runs
-        _wait_for((tmp_path / "booted").exists, "main.py to run after the reset")
-        r = run(kc, "print(2)")
-        one_line_error(r, "reset since the last cell", "did not run", "Run it again")
-        assert r.reply["ename"] == "BoardReset"
-        assert run(kc, "print(2)").stdout == "2\n"
-        assert run(kc, "'lost' in globals()").result == "False"
-    finally:
-        vb.stop()
-
-
 def test_board_process_killed_between_cells(fresh_kernel) -> None:
     km, kc = fresh_kernel
     assert run(kc, "%connect virtual").status == "ok"
@@ -331,13 +328,3 @@ def test_board_process_killed_between_cells(fresh_kernel) -> None:
     one_line_error(r, "reset since the last cell", "Run it again")
     assert run(kc, "print(2)").stdout == "2\n"
     assert run(kc, "'lost' in globals()").result == "False"
-
-
-def test_board_gone_between_cells(fresh_kernel, tmp_path: Path) -> None:
-    _, kc = fresh_kernel
-    vb = VirtualBoard(root=tmp_path)
-    assert run(kc, f"%connect {vb.port}").status == "ok"
-    vb.stop()  # unplugged while no cell runs
-    one_line_error(run(kc, "print(2)"), "stopped answering", "%connect")
-    assert run(kc, "%connect virtual").status == "ok"
-    assert run(kc, "print(2)").stdout == "2\n"
