@@ -78,6 +78,7 @@ class RawRepl:
         #: which streams code into the compiler: better where heap is tiny).
         self.small_code = SMALL_CODE
         self._pending = bytearray()  # bytes read past what the last step needed
+        self._idle_tail = b""  # the last bytes the idle reader took (a reset shows there)
         self._mark: bytes | None = None  # what the code sent last prints when it completes
         self._probed = False  # a probe (Ctrl-A) was queued behind the code sent last
         self._legacy_run = False  # the code sent last runs through exec() (see LEGACY_PACES)
@@ -116,6 +117,7 @@ class RawRepl:
         """
         seen = bytearray()
         self._pending.clear()
+        self._idle_tail = b""
         self.transport.write(b"\r" + CTRL_C if interrupt else b"\r")
         seen += self.transport.drain(quiet=0.1, limit=1.0)
         for attempt in range(2):
@@ -191,6 +193,13 @@ class RawRepl:
         while self.read_exact(1) != CTRL_D:
             pass
         return True
+
+    def read_idle(self) -> bytes:
+        """What arrived while nothing runs (for the idle reader); a reset in it is said at
+        the next run (ResetSinceLastRun)."""
+        data = self.take_unread() + self.transport.read(0)
+        self._idle_tail = (self._idle_tail + data)[-512:]
+        return data
 
     def take_unread(self) -> bytes:
         """Bytes read past the end of the last step (a thread's output after a run's end)."""
@@ -290,8 +299,9 @@ class RawRepl:
         else:
             # Whatever arrived since the last run (a late probe answer) is not this run's;
             # a reset's banner means the board's state is gone: say so, run nothing.
-            late = bytes(self._pending) + self.transport.read(0)
+            late = self._idle_tail + bytes(self._pending) + self.transport.read(0)
             self._pending.clear()
+            self._idle_tail = b""
             if _rebooted(late) or SOFT_REBOOT in late:
                 self.in_raw = False  # the next run enters the raw REPL afresh
                 raise ResetSinceLastRun()

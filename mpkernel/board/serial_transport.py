@@ -65,14 +65,20 @@ class SerialTransport(Transport):
 
     def _gone(self, exc: Exception) -> TransportError:
         self.close()
-        return TransportError(
+        self._gone_error = TransportError(
             f"The board on {self.name} stopped answering (unplugged, reset or powered off?): {exc}."
             " Run %connect to reconnect."
         )
+        return self._gone_error
+
+    def _closed(self) -> TransportError:
+        """Why the port is closed: how it went (said again to the next user), or not opened."""
+        gone = getattr(self, "_gone_error", None)
+        return gone or TransportError("Not connected: run %connect first.")
 
     def write(self, data: bytes) -> None:
         if not self._serial.is_open:
-            raise TransportError("Not connected: run %connect first.")
+            raise self._closed()
         try:
             self._serial.write(data)
         except (serial.SerialException, OSError) as exc:
@@ -89,7 +95,7 @@ class SerialTransport(Transport):
 
     def read(self, timeout: float) -> bytes:
         if not self._serial.is_open:
-            raise TransportError("Not connected: run %connect first.")
+            raise self._closed()
         try:
             data = self._serial.read(4096)
             if data or timeout <= 0:

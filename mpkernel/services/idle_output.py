@@ -87,7 +87,7 @@ class IdleOutput:
         if board is None or board is self._dead or not board.repl.in_raw:
             return b""
         try:
-            return board.repl.take_unread() + board.transport.read(0)
+            return board.repl.read_idle()
         except Exception:  # a link that broke: the next cell reports it
             self._dead = board
             return b""
