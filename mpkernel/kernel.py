@@ -22,7 +22,7 @@ from .extension import BoardChannel
 from .introspect import complete, inspect
 from .magics import MAGICS, host_body, run_magic_line
 from .magics.connection import announce
-from .secrets import HideWidgetState, ask_secret
+from .secrets import HideWidgetState, webrepl_password
 from .services.connection import Connection
 from .services.wifi import PASSWORD_HINT, password_in_code
 
@@ -108,9 +108,7 @@ class MicroPythonKernel(IPythonKernel):
         self.say(text, "stderr" if error else "stdout")
 
     def _webrepl_password(self) -> str:
-        return ask_secret(
-            self.getpass, "WebREPL password: ", default_env="MPKERNEL_WEBREPL_PASSWORD"
-        )
+        return webrepl_password(self.getpass)
 
     def _connect_at_start(self) -> None:
         """Connect now (MPKERNEL_PORT); the first cell announces it, so it is recorded."""

@@ -73,3 +73,11 @@ def _hidden(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(_hidden(item) for item in value)
     return value
+
+
+def webrepl_password(getpass: Callable[[str], str], from_env: str | None = None) -> str:
+    """A WebREPL password: `$from_env` if named, else a hidden prompt, else
+    `$MPKERNEL_WEBREPL_PASSWORD` (headless runs)."""
+    return ask_secret(
+        getpass, "WebREPL password: ", from_env=from_env, default_env="MPKERNEL_WEBREPL_PASSWORD"
+    )

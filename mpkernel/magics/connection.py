@@ -13,7 +13,7 @@ from .. import provenance
 from ..board.ports import format_ports, list_serial_ports
 from ..board.session import Board
 from ..board.webrepl import is_webrepl_url
-from ..secrets import ask_secret
+from ..secrets import webrepl_password
 from ..services.connection import describe
 from .registry import arg, magic
 
@@ -52,13 +52,8 @@ def connect_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """
     password = None
     if args.port and is_webrepl_url(args.port):
-        password = functools.partial(  # asked once the WebREPL answers, not before
-            ask_secret,
-            kernel.getpass,
-            "WebREPL password: ",
-            from_env=args.password_from_env,
-            default_env="MPKERNEL_WEBREPL_PASSWORD",
-        )
+        # asked once the WebREPL answers, not before
+        password = functools.partial(webrepl_password, kernel.getpass, args.password_from_env)
     board = kernel.connection.connect(args.port, args.baud, args.root, password)
     announce(kernel, board)
 

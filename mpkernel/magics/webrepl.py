@@ -6,7 +6,7 @@ import argparse
 import functools
 from typing import TYPE_CHECKING
 
-from ..secrets import ask_secret
+from ..secrets import ask_secret, webrepl_password
 from ..services import webrepl
 from ..services.webrepl import BOOT, CFG, PORT
 from .registry import arg, magic
@@ -84,13 +84,8 @@ def _connect(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
         kernel.say(f"Already connected over WebREPL ({kernel.connection.status().name}).\n")
         return
     url = webrepl.address(kernel.connection)
-    password = functools.partial(  # asked once the WebREPL answers, not before
-        ask_secret,
-        kernel.getpass,
-        "WebREPL password: ",
-        from_env=args.password_from_env,
-        default_env="MPKERNEL_WEBREPL_PASSWORD",
-    )
+    # asked once the WebREPL answers, not before
+    password = functools.partial(webrepl_password, kernel.getpass, args.password_from_env)
     announce(kernel, kernel.connection.connect(url, password=password))
 
 
