@@ -2,7 +2,11 @@
 
 Starts a JupyterLab server on a free localhost port, drives Debian's Chromium with
 Playwright, opens the MicroPython card of the launcher and runs cells on the virtual
-board, asserting on what the page shows. Screenshots of the steps go to docs/images/.
+board, asserting on what the page shows; test_tutorial_in_lab runs the getting-started
+notebook's own cells. Every run takes the screenshots of the steps, into a temporary
+folder; with MPKERNEL_SCREENSHOTS=1 they go to docs/images/ (the README's pictures):
+
+    MPKERNEL_SCREENSHOTS=1 .venv/bin/python -m pytest tests/test_browser*.py
 
 Skipped (with the reason) where Playwright, JupyterLab or Chromium is missing or the
 browser cannot start: `sh install/test-tools.sh` installs them.
@@ -67,9 +71,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def shot(page: Page, name: str) -> None:
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMAGES / name))
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: docs/images/ with MPKERNEL_SCREENSHOTS=1, else a temporary
+    folder (so a test run leaves the working tree as it was)."""
+    if os.environ.get("MPKERNEL_SCREENSHOTS") == "1":
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        return IMAGES
+    return tmp_path_factory.mktemp("screenshots")
 
 
 class Server:
@@ -241,7 +250,7 @@ def lab(browser, server: Server) -> Iterator[tuple[Page, Notebook]]:
 # ---------------------------------------------------------------- JupyterLab
 
 
-def test_launcher_card_shows_logo_and_opens_notebook(lab: tuple[Page, Notebook]) -> None:
+def test_launcher_card_shows_logo_and_opens_notebook(lab: tuple[Page, Notebook], shots: Path) -> None:
     page, nb = lab
     dismiss_dialogs(page)
     card = page.locator('.jp-LauncherCard[title="MicroPython"]').first
@@ -250,7 +259,7 @@ def test_launcher_card_shows_logo_and_opens_notebook(lab: tuple[Page, Notebook])
     assert "micropython" in (logo.get_attribute("src") or "")
     width = logo.evaluate("img => img.complete ? img.naturalWidth : 0")
     assert width > 0, "the MicroPython logo did not load"
-    shot(page, "lab-launcher.png")
+    page.screenshot(path=shots / "lab-launcher.png")
     card.click()
     page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first.wait_for(state="visible")
     dismiss_dialogs(page)
@@ -261,7 +270,7 @@ def test_launcher_card_shows_logo_and_opens_notebook(lab: tuple[Page, Notebook])
     expect(nb.output(cell)).to_contain_text("Connected")
 
 
-def test_output_streams_while_cell_runs(lab: tuple[Page, Notebook]) -> None:
+def test_output_streams_while_cell_runs(lab: tuple[Page, Notebook], shots: Path) -> None:
     page, nb = lab
     cell = nb.run(
         "import time\nfor i in range(5):\n    print('tick', i)\n    time.sleep(0.5)", wait=False
@@ -270,7 +279,7 @@ def test_output_streams_while_cell_runs(lab: tuple[Page, Notebook]) -> None:
     expect(out).to_contain_text("tick 1")
     assert "tick 4" not in out.inner_text(), "output arrived all at once, not streamed"
     expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\*\]"))
-    shot(page, "lab-streaming.png")
+    page.screenshot(path=shots / "lab-streaming.png")
     expect(out).to_contain_text("tick 4")
     nb.wait_done(cell)
 
@@ -283,12 +292,12 @@ def test_expression_value_shown_as_out(lab: tuple[Page, Notebook]) -> None:
     expect(result.locator(".jp-OutputPrompt")).to_have_text(re.compile(r"\[\d+\]"))
 
 
-def test_error_rendered_as_error(lab: tuple[Page, Notebook], server: Server) -> None:
+def test_error_rendered_as_error(lab: tuple[Page, Notebook], server: Server, shots: Path) -> None:
     page, nb = lab
     cell = nb.run("1/0")
     err = cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
     expect(err).to_contain_text("ZeroDivisionError")
-    shot(page, "lab-error.png")
+    page.screenshot(path=shots / "lab-error.png")
     # and it is an `error` output (not just red text): save and look in the file
     page.keyboard.press("Escape")
     page.keyboard.press("ControlOrMeta+s")
@@ -327,7 +336,9 @@ def test_stop_button_interrupts(lab: tuple[Page, Notebook]) -> None:
     expect(nb.output(after)).to_contain_text("still here")
 
 
-def complete_in_new_cell(page: Page, nb: Notebook, code: str, name: str, image: str = "") -> None:
+def complete_in_new_cell(
+    page: Page, nb: Notebook, code: str, name: str, image: Path | None = None
+) -> None:
     """Type code, press Tab at its end, expect `name` among the completer's items."""
     nb.type_in_new_cell(code)
     page.keyboard.press("ControlOrMeta+End")
@@ -337,17 +348,17 @@ def complete_in_new_cell(page: Page, nb: Notebook, code: str, name: str, image: 
         expect(completer).to_be_visible(timeout=10_000)
         expect(completer.locator(".jp-Completer-item", has_text=name).first).to_be_visible()
         if image:
-            shot(page, image)
+            page.screenshot(path=image)
     finally:
         page.keyboard.press("Escape")
         page.keyboard.press("ControlOrMeta+a")
         page.keyboard.press("Delete")
 
 
-def test_tab_completion_lists_board_module(lab: tuple[Page, Notebook]) -> None:
+def test_tab_completion_lists_board_module(lab: tuple[Page, Notebook], shots: Path) -> None:
     page, nb = lab
     nb.run("import machine")
-    complete_in_new_cell(page, nb, "machine.", "Pin", "lab-completion.png")
+    complete_in_new_cell(page, nb, "machine.", "Pin", shots / "lab-completion.png")
 
 
 def test_tab_completion_of_module_imported_in_same_cell(lab: tuple[Page, Notebook]) -> None:
@@ -357,7 +368,7 @@ def test_tab_completion_of_module_imported_in_same_cell(lab: tuple[Page, Noteboo
     complete_in_new_cell(page, nb, "import machine\nmachine.", "Pin")
 
 
-def test_progress_bar_for_put(lab: tuple[Page, Notebook], server: Server) -> None:
+def test_progress_bar_for_put(lab: tuple[Page, Notebook], server: Server, shots: Path) -> None:
     page, nb = lab
     (server.root / "data.bin").write_bytes(bytes(range(256)) * 64)  # 16 KiB
     cell = nb.run("%put data.bin", wait=False)
@@ -365,10 +376,10 @@ def test_progress_bar_for_put(lab: tuple[Page, Notebook], server: Server) -> Non
     expect(widget.first).to_be_visible()
     nb.wait_done(cell)
     expect(nb.output(cell)).to_contain_text("put")
-    shot(page, "lab-progress.png")
+    page.screenshot(path=shots / "lab-progress.png")
 
 
-def test_wifi_widget_lists_networks(lab: tuple[Page, Notebook]) -> None:
+def test_wifi_widget_lists_networks(lab: tuple[Page, Notebook], shots: Path) -> None:
     page, nb = lab
     cell = nb.run("%wifi")
     select = nb.output(cell).locator(".widget-dropdown select")
@@ -379,13 +390,87 @@ def test_wifi_widget_lists_networks(lab: tuple[Page, Notebook]) -> None:
     option = select.locator("option", has_text="MakerSpace")
     select.select_option(value=option.get_attribute("value"))
     expect(select.locator("option:checked")).to_contain_text("MakerSpace")
-    shot(page, "lab-wifi.png")
+    page.screenshot(path=shots / "lab-wifi.png")
+
+
+# ---------------------------------------------------------------- the tutorial
+
+TUTORIAL = ROOT / "notebooks" / "01-getting-started-esp8266.ipynb"
+
+
+def tutorial_cell(page: Page, source: str) -> Locator:
+    """The tutorial's code cell whose source is exactly `source`."""
+    exact = re.compile(f"^{re.escape(source)}$")
+    cell = page.locator(".jp-NotebookPanel:visible .jp-CodeCell").filter(
+        has=page.locator(".cm-content", has_text=exact)
+    )
+    expect(cell).to_have_count(1)
+    return cell
+
+
+def run_tutorial_cell(page: Page, source: str) -> Locator:
+    cell = tutorial_cell(page, source)
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Shift+Enter")
+    Notebook.wait_done(Notebook(page), cell, timeout=60_000)
+    return cell
+
+
+def collapse_section(page: Page, heading: str) -> None:
+    """Fold a section of the notebook under its heading, as its fold button does."""
+    cell = page.locator(".jp-NotebookPanel:visible .jp-MarkdownCell").filter(
+        has=page.locator("h2", has_text=heading)
+    )
+    cell.locator(".jp-collapseHeadingButton").click(force=True)
+    expect(cell.locator(".jp-showHiddenCellsButton")).to_be_visible()
+
+
+def test_tutorial_in_lab(browser, server: Server, shots: Path) -> None:
+    """The getting-started notebook's own cells on the virtual board: the chip, a value,
+    the WiFi networks; the README's top picture."""
+    folder = server.root / "tutorial"
+    folder.mkdir()
+    shutil.copy(TUTORIAL, folder / TUTORIAL.name)
+    cells_in_file = len(nbformat.read(TUTORIAL, as_version=4).cells)
+    page = browser.new_page()
+    try:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        # a workspace of its own, so the other tests' open notebooks are not restored
+        page.goto(server.page_url(f"/lab/workspaces/tutorial/tree/tutorial/{TUTORIAL.name}"))
+        cells = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
+        expect(cells).to_have_count(cells_in_file, timeout=60_000)
+        dismiss_dialogs(page)
+        expect(page.locator(f".jp-NotebookPanel:visible {IDLE}")).to_have_count(1, timeout=60_000)
+
+        connect = run_tutorial_cell(page, "%connect")
+        expect(Notebook.output(connect)).to_contain_text("virtual board")
+        chip = Notebook.output(run_tutorial_cell(page, "%chipinfo"))
+        expect(chip).to_contain_text("[simulated]")
+        expect(chip).to_contain_text(re.compile(r"Chip:\s+ESP8266"))
+        value = run_tutorial_cell(page, "1 + 2").locator(".jp-OutputArea-executeResult")
+        expect(value).to_have_text(re.compile(r"\[\d+\]:\s*3$"))
+        version = Notebook.output(
+            run_tutorial_cell(page, "import sys\nprint(sys.implementation.name, sys.version)")
+        )
+        expect(version).to_contain_text("micropython")
+        scan = Notebook.output(run_tutorial_cell(page, "%wifi scan"))
+        expect(scan.locator("td", has_text="MakerSpace")).to_have_count(1)
+        expect(scan).to_contain_text("network(s) found")
+
+        for heading in ("1. Find", "3. Back up", "4. Erase", "5. Flash"):
+            collapse_section(page, heading)
+        page.keyboard.press("Escape")
+        tutorial_cell(page, "%chipinfo").scroll_into_view_if_needed()
+        tutorial_cell(page, "%chipinfo").evaluate("c => c.scrollIntoView({block: 'start'})")
+        page.screenshot(path=shots / "tutorial.png")
+    finally:
+        page.close()
 
 
 # ---------------------------------------------------------------- Notebook 7
 
 
-def test_notebook7_runs_cells(browser, server: Server) -> None:
+def test_notebook7_runs_cells(browser, server: Server, shots: Path) -> None:
     pytest.importorskip("notebook", reason="Notebook 7 not installed (sh install/test-tools.sh)")
     nb_file = server.root / "nb7.ipynb"
     doc = nbformat.v4.new_notebook(
@@ -422,6 +507,6 @@ def test_notebook7_runs_cells(browser, server: Server) -> None:
         cells.nth(1).locator(".cm-content").click()
         page.keyboard.press("Shift+Enter")
         expect(cells.nth(1).locator(".jp-OutputArea-executeResult")).to_contain_text("42")
-        shot(page, "notebook7.png")
+        page.screenshot(path=shots / "notebook7.png")
     finally:
         page.close()
