@@ -107,6 +107,10 @@ def server(kernelspec: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     notif = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     notif.parent.mkdir(parents=True)
     notif.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # a folded section is one line (no "n cells hidden" button under it): the tutorial's picture
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text(json.dumps({"showHiddenCellsButton": False}))
     env = {
         **os.environ,
         "JUPYTER_PATH": os.pathsep.join([str(spec_root), os.environ.get("JUPYTER_PATH", "")]),
@@ -250,7 +254,9 @@ def lab(browser, server: Server) -> Iterator[tuple[Page, Notebook]]:
 # ---------------------------------------------------------------- JupyterLab
 
 
-def test_launcher_card_shows_logo_and_opens_notebook(lab: tuple[Page, Notebook], shots: Path) -> None:
+def test_launcher_card_shows_logo_and_opens_notebook(
+    lab: tuple[Page, Notebook], shots: Path
+) -> None:
     page, nb = lab
     dismiss_dialogs(page)
     card = page.locator('.jp-LauncherCard[title="MicroPython"]').first
@@ -399,13 +405,13 @@ TUTORIAL = ROOT / "notebooks" / "01-getting-started-esp8266.ipynb"
 
 
 def tutorial_cell(page: Page, source: str) -> Locator:
-    """The tutorial's code cell whose source is exactly `source`."""
-    exact = re.compile(f"^{re.escape(source)}$")
+    """The tutorial's first code cell whose source is exactly `source`."""
+    exact = re.compile(f"^{re.escape(source.replace(chr(10), ''))}$")  # lines: no newlines
     cell = page.locator(".jp-NotebookPanel:visible .jp-CodeCell").filter(
         has=page.locator(".cm-content", has_text=exact)
     )
-    expect(cell).to_have_count(1)
-    return cell
+    expect(cell.first).to_be_attached()
+    return cell.first
 
 
 def run_tutorial_cell(page: Page, source: str) -> Locator:
@@ -416,18 +422,24 @@ def run_tutorial_cell(page: Page, source: str) -> Locator:
     return cell
 
 
-def collapse_section(page: Page, heading: str) -> None:
-    """Fold a section of the notebook under its heading, as its fold button does."""
+def fold_section(page: Page, heading: str, cells_too: bool = True) -> None:
+    """Fold a section of the notebook to a one-line bar: collapse its heading (select it,
+    press the left arrow) unless not `cells_too`, then hide the heading cell's text (click
+    its collapser)."""
     cell = page.locator(".jp-NotebookPanel:visible .jp-MarkdownCell").filter(
-        has=page.locator("h2", has_text=heading)
-    )
-    cell.locator(".jp-collapseHeadingButton").click(force=True)
-    expect(cell.locator(".jp-showHiddenCellsButton")).to_be_visible()
+        has=page.locator("h2, .jp-PlaceholderText", has_text=heading)
+    )  # the heading as shown, then the one-line bar that stands for the cell
+    if cells_too:
+        cell.locator("h2").click()
+        page.keyboard.press("ArrowLeft")
+        expect(cell).to_have_class(re.compile(r"\bjp-MarkdownHeadingCollapsed\b"))
+    cell.locator(".jp-Cell-inputCollapser").click()
+    expect(cell.locator(".jp-InputPlaceholder")).to_contain_text(heading)
 
 
 def test_tutorial_in_lab(browser, server: Server, shots: Path) -> None:
     """The getting-started notebook's own cells on the virtual board: the chip, a value,
-    the WiFi networks; the README's top picture."""
+    the WiFi networks, and the WiFi panel in a cell added above them; the README's top picture."""
     folder = server.root / "tutorial"
     folder.mkdir()
     shutil.copy(TUTORIAL, folder / TUTORIAL.name)
@@ -453,14 +465,30 @@ def test_tutorial_in_lab(browser, server: Server, shots: Path) -> None:
             run_tutorial_cell(page, "import sys\nprint(sys.implementation.name, sys.version)")
         )
         expect(version).to_contain_text("micropython")
+        # the WiFi panel, in a cell a reader adds above the scan
+        tutorial_cell(page, "%wifi scan").locator(".jp-InputPrompt").click()
+        page.keyboard.press("a")
+        expect(cells).to_have_count(cells_in_file + 1)
+        panel_cell = tutorial_cell(page, "%wifi scan").locator("xpath=preceding-sibling::*[1]")
+        panel_cell.locator(".cm-content").click()
+        page.keyboard.insert_text("%wifi")
+        page.keyboard.press("Shift+Enter")
+        Notebook.wait_done(Notebook(page), panel_cell)
+        select = Notebook.output(panel_cell).locator(".widget-dropdown select")
+        option = select.locator("option", has_text="MakerSpace")
+        expect(option).to_have_count(1)
+        select.select_option(value=option.get_attribute("value"))
+        expect(select.locator("option:checked")).to_contain_text("MakerSpace")
         scan = Notebook.output(run_tutorial_cell(page, "%wifi scan"))
         expect(scan.locator("td", has_text="MakerSpace")).to_have_count(1)
         expect(scan).to_contain_text("network(s) found")
 
         for heading in ("1. Find", "3. Back up", "4. Erase", "5. Flash"):
-            collapse_section(page, heading)
-        page.keyboard.press("Escape")
-        tutorial_cell(page, "%chipinfo").scroll_into_view_if_needed()
+            fold_section(page, heading)
+        fold_section(page, "7. Join", cells_too=False)
+        panel_cell.locator(".jp-InputPrompt").click()  # the last cell run stays selected
+        page.keyboard.press("ControlOrMeta+b")  # the left sidebar closes: room for outputs
+        expect(page.locator("#jp-left-stack")).to_be_hidden()
         tutorial_cell(page, "%chipinfo").evaluate("c => c.scrollIntoView({block: 'start'})")
         page.screenshot(path=shots / "tutorial.png")
     finally:
