@@ -418,7 +418,7 @@ def run_tutorial_cell(page: Page, source: str) -> Locator:
     cell = tutorial_cell(page, source)
     cell.locator(".cm-content").click()
     page.keyboard.press("Shift+Enter")
-    Notebook.wait_done(Notebook(page), cell, timeout=60_000)
+    Notebook(page).wait_done(cell, timeout=60_000)
     return cell
 
 
@@ -473,7 +473,7 @@ def test_tutorial_in_lab(browser, server: Server, shots: Path) -> None:
         panel_cell.locator(".cm-content").click()
         page.keyboard.insert_text("%wifi")
         page.keyboard.press("Shift+Enter")
-        Notebook.wait_done(Notebook(page), panel_cell)
+        Notebook(page).wait_done(panel_cell)
         select = Notebook.output(panel_cell).locator(".widget-dropdown select")
         option = select.locator("option", has_text="MakerSpace")
         expect(option).to_have_count(1)

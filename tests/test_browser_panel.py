@@ -1,6 +1,7 @@
 """The board panel (the extension) in a real browser: JupyterLab and Notebook 7 with the
 virtual board. Same server and Chromium set-up as test_browser.py; screenshots of the panel,
-the board file editor and the console go to docs/images/."""
+the board file editor and the console go where test_browser.py says (docs/images/ with
+MPKERNEL_SCREENSHOTS=1, else a temporary folder)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import base64
 import hashlib
 import os
 import re
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 import nbformat
 import pytest
