@@ -119,6 +119,7 @@ def server(kernelspec: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
+        "MPKERNEL_PORT": "virtual",  # a bare %connect: the virtual board, even beside a real one
     }
     port, token = free_port(), secrets.token_hex(16)
     log = (tmp / "server.log").open("w")
@@ -490,6 +491,8 @@ def test_tutorial_in_lab(browser, server: Server, shots: Path) -> None:
         page.keyboard.press("ControlOrMeta+b")  # the left sidebar closes: room for outputs
         expect(page.locator("#jp-left-stack")).to_be_hidden()
         tutorial_cell(page, "%chipinfo").evaluate("c => c.scrollIntoView({block: 'start'})")
+        for shown in (chip, value, version, Notebook.output(panel_cell)):  # all in the picture
+            expect(shown).to_be_in_viewport(ratio=1)
         page.screenshot(path=shots / "tutorial.png")
     finally:
         page.close()
