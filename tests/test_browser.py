@@ -450,7 +450,7 @@ def test_tutorial_in_lab(browser, server: Server, shots: Path) -> None:
     cells_in_file = len(nbformat.read(TUTORIAL, as_version=4).cells)
     page = browser.new_page()
     try:
-        page.set_viewport_size({"width": 1280, "height": 900})
+        page.set_viewport_size({"width": 1280, "height": 1100})  # %chipinfo is 20 lines
         # a workspace of its own, so the other tests' open notebooks are not restored
         page.goto(server.page_url(f"/lab/workspaces/tutorial/tree/tutorial/{TUTORIAL.name}"))
         cells = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
