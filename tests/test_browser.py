@@ -2,7 +2,11 @@
 
 Starts a JupyterLab server on a free localhost port, drives Debian's Chromium with
 Playwright, opens the MicroPython card of the launcher and runs cells on the virtual
-board, asserting on what the page shows. Screenshots of the steps go to docs/images/.
+board, asserting on what the page shows; test_tutorial_in_lab runs the getting-started
+notebook's own cells. Every run takes the screenshots of the steps, into a temporary
+folder; with MPKERNEL_SCREENSHOTS=1 they go to docs/images/ (the README's pictures):
+
+    MPKERNEL_SCREENSHOTS=1 .venv/bin/python -m pytest tests/test_browser*.py
 
 Skipped (with the reason) where Playwright, JupyterLab or Chromium is missing or the
 browser cannot start: `sh install/test-tools.sh` installs them.
@@ -32,6 +36,8 @@ playwright_api = pytest.importorskip(
 pytest.importorskip("jupyterlab", reason="JupyterLab not installed (sh install/test-tools.sh)")
 
 from playwright.sync_api import Locator, Page, expect, sync_playwright  # noqa: E402
+
+from mpkernel.board.ports import find_boards  # noqa: E402
 
 CHROMIUM = os.environ.get("MPKERNEL_CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).exists():
@@ -67,9 +73,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def shot(page: Page, name: str) -> None:
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMAGES / name))
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: docs/images/ with MPKERNEL_SCREENSHOTS=1, else a temporary
+    folder (so a test run leaves the working tree as it was)."""
+    if os.environ.get("MPKERNEL_SCREENSHOTS") == "1":
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        return IMAGES
+    return tmp_path_factory.mktemp("screenshots")
 
 
 class Server:
@@ -98,6 +109,10 @@ def server(kernelspec: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     notif = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     notif.parent.mkdir(parents=True)
     notif.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # a folded section is one line (no "n cells hidden" button under it): the tutorial's picture
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text(json.dumps({"showHiddenCellsButton": False}))
     env = {
         **os.environ,
         "JUPYTER_PATH": os.pathsep.join([str(spec_root), os.environ.get("JUPYTER_PATH", "")]),
@@ -241,7 +256,9 @@ def lab(browser, server: Server) -> Iterator[tuple[Page, Notebook]]:
 # ---------------------------------------------------------------- JupyterLab
 
 
-def test_launcher_card_shows_logo_and_opens_notebook(lab: tuple[Page, Notebook]) -> None:
+def test_launcher_card_shows_logo_and_opens_notebook(
+    lab: tuple[Page, Notebook], shots: Path
+) -> None:
     page, nb = lab
     dismiss_dialogs(page)
     card = page.locator('.jp-LauncherCard[title="MicroPython"]').first
@@ -250,7 +267,7 @@ def test_launcher_card_shows_logo_and_opens_notebook(lab: tuple[Page, Notebook])
     assert "micropython" in (logo.get_attribute("src") or "")
     width = logo.evaluate("img => img.complete ? img.naturalWidth : 0")
     assert width > 0, "the MicroPython logo did not load"
-    shot(page, "lab-launcher.png")
+    page.screenshot(path=shots / "lab-launcher.png")
     card.click()
     page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first.wait_for(state="visible")
     dismiss_dialogs(page)
@@ -261,7 +278,7 @@ def test_launcher_card_shows_logo_and_opens_notebook(lab: tuple[Page, Notebook])
     expect(nb.output(cell)).to_contain_text("Connected")
 
 
-def test_output_streams_while_cell_runs(lab: tuple[Page, Notebook]) -> None:
+def test_output_streams_while_cell_runs(lab: tuple[Page, Notebook], shots: Path) -> None:
     page, nb = lab
     cell = nb.run(
         "import time\nfor i in range(5):\n    print('tick', i)\n    time.sleep(0.5)", wait=False
@@ -270,7 +287,7 @@ def test_output_streams_while_cell_runs(lab: tuple[Page, Notebook]) -> None:
     expect(out).to_contain_text("tick 1")
     assert "tick 4" not in out.inner_text(), "output arrived all at once, not streamed"
     expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\*\]"))
-    shot(page, "lab-streaming.png")
+    page.screenshot(path=shots / "lab-streaming.png")
     expect(out).to_contain_text("tick 4")
     nb.wait_done(cell)
 
@@ -283,12 +300,12 @@ def test_expression_value_shown_as_out(lab: tuple[Page, Notebook]) -> None:
     expect(result.locator(".jp-OutputPrompt")).to_have_text(re.compile(r"\[\d+\]"))
 
 
-def test_error_rendered_as_error(lab: tuple[Page, Notebook], server: Server) -> None:
+def test_error_rendered_as_error(lab: tuple[Page, Notebook], server: Server, shots: Path) -> None:
     page, nb = lab
     cell = nb.run("1/0")
     err = cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
     expect(err).to_contain_text("ZeroDivisionError")
-    shot(page, "lab-error.png")
+    page.screenshot(path=shots / "lab-error.png")
     # and it is an `error` output (not just red text): save and look in the file
     page.keyboard.press("Escape")
     page.keyboard.press("ControlOrMeta+s")
@@ -327,7 +344,9 @@ def test_stop_button_interrupts(lab: tuple[Page, Notebook]) -> None:
     expect(nb.output(after)).to_contain_text("still here")
 
 
-def complete_in_new_cell(page: Page, nb: Notebook, code: str, name: str, image: str = "") -> None:
+def complete_in_new_cell(
+    page: Page, nb: Notebook, code: str, name: str, image: Path | None = None
+) -> None:
     """Type code, press Tab at its end, expect `name` among the completer's items."""
     nb.type_in_new_cell(code)
     page.keyboard.press("ControlOrMeta+End")
@@ -337,17 +356,17 @@ def complete_in_new_cell(page: Page, nb: Notebook, code: str, name: str, image: 
         expect(completer).to_be_visible(timeout=10_000)
         expect(completer.locator(".jp-Completer-item", has_text=name).first).to_be_visible()
         if image:
-            shot(page, image)
+            page.screenshot(path=image)
     finally:
         page.keyboard.press("Escape")
         page.keyboard.press("ControlOrMeta+a")
         page.keyboard.press("Delete")
 
 
-def test_tab_completion_lists_board_module(lab: tuple[Page, Notebook]) -> None:
+def test_tab_completion_lists_board_module(lab: tuple[Page, Notebook], shots: Path) -> None:
     page, nb = lab
     nb.run("import machine")
-    complete_in_new_cell(page, nb, "machine.", "Pin", "lab-completion.png")
+    complete_in_new_cell(page, nb, "machine.", "Pin", shots / "lab-completion.png")
 
 
 def test_tab_completion_of_module_imported_in_same_cell(lab: tuple[Page, Notebook]) -> None:
@@ -357,7 +376,7 @@ def test_tab_completion_of_module_imported_in_same_cell(lab: tuple[Page, Noteboo
     complete_in_new_cell(page, nb, "import machine\nmachine.", "Pin")
 
 
-def test_progress_bar_for_put(lab: tuple[Page, Notebook], server: Server) -> None:
+def test_progress_bar_for_put(lab: tuple[Page, Notebook], server: Server, shots: Path) -> None:
     page, nb = lab
     (server.root / "data.bin").write_bytes(bytes(range(256)) * 64)  # 16 KiB
     cell = nb.run("%put data.bin", wait=False)
@@ -365,10 +384,10 @@ def test_progress_bar_for_put(lab: tuple[Page, Notebook], server: Server) -> Non
     expect(widget.first).to_be_visible()
     nb.wait_done(cell)
     expect(nb.output(cell)).to_contain_text("put")
-    shot(page, "lab-progress.png")
+    page.screenshot(path=shots / "lab-progress.png")
 
 
-def test_wifi_widget_lists_networks(lab: tuple[Page, Notebook]) -> None:
+def test_wifi_widget_lists_networks(lab: tuple[Page, Notebook], shots: Path) -> None:
     page, nb = lab
     cell = nb.run("%wifi")
     select = nb.output(cell).locator(".widget-dropdown select")
@@ -379,13 +398,113 @@ def test_wifi_widget_lists_networks(lab: tuple[Page, Notebook]) -> None:
     option = select.locator("option", has_text="MakerSpace")
     select.select_option(value=option.get_attribute("value"))
     expect(select.locator("option:checked")).to_contain_text("MakerSpace")
-    shot(page, "lab-wifi.png")
+    page.screenshot(path=shots / "lab-wifi.png")
+
+
+# ---------------------------------------------------------------- the tutorial
+
+TUTORIAL = ROOT / "notebooks" / "01-getting-started-esp8266.ipynb"
+
+
+def tutorial_cell(page: Page, source: str) -> Locator:
+    """The tutorial's first code cell whose source is exactly `source`."""
+    exact = re.compile(f"^{re.escape(source.replace(chr(10), ''))}$")  # lines: no newlines
+    cell = page.locator(".jp-NotebookPanel:visible .jp-CodeCell").filter(
+        has=page.locator(".cm-content", has_text=exact)
+    )
+    expect(cell.first).to_be_attached()
+    return cell.first
+
+
+def run_tutorial_cell(page: Page, source: str) -> Locator:
+    cell = tutorial_cell(page, source)
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Shift+Enter")
+    Notebook(page).wait_done(cell, timeout=60_000)
+    return cell
+
+
+def fold_section(page: Page, heading: str, cells_too: bool = True) -> None:
+    """Fold a section of the notebook to a one-line bar: collapse its heading (select it,
+    press the left arrow) unless not `cells_too`, then hide the heading cell's text (click
+    its collapser)."""
+    cell = page.locator(".jp-NotebookPanel:visible .jp-MarkdownCell").filter(
+        has=page.locator("h2, .jp-PlaceholderText", has_text=heading)
+    )  # the heading as shown, then the one-line bar that stands for the cell
+    if cells_too:
+        cell.locator("h2").click()
+        page.keyboard.press("ArrowLeft")
+        expect(cell).to_have_class(re.compile(r"\bjp-MarkdownHeadingCollapsed\b"))
+    cell.locator(".jp-Cell-inputCollapser").click()
+    expect(cell.locator(".jp-InputPlaceholder")).to_contain_text(heading)
+
+
+def test_tutorial_in_lab(browser, server: Server, shots: Path) -> None:
+    """The getting-started notebook's own cells on the virtual board: the chip, a value,
+    the WiFi networks, and the WiFi panel in a cell added above them; the README's top picture."""
+    if find_boards():
+        pytest.skip("a board is plugged in: the tutorial's bare %connect would pick it")
+    folder = server.root / "tutorial"
+    folder.mkdir()
+    shutil.copy(TUTORIAL, folder / TUTORIAL.name)
+    cells_in_file = len(nbformat.read(TUTORIAL, as_version=4).cells)
+    page = browser.new_page()
+    try:
+        page.set_viewport_size({"width": 1280, "height": 1100})  # %chipinfo is 20 lines
+        # a workspace of its own, so the other tests' open notebooks are not restored
+        page.goto(server.page_url(f"/lab/workspaces/tutorial/tree/tutorial/{TUTORIAL.name}"))
+        cells = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
+        expect(cells).to_have_count(cells_in_file, timeout=60_000)
+        dismiss_dialogs(page)
+        expect(page.locator(f".jp-NotebookPanel:visible {IDLE}")).to_have_count(1, timeout=60_000)
+
+        connect = run_tutorial_cell(page, "%connect")
+        expect(Notebook.output(connect)).to_contain_text("virtual board")
+        chip = Notebook.output(run_tutorial_cell(page, "%chipinfo"))
+        expect(chip).to_contain_text("[simulated]")
+        expect(chip).to_contain_text(re.compile(r"Chip:\s+ESP8266"))
+        value = run_tutorial_cell(page, "1 + 2").locator(".jp-OutputArea-executeResult")
+        expect(value).to_have_text(re.compile(r"\[\d+\]:\s*3$"))
+        version = Notebook.output(
+            run_tutorial_cell(page, "import sys\nprint(sys.implementation.name, sys.version)")
+        )
+        expect(version).to_contain_text("micropython")
+        # the WiFi panel, in a cell a reader adds above the scan
+        tutorial_cell(page, "%wifi scan").locator(".jp-InputPrompt").click()
+        page.keyboard.press("a")
+        expect(cells).to_have_count(cells_in_file + 1)
+        panel_cell = tutorial_cell(page, "%wifi scan").locator("xpath=preceding-sibling::*[1]")
+        panel_cell.locator(".cm-content").click()
+        page.keyboard.insert_text("%wifi")
+        page.keyboard.press("Shift+Enter")
+        Notebook(page).wait_done(panel_cell)
+        select = Notebook.output(panel_cell).locator(".widget-dropdown select")
+        option = select.locator("option", has_text="MakerSpace")
+        expect(option).to_have_count(1)
+        select.select_option(value=option.get_attribute("value"))
+        expect(select.locator("option:checked")).to_contain_text("MakerSpace")
+        scan = Notebook.output(run_tutorial_cell(page, "%wifi scan"))
+        expect(scan.locator("td", has_text="MakerSpace")).to_have_count(1)
+        expect(scan).to_contain_text("network(s) found")
+
+        for heading in ("1. Find", "3. Back up", "4. Erase", "5. Flash"):
+            fold_section(page, heading)
+        fold_section(page, "7. Join", cells_too=False)
+        panel_cell.locator(".jp-InputPrompt").click()  # the last cell run stays selected
+        page.keyboard.press("ControlOrMeta+b")  # the left sidebar closes: room for outputs
+        expect(page.locator("#jp-left-stack")).to_be_hidden()
+        tutorial_cell(page, "%chipinfo").evaluate("c => c.scrollIntoView({block: 'start'})")
+        for shown in (chip, value, version, Notebook.output(panel_cell)):  # all in the picture
+            expect(shown).to_be_in_viewport(ratio=1)
+        page.screenshot(path=shots / "tutorial.png")
+    finally:
+        page.close()
 
 
 # ---------------------------------------------------------------- Notebook 7
 
 
-def test_notebook7_runs_cells(browser, server: Server) -> None:
+def test_notebook7_runs_cells(browser, server: Server, shots: Path) -> None:
     pytest.importorskip("notebook", reason="Notebook 7 not installed (sh install/test-tools.sh)")
     nb_file = server.root / "nb7.ipynb"
     doc = nbformat.v4.new_notebook(
@@ -422,6 +541,6 @@ def test_notebook7_runs_cells(browser, server: Server) -> None:
         cells.nth(1).locator(".cm-content").click()
         page.keyboard.press("Shift+Enter")
         expect(cells.nth(1).locator(".jp-OutputArea-executeResult")).to_contain_text("42")
-        shot(page, "notebook7.png")
+        page.screenshot(path=shots / "notebook7.png")
     finally:
         page.close()

@@ -1,6 +1,7 @@
 """The board panel (the extension) in a real browser: JupyterLab and Notebook 7 with the
 virtual board. Same server and Chromium set-up as test_browser.py; screenshots of the panel,
-the board file editor and the console go to docs/images/."""
+the board file editor and the console go where test_browser.py says (docs/images/ with
+MPKERNEL_SCREENSHOTS=1, else a temporary folder)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -20,10 +22,10 @@ from test_browser import (  # the fixtures and helpers of the browser tests
     browser,
     dismiss_dialogs,
     server,
-    shot,
+    shots,
 )
 
-__all__ = ["browser", "server"]  # fixtures, used by name
+__all__ = ["browser", "server", "shots"]  # fixtures, used by name
 pytestmark = pytest.mark.timeout(400)
 
 PANEL_TAB = '.lm-TabBar-tab[data-id="mpkernel-board-panel"]'
@@ -125,7 +127,7 @@ def test_panel_connects_and_status_bar_follows(lab) -> None:
     expect(status).to_contain_text("virtual board")
 
 
-def test_drop_upload_lands_byte_exact(lab, server: Server) -> None:
+def test_drop_upload_lands_byte_exact(lab, server: Server, shots: Path) -> None:
     page, nb, panel = lab
     data = os.urandom(30_000)
     panel.drop_files({"blob.bin": data, "hello.py": b"print('hello')\n"})
@@ -137,7 +139,7 @@ def test_drop_upload_lands_byte_exact(lab, server: Server) -> None:
         "print(binascii.hexlify(hashlib.sha256(open('blob.bin','rb').read()).digest()).decode())",
     )
     assert hashlib.sha256(data).hexdigest() in digest
-    shot(page, "panel-files.png")
+    page.screenshot(path=shots / "panel-files.png")
     # binary: read-only hex view
     panel.row("blob.bin").dblclick()
     hex_view = page.locator(".jp-Dialog .mpk-Hex")
@@ -161,7 +163,7 @@ def test_panel_greys_while_a_cell_runs(lab) -> None:
     expect(page.locator(".mpk-Status")).not_to_contain_text("busy")
 
 
-def test_open_edit_save_board_file(lab) -> None:
+def test_open_edit_save_board_file(lab, shots: Path) -> None:
     page, nb, panel = lab
     panel.row("hello.py").dblclick()
     editor = page.locator(".jp-FileEditor:visible .cm-content")
@@ -172,7 +174,7 @@ def test_open_edit_save_board_file(lab) -> None:
     page.keyboard.insert_text("print('edited in the lab')\n")
     page.keyboard.press("ControlOrMeta+s")
     expect(page.locator(".lm-TabBar-tab.lm-mod-current.jp-mod-dirty")).to_have_count(0)
-    shot(page, "panel-editor.png")
+    page.screenshot(path=shots / "panel-editor.png")
     page.locator(".lm-TabBar-tab", has_text="Untitled").first.click()
     text = board_output(nb, "print(open('hello.py').read())")
     assert "edited in the lab" in text and "print('hello')" in text
@@ -268,7 +270,7 @@ def test_run_on_board_from_editor(lab, server: Server) -> None:
     panel.open()
 
 
-def test_console_shows_boot_output_after_hard_reset(lab) -> None:
+def test_console_shows_boot_output_after_hard_reset(lab, shots: Path) -> None:
     page, nb, panel = lab
     nb.run("with open('main.py', 'w') as f:\n    f.write(\"print('main.py says hi')\\n\")")
     panel.button("Hard reset").click()
@@ -276,7 +278,7 @@ def test_console_shows_boot_output_after_hard_reset(lab) -> None:
     console = page.locator(".mpk-Console-text")
     expect(console).to_contain_text("main.py says hi")
     expect(page.locator(".mpk-Status")).to_contain_text("virtual board · virtual")
-    shot(page, "panel-console.png")
+    page.screenshot(path=shots / "panel-console.png")
     page.locator(".mpk-Console .mpk-Button", has_text="Clear").click()
     expect(console).to_have_text("")
     nb.run("import os\nos.remove('main.py')")
@@ -327,7 +329,7 @@ def test_panel_follows_notebook_closed_and_reopened(lab) -> None:
     expect(page.locator(".mpk-Status")).to_contain_text("virtual board")
 
 
-def test_notebook7_panel(browser, server: Server) -> None:
+def test_notebook7_panel(browser, server: Server, shots: Path) -> None:
     pytest.importorskip("notebook", reason="Notebook 7 not installed (sh install/test-tools.sh)")
     doc = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell("print('hi')")],
@@ -348,7 +350,7 @@ def test_notebook7_panel(browser, server: Server) -> None:
         panel.connect_virtual()
         panel.drop_files({"nb7.txt": b"from notebook 7\n"})
         expect(panel.row("nb7.txt")).to_be_visible()
-        shot(page, "panel-notebook7.png")
+        page.screenshot(path=shots / "panel-notebook7.png")
         panel.row("nb7.txt").dblclick()  # Notebook 7: edited in a dialog, in this page
         area = page.locator(".jp-Dialog textarea.mpk-Editor")
         expect(area).to_have_value("from notebook 7\n")
