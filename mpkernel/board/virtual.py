@@ -151,8 +151,12 @@ class Relay:
         master, slave = os.openpty()
         # No output processing: the bytes MicroPython writes reach the port unchanged, as
         # from a board's UART (the firmware writes its own \r\n; a PTY would double the \r).
+        # No echo either: a board's UART never echoes what it receives, while a PTY in
+        # cooked mode (the unix port's mode while code runs) would show Ctrl-A/Ctrl-C as
+        # "^A"/"^C" and repeat what input() reads. Signals (Ctrl-C) still work.
         attrs = termios.tcgetattr(slave)
         attrs[1] &= ~termios.ONLCR
+        attrs[3] &= ~(termios.ECHO | termios.ECHONL)
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
         argv = ["micropython"]
         if self.heap:
