@@ -25,7 +25,8 @@ def announce(kernel: MicroPythonKernel, board: Board) -> None:
     """Tell the user what they are connected to, and record its provenance in the notebook."""
     for notice in board.notices:
         kernel.say(notice + "\n")
-    rec = provenance.record(board)
+    with kernel.board_lock:  # the idle reader must not take the helpers' output meanwhile
+        rec = provenance.record(board)
     kernel.shell.user_ns["_provenance"] = rec  # for %%host cells that save results with it
     kernel.say(describe(board, rec["firmware"]) + "\n")
     display(provenance.bundle(rec), raw=True)  # the record stays in the saved notebook
