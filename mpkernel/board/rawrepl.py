@@ -368,7 +368,7 @@ class RawRepl:
         interrupts = 0
         deadline: float | None = None
         ends = RunEnd(on_output, self._mark, self.transport.write, self._probed)
-        ends.pty_echo = self.transport.kind == "virtual"
+        ends.pty_echo = self.transport.echoes
         self._mark, self._probed = None, False
         if self._before_ok:
             before, self._before_ok = self._before_ok, b""

@@ -224,8 +224,9 @@ class Board:
         if may_read_stdin(to_send):
             to_send = rewrite(to_send)
             self._install_stdin()
-            echo = self.transport.kind == "virtual"
-            relay = StdinRelay(values.feed, ask or (lambda _: None), self.transport.write, echo)
+            relay = StdinRelay(
+                values.feed, ask or (lambda _: None), self.transport.write, self.transport.echoes
+            )
         try:
             res: ExecResult = self.repl.exec(to_send, relay.feed if relay else values.feed)
         except ResetSinceLastRun as exc:

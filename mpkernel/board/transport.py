@@ -21,6 +21,9 @@ class Transport(ABC):
     name: str = ""
     #: A simulated board (no chip behind it: flashing tools get a simulated bootloader).
     simulated: bool = False
+    #: The link echoes what is sent while code runs, as a PTY in cooked mode does (a board's
+    #: UART never does; the virtual board's PTY has echo off).
+    echoes: bool = False
 
     @abstractmethod
     def write(self, data: bytes) -> None:

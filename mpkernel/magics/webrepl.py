@@ -80,6 +80,7 @@ def _status(kernel: MicroPythonKernel) -> None:
 def _connect(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     from .connection import announce
 
+    # Link-kind branch 3 of 3: already on the WebREPL, there is nothing to switch to.
     if kernel.connection.status().kind == "webrepl":
         kernel.say(f"Already connected over WebREPL ({kernel.connection.status().name}).\n")
         return

@@ -45,6 +45,7 @@ def choose_port(port: str | None = None, how: str = "%connect PORT") -> str:
 def _may_share_repl(board: Board, target: str) -> bool:
     """Whether `target` may reach the REPL that `board` holds: the same port, or a WebREPL on
     either side (a board's WebREPL and its cable share one REPL, and it takes one client)."""
+    # Link-kind branch 2 of 3: a WebREPL takes one client and shares the board's REPL.
     if board.kind == "webrepl" or is_webrepl_url(target):
         return True
     if VIRTUAL in (board.name, target):

@@ -115,7 +115,7 @@ def status(conn: Connection) -> WebreplStatus:
             boot = _read(fs, BOOT)
             found = board.exec_value(helper_call("webrepl_addresses", "_mpk_wr()"))
             virtual = _virtual_url(board)
-            # Link-kind branch 2 of 3, for display only: tell the user this notebook itself
+            # For display only (not a behaviour branch): tell the user this notebook itself
             # talks over the WebREPL being described.
             over = board.kind == "webrepl"
     except (BoardError, OperationError) as exc:
