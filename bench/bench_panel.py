@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_core import KernelUnderTest
+from bench_core import KernelUnderTest, median_ms
 from throttle import WIRE_RATE, throttled
 
 from mpkernel.board.virtual import VirtualBoard
@@ -28,12 +26,8 @@ from panel_client import PanelClient  # the tests' client of the comm
 
 
 def median_s(call: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Median seconds of `runs` calls, after one warm-up (bench_core.median_ms)."""
+    return median_ms(call, runs) / 1000
 
 
 def fill(root: Path, count: int) -> None:

@@ -46,16 +46,17 @@ import argparse
 import json
 import os
 import random
-import statistics
 import struct
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import websocket
+from bench_core import median_ms
 from jupyter_client.manager import start_new_kernel
 
 HERE = Path(__file__).resolve().parent
@@ -207,14 +208,9 @@ def kernelspec(root: Path) -> None:
     os.environ["JUPYTER_PATH"] = str(root)
 
 
-def median_s(call, runs: int) -> float:  # type: ignore[no-untyped-def]
-    call()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def median_s(call: Callable[[], object], runs: int) -> float:
+    """Median seconds of `runs` calls, after one warm-up (bench_core.median_ms)."""
+    return median_ms(call, runs) / 1000
 
 
 def main() -> None:
