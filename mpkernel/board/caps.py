@@ -35,6 +35,7 @@ class Caps:
     folders: bool = True  # os.stat and folders (False: a flat filesystem, os.size only)
     statvfs: bool = True  # os.statvfs: the board can tell its free space
     rename: bool = True  # os.rename
+    iobase: bool = True  # io.IOBase subclasses work as streams (needed by %mount)
 
     @property
     def tiny(self) -> bool:
@@ -61,4 +62,5 @@ def probe(board: Board) -> Caps:
         folders=has["stat"],
         statvfs=has["statvfs"],
         rename=has["rename"],
+        iobase=has["iobase"],
     )

@@ -7,6 +7,7 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..errors import BoardError
 from .run_end import RunEnd, end_statement, new_mark
@@ -56,6 +57,16 @@ class ResetSinceLastRun(ReplError):
         )
 
 
+class Intercept(Protocol):
+    """Something that serves requests a running program prints (mount.MountServer)."""
+
+    def filter(self, data: bytes) -> bytes:
+        """The program's own bytes of `data` (requests in it are taken out and answered)."""
+
+    def reset(self) -> None:
+        """A run starts: forget a request that an interrupt cut short."""
+
+
 @dataclass
 class ExecResult:
     """What one run of code on the board produced (stdout went to the callback)."""
@@ -84,6 +95,9 @@ class RawRepl:
         self._legacy_run = False  # the code sent last runs through exec() (see LEGACY_PACES)
         self._pace = 0  # index into LEGACY_PACES that delivered code intact last
         self._before_ok = b""  # printed by a running thread while the code went in
+        #: Serves requests in the output of every run (a mounted folder); such runs read
+        #: stdin, so they end by a mark, never by a probe.
+        self.intercept: Intercept | None = None
 
     # -- reading -----------------------------------------------------------------
 
@@ -308,7 +322,7 @@ class RawRepl:
         if not code.strip():
             code = b"pass"
         self._mark, self._probed = None, False
-        if _READS_STDIN.search(code):
+        if self.intercept is not None or _READS_STDIN.search(code):
             self._mark = new_mark()
             if not code.endswith(b"\n"):
                 code += b"\n"
@@ -370,6 +384,9 @@ class RawRepl:
         ends = RunEnd(on_output, self._mark, self.transport.write, self._probed)
         ends.pty_echo = self.transport.echoes
         self._mark, self._probed = None, False
+        intercept = self.intercept
+        if intercept is not None:
+            intercept.reset()
         if self._before_ok:
             before, self._before_ok = self._before_ok, b""
             on_output(before)
@@ -392,6 +409,8 @@ class RawRepl:
                     continue
                 ends.flush()
                 data = self._read(0.2)
+                if data and intercept is not None:
+                    data = intercept.filter(data)
                 if data:
                     ends.feed(data)
                     continue
@@ -424,6 +443,9 @@ class RawRepl:
         if last and last[0].startswith("KeyboardInterrupt"):
             result.interrupted = True
         self._after_exec(result, ends.probes_pending)
+        if result.interrupted and intercept is not None:
+            # An answer the stop cut short may have left bytes on the board's line: clear it.
+            self.transport.write(CTRL_C)
         return result
 
     def _after_exec(self, result: ExecResult, probes: int = 0) -> None:

@@ -14,6 +14,7 @@ from ..cell import RESULT_MARK, prepare
 from ..errors import BoardError
 from .caps import Caps, probe
 from .helpers import helper
+from .mount import MOUNT_POINT, MountServer, install, uninstall
 from .rawrepl import SMALL_CODE, ExecResult, RawRepl, ReplError, ResetSinceLastRun
 from .serial_transport import SerialTransport
 from .stdin_relay import StdinRelay, may_read_stdin, rewrite
@@ -151,6 +152,8 @@ class Board:
         self.repl = RawRepl(transport)
         self.notices: list[str] = []
         self._caps: Caps | None = None
+        #: The folder on this computer mounted at MOUNT_POINT (%mount), if any.
+        self.mount: MountServer | None = None
 
     @classmethod
     def open(
@@ -230,6 +233,7 @@ class Board:
         try:
             res: ExecResult = self.repl.exec(to_send, relay.feed if relay else values.feed)
         except ResetSinceLastRun as exc:
+            self.remount()
             return CellResult(ename="BoardReset", evalue=str(exc), traceback=[str(exc)])
         except TransportError:
             # sys.exit() or machine.soft_reset() over WebREPL: the board drops the socket.
@@ -237,6 +241,8 @@ class Board:
                 raise
             self.reconnect()
             res = ExecResult(reset=True)
+        if res.reset:
+            self.remount()
         if relay is not None:
             relay.finish()
         values.finish()
@@ -291,6 +297,48 @@ class Board:
         """Bytes of free heap on the board after a collection (gc.mem_free())."""
         return int(self.exec_capture("import gc\ngc.collect()\nprint(gc.mem_free())").strip())
 
+    # -- a folder of this computer mounted on the board ----------------------------------
+
+    def mount_folder(self, folder: str | Path) -> MountServer:
+        """Mount a folder of this computer at MOUNT_POINT and make it the current folder
+        (replacing one mounted before). MountError if the board cannot mount."""
+        if self.mount is not None:
+            self.unmount()
+        server = MountServer(folder, self.transport.write, self.transport.kind)
+        install(self, server)
+        self.mount = server
+        return server
+
+    def unmount(self) -> MountServer | None:
+        """Unmount the folder mounted by mount_folder, if any; the one that was mounted."""
+        server, self.mount = self.mount, None
+        if server is not None:
+            uninstall(self, server)
+        return server
+
+    def remount(self) -> None:
+        """After a reset the board forgot the mount: mount the same folder again."""
+        server = self.mount
+        if server is None:
+            return
+        self.repl.intercept = None
+        server.close()  # files the program had open are gone with it
+        try:
+            install(self, server)
+        except BoardError as exc:
+            self.mount = None
+            server.close()
+            self.notices.append(f"The folder {server.root} is no longer mounted: {exc}")
+
+    def in_mount(self, path: str) -> bool:
+        """Whether a board path lies in the mounted folder (a relative one: if the board's
+        current folder does)."""
+        if self.mount is None:
+            return False
+        if not path.startswith("/"):
+            path = self.exec_capture("import os\nprint(os.getcwd())").strip() + "/" + path
+        return path == MOUNT_POINT or path.startswith(MOUNT_POINT + "/")
+
     # -- resets and closing ------------------------------------------------------------
 
     def soft_reset(self) -> str:
@@ -303,7 +351,9 @@ class Board:
             if not self.transport.reopen(hard=False):
                 raise
             self.repl.enter(timeout=8.0)
+            self.remount()
             return f"The link closed at the reset: reconnected to {self.name}.\n"
+        self.remount()
         return text.decode("utf-8", "replace").replace("\r\n", "\n")
 
     def reconnect(self) -> None:
@@ -324,10 +374,18 @@ class Board:
         if not self.transport.reopen(hard=True):
             time.sleep(0.3)  # let the chip restart and start printing before we interrupt it
         seen = self.repl.enter(timeout=8.0)
+        self.remount()
         return boot_output(seen)
 
     def close(self, leave: bool = True) -> None:
         """Leave the board in its friendly REPL and release the link."""
+        server, self.mount = self.mount, None
+        if server is not None:  # a board left with a mount nobody serves would hang on it
+            if leave:
+                with contextlib.suppress(BoardError):
+                    uninstall(self, server)
+            self.repl.intercept = None
+            server.close()
         if leave:
             with contextlib.suppress(BoardError):
                 self.repl.leave()

@@ -154,9 +154,18 @@ class Relay:
         # No echo either: a board's UART never echoes what it receives, while a PTY in
         # cooked mode (the unix port's mode while code runs) would show Ctrl-A/Ctrl-C as
         # "^A"/"^C" and repeat what input() reads. Signals (Ctrl-C) still work.
+        # No line discipline: a UART hands each byte over as it arrives, so a program that
+        # reads stdin gets bytes without waiting for a line end, and no byte is taken as an
+        # erase, a flow-control stop or a quit/suspend signal. Only Ctrl-C still raises
+        # SIGINT (the unix port's KeyboardInterrupt while code runs).
         attrs = termios.tcgetattr(slave)
+        attrs[0] &= ~(termios.ICRNL | termios.INLCR | termios.IGNCR | termios.IXON
+                      | termios.IXOFF | termios.ISTRIP)  # fmt: skip
         attrs[1] &= ~termios.ONLCR
-        attrs[3] &= ~(termios.ECHO | termios.ECHONL)
+        attrs[3] &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.IEXTEN)
+        attrs[6][termios.VMIN], attrs[6][termios.VTIME] = 1, 0
+        for key in (termios.VQUIT, termios.VSUSP):
+            attrs[6][key] = 0  # disabled: 0x1c and 0x1a are plain bytes
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
         argv = ["micropython"]
         if self.heap:

@@ -1,0 +1,159 @@
+# %mount: a folder on the host computer, mounted at M, read and written over the link.
+# A call prints \x18, a command letter, its arguments joined by \x1f, and \x17; the host
+# (mpkernel/board/mount.py) answers a status letter ("O" ok, "E" an OSError whose errno
+# follows), 5 hex digits of length and that many bytes. File bytes travel as base64, so
+# no answer holds a byte the REPL acts on (Ctrl-C stays the stop button). Paths go as the
+# VFS gives them; the host resolves them and refuses any that leave its folder.
+import io
+import os
+import sys
+
+from binascii import a2b_base64 as _mpk_a
+from binascii import b2a_base64 as _mpk_b
+
+
+def _mpk_q(c, *a):
+    sys.stdout.write("\x18" + c + "\x1f".join(a) + "\x17")
+    i = getattr(sys.stdin, "buffer", sys.stdin)
+    h = i.read(6)
+    n = int(h[1:], 16)
+    d = i.read(n) if n else ""
+    if not isinstance(d, str):
+        d = d.decode()
+    if h[0] in (69, "E"):
+        raise OSError(int(d))
+    return d
+
+
+class _mpk_File(io.IOBase):
+    def __init__(s, i, t, d):
+        s.i, s.t, s.d, s.p = i, t, d, 0
+
+    def _more(s):
+        if s.p >= len(s.d):
+            s.d, s.p = _mpk_a(_mpk_q("R", s.i)), 0
+        return len(s.d) - s.p
+
+    def readinto(s, b):
+        # Fills b whole unless the file ends: import's reader takes a short read as the end.
+        n = 0
+        while n < len(b) and s._more():
+            k = min(len(b) - n, len(s.d) - s.p)
+            b[n : n + k] = s.d[s.p : s.p + k]
+            s.p += k
+            n += k
+        return n
+
+    def _get(s, n, line):
+        o = b""
+        while (n < 0 or len(o) < n) and s._more():
+            k = len(s.d) if n < 0 else s.p + n - len(o)
+            if line:
+                j = s.d.find(b"\n", s.p, k)
+                k = k if j < 0 else j + 1
+            o += s.d[s.p : k]
+            s.p = min(k, len(s.d))
+            if line and o[-1:] == b"\n":
+                break
+        return o.decode() if s.t else o
+
+    def read(s, n=-1):
+        return s._get(n, 0)
+
+    def readline(s, n=-1):
+        return s._get(n, 1)
+
+    def __iter__(s):
+        return s
+
+    def __next__(s):
+        x = s.readline()
+        if not x:
+            raise StopIteration
+        return x
+
+    def write(s, b):
+        if isinstance(b, str):
+            b = b.encode()
+        for j in range(0, len(b), 768):
+            _mpk_q("W", s.i, _mpk_b(b[j : j + 768])[:-1].decode())
+        return len(b)
+
+    def flush(s):
+        pass
+
+    def close(s):
+        if s.i:
+            i, s.i = s.i, ""
+            _mpk_q("K", i)
+
+    def ioctl(s, op, a):
+        if op == 4:
+            s.close()
+        return 0
+
+    def __enter__(s):
+        return s
+
+    def __exit__(s, *a):
+        s.close()
+
+
+class _mpk_FS:
+    c = "/"
+
+    def mount(s, r, m):
+        pass
+
+    def umount(s):
+        pass
+
+    def _p(s, p):
+        return p if p[:1] == "/" else s.c + "/" + p
+
+    def chdir(s, p):
+        s.c = _mpk_q("C", s._p(p))
+
+    def getcwd(s):
+        return s.c
+
+    def stat(s, p):
+        return tuple(int(x) for x in _mpk_q("S", s._p(p)).split())
+
+    def statvfs(s, p):
+        return tuple(int(x) for x in _mpk_q("V", s._p(p)).split())
+
+    def ilistdir(s, p):
+        d = _mpk_q("L", s._p(p))
+        for e in d.split("\x1e") if d else ():
+            e = e.split("\x1f")
+            yield (e[0], int(e[1]), 0, int(e[2]))
+
+    def open(s, p, m):
+        d = _mpk_q("O", s._p(p), m).split(",")
+        return _mpk_File(d[0], "b" not in m, _mpk_a(d[1]))
+
+    def remove(s, p):
+        _mpk_q("D", s._p(p))
+
+    def mkdir(s, p):
+        _mpk_q("M", s._p(p))
+
+    def rmdir(s, p):
+        _mpk_q("X", s._p(p))
+
+    def rename(s, a, b):
+        _mpk_q("N", s._p(a), s._p(b))
+
+
+def _mpk_mount(m):
+    if not hasattr(os, "mount"):
+        print("no os.mount")
+        return
+    try:
+        os.umount(m)
+    except OSError:
+        pass
+    os.mount(_mpk_FS(), m)
+    os.chdir(m)
+    print("ok")

@@ -1,0 +1,176 @@
+"""`%mount`: a folder on this computer as the board's working folder, served over the link.
+
+The board side (helpers/mount.py) is a filesystem object mounted at MOUNT_POINT: each call
+it gets prints a request into the running code's output (`\\x18`, a letter, arguments
+joined by `\\x1f`, `\\x17`) and reads the answer from stdin. `MountServer.filter` sits in
+the raw REPL's output stream (RawRepl.intercept): it takes requests out, answers them from
+the HostFolder, and passes every other byte on. While mounted, runs end by a mark rather
+than by a probe (the probe byte would land in an answer's stdin); nothing else changes, so
+cells that read nothing from the mount keep their speed.
+"""
+
+from __future__ import annotations
+
+import errno
+from binascii import a2b_base64, b2a_base64
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import OperationError
+from .helpers import helper
+
+if TYPE_CHECKING:
+    from .session import Board
+
+from .host_folder import HostFolder
+
+MOUNT_POINT = "/remote"
+START, SEP, END = b"\x18", "\x1f", b"\x17"
+#: File bytes per read answer (base64 makes them a third larger): what a board receives
+#: in one go. A serial board's UART is read as fast as bytes arrive, so 1 KB is safe.
+CHUNK = {"serial": 768, "virtual": 3072, "webrepl": 3072}
+_LETTERS = frozenset(b"CSVLORWKDMXN")
+_LONGEST_REQUEST = 8192  # a write request carries at most 1 KB of base64 plus two paths
+
+
+class MountServer:
+    """Answers one mounted board's requests from a folder on this computer."""
+
+    def __init__(self, folder: str | Path, write: Callable[[bytes], None], link: str) -> None:
+        self.folder = HostFolder(folder)
+        self.write = write
+        self.chunk = CHUNK.get(link, 768)
+        self._buf = bytearray()
+        self.requests = 0  # answered since mounting (for tests and benchmarks)
+
+    @property
+    def root(self) -> Path:
+        return self.folder.root
+
+    def reset(self) -> None:
+        """A new run starts: a request cut short by an interrupt is forgotten."""
+        self._buf.clear()
+
+    def filter(self, data: bytes) -> bytes:
+        """The program's own bytes from `data`; requests in it are answered."""
+        if not self._buf and START not in data:
+            return data
+        self._buf += data
+        out = bytearray()
+        while self._buf:
+            at = self._buf.find(START)
+            if at < 0:
+                out += self._buf
+                self._buf.clear()
+                break
+            out += self._buf[:at]
+            del self._buf[:at]
+            if len(self._buf) < 2:
+                break  # the letter is on its way
+            if self._buf[1] not in _LETTERS:  # the program printed 0x18 itself
+                out += self._buf[:1]
+                del self._buf[:1]
+                continue
+            end = self._buf.find(END)
+            if end < 0:
+                if len(self._buf) > _LONGEST_REQUEST:  # not a request after all
+                    out += self._buf[:1]
+                    del self._buf[:1]
+                    continue
+                break  # the rest of the request is on its way
+            request = bytes(self._buf[1:end]).decode("utf-8", "replace")
+            del self._buf[: end + 1]
+            self._answer(request[0], request[1:].split(SEP))
+        return bytes(out)
+
+    def _answer(self, letter: str, args: list[str]) -> None:
+        try:
+            status, text = b"O", self._serve(letter, args).encode()
+        except OSError as exc:
+            status, text = b"E", str(exc.errno or errno.EIO).encode()
+        except (ValueError, IndexError):
+            status, text = b"E", str(errno.EINVAL).encode()
+        self.requests += 1
+        self.write(status + b"%05x" % len(text) + text)
+
+    def _serve(self, letter: str, args: list[str]) -> str:
+        folder = self.folder
+        if letter == "R":
+            return _b64(folder.file(args[0]).read(self.chunk))
+        if letter == "W":
+            folder.file(args[0]).write(a2b_base64(args[1]))
+            return ""
+        if letter == "O":
+            number = folder.open(args[0], args[1])
+            first = folder.file(str(number)).read(self.chunk) if "r" in args[1] else b""
+            return f"{number},{_b64(first)}"
+        if letter == "S":
+            return " ".join(map(str, folder.stat(args[0])))
+        if letter == "L":
+            return "\x1e".join(f"{n}\x1f{t}\x1f{s}" for n, t, s in folder.listdir(args[0]))
+        if letter == "C":
+            return folder.board_path(args[0])
+        if letter == "K":
+            folder.close(args[0])
+        elif letter == "D":
+            folder.remove(args[0])
+        elif letter == "M":
+            folder.mkdir(args[0])
+        elif letter == "X":
+            folder.rmdir(args[0])
+        elif letter == "N":
+            folder.rename(args[0], args[1])
+        elif letter == "V":
+            return " ".join(map(str, folder.statvfs(args[0])))
+        return ""
+
+    def close(self) -> None:
+        """Close what the board left open, so that its writes are on disk."""
+        self.folder.close_all()
+        self._buf.clear()
+
+
+class MountError(OperationError):
+    """Mounting failed, or an operation does not work on the mounted folder."""
+
+
+def install(board: Board, server: MountServer) -> None:
+    """Mount `server`'s folder on the board at MOUNT_POINT and make it the current folder
+    (again after a reset: the board forgot it). MountError if the board cannot."""
+    caps = board.caps
+    lacks = [name for name, has in (("io.IOBase", caps.iobase), ("binascii", caps.b64)) if not has]
+    if lacks:
+        raise MountError(
+            f"This board's MicroPython has no {' or '.join(lacks)}, which %mount needs: "
+            "copy the files with %put or %sync instead."
+        )
+    board.repl.intercept = server
+    try:
+        said = board.exec_capture(f"{helper('mount')}_mpk_mount({MOUNT_POINT!r})").strip()
+    except BaseException:
+        board.repl.intercept = None
+        raise
+    if said != "ok":
+        board.repl.intercept = None
+        raise MountError(
+            "This board's MicroPython has no os.mount (no VFS), which %mount needs: "
+            "copy the files with %put or %sync instead."
+        )
+
+
+def uninstall(board: Board, server: MountServer) -> None:
+    """Unmount the folder on the board (its current folder goes back to /), then stop
+    serving it; the host closes the files the board left open."""
+    try:
+        board.exec_capture(
+            f"import os\nif os.getcwd().startswith({MOUNT_POINT!r}):\n os.chdir('/')\n"
+            f"try:\n os.umount({MOUNT_POINT!r})\nexcept OSError:\n pass\n"
+        )
+    finally:
+        board.repl.intercept = None
+        server.close()
+
+
+def _b64(data: bytes) -> str:
+    return b2a_base64(data, newline=False).decode("ascii")
