@@ -33,6 +33,7 @@ from .channel import (
     stat,
 )
 from .helpers import helper, helper_call
+from .mount import MOUNT_POINT
 from .session import Board, BoardExecError
 from .stream_files import ChunkChannel, StreamChannel
 from .webrepl import WebReplTransport
@@ -209,6 +210,7 @@ class BoardFiles:
         channel that can carries that check with the data instead of a round trip first).
         """
         start = time.monotonic()
+        self._outside_mount(remote)
         channel = self.channel
         ahead = into is not None and channel.stat_with_send(remote)
         if into is not None and not ahead:
@@ -230,6 +232,17 @@ class BoardFiles:
             raise
         self._replace(temp, remote)
         return Transfer(remote, len(data), wire, time.monotonic() - start, encoding, verified)
+
+    def _outside_mount(self, path: str) -> None:
+        """Transfers stream through the same stdin the mount answers on: a path in the
+        mounted folder is refused (it is on this computer already)."""
+        mount = self.board.mount
+        if mount is not None and self.board.in_mount(path):
+            raise FileError(
+                f"{path}: this is in the folder mounted from this computer ({mount.root}): "
+                f"copy the file there on this computer, or give a board path outside "
+                f"{MOUNT_POINT} (e.g. /{path.rsplit('/', 1)[-1]})."
+            )
 
     def _verify(self, temp: str, data: bytes, remote: str) -> str:
         digest = self.channel.take_digest() or self.sha256(temp)
@@ -253,6 +266,7 @@ class BoardFiles:
         `entry`: what a stat of `remote` just found (saves asking again).
         """
         start = time.monotonic()
+        self._outside_mount(remote)
         if entry is None or entry.path != remote:
             entry = self.stat(remote)
         if entry is None:

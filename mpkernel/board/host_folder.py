@@ -10,11 +10,18 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 S_IFDIR, S_IFREG = 0x4000, 0x8000  # the file types a MicroPython VFS reports
-MAX_OPEN = 32  # files the board may hold open at once
+MAX_OPEN = 10_000  # open files remembered for the board (the oldest are forgotten)
+
+
+@dataclass
+class _OpenFile:
+    path: Path
+    append: bool
+    position: int = 0
 
 
 class HostFolder:
@@ -22,7 +29,7 @@ class HostFolder:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
-        self._files: dict[int, BinaryIO] = {}
+        self._files: dict[int, _OpenFile] = {}
         self._next = 1
 
     def path(self, board_path: str) -> Path:
@@ -83,32 +90,56 @@ class HostFolder:
         return sorted(entries)
 
     def open(self, board_path: str, mode: str) -> int:
-        """Open a file for the board (modes r, w, a, with or without b and +); its number."""
+        """Open a file for the board (modes r, w, a, with or without b and +); its number.
+
+        Nothing stays open on this computer between requests (a board program that never
+        closes its files leaks nothing here): each read or write opens the file, at the
+        position the board's file has reached, and closes it again.
+        """
         kind = mode.replace("b", "").replace("t", "")
-        if kind not in ("r", "w", "a", "r+", "w+", "a+") or len(self._files) >= MAX_OPEN:
-            raise OSError(errno.EINVAL if len(self._files) < MAX_OPEN else errno.EMFILE, mode)
+        if kind not in ("r", "w", "a", "r+", "w+", "a+"):
+            raise OSError(errno.EINVAL, mode)
         full = self.path(board_path)
         if full.is_dir():
             raise OSError(errno.EISDIR, board_path)
-        handle = open(full, kind + "b")  # noqa: SIM115 (kept open for the board)
+        with open(full, {"r": "rb", "w": "wb", "a": "ab"}[kind[0]]):
+            pass  # exists and may be read (r), created or emptied (w), created (a)
         number, self._next = self._next, self._next + 1
-        self._files[number] = handle
+        self._files[number] = _OpenFile(full, kind[0] == "a")
+        if len(self._files) > MAX_OPEN:  # the oldest that a program forgot to close
+            del self._files[next(iter(self._files))]
         return number
 
-    def file(self, number: str) -> BinaryIO:
+    def _open_file(self, number: str) -> _OpenFile:
         try:
             return self._files[int(number)]
         except (KeyError, ValueError):
             raise OSError(errno.EBADF, number) from None
 
+    def read(self, number: str, size: int) -> bytes:
+        """The next `size` bytes (fewer at the end) of an open file."""
+        found = self._open_file(number)
+        with open(found.path, "rb") as handle:
+            handle.seek(found.position)
+            data = handle.read(size)
+        found.position += len(data)
+        return data
+
+    def write(self, number: str, data: bytes) -> None:
+        found = self._open_file(number)
+        with open(found.path, "ab" if found.append else "r+b") as handle:
+            if not found.append:
+                handle.seek(found.position)
+            handle.write(data)
+        found.position += len(data)
+
     def close(self, number: str) -> None:
-        self._files.pop(int(number), self.file(number)).close()
+        self._open_file(number)
+        del self._files[int(number)]
 
     def close_all(self) -> None:
-        """Close every file the board left open (written bytes reach the disk)."""
-        files, self._files = self._files, {}
-        for handle in files.values():
-            handle.close()
+        """Forget every file the board had open."""
+        self._files.clear()
 
     def remove(self, board_path: str) -> None:
         full = self.path(board_path)

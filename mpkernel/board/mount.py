@@ -97,13 +97,13 @@ class MountServer:
     def _serve(self, letter: str, args: list[str]) -> str:
         folder = self.folder
         if letter == "R":
-            return _b64(folder.file(args[0]).read(self.chunk))
+            return _b64(folder.read(args[0], self.chunk))
         if letter == "W":
-            folder.file(args[0]).write(a2b_base64(args[1]))
+            folder.write(args[0], a2b_base64(args[1]))
             return ""
         if letter == "O":
             number = folder.open(args[0], args[1])
-            first = folder.file(str(number)).read(self.chunk) if "r" in args[1] else b""
+            first = folder.read(str(number), self.chunk) if "r" in args[1] else b""
             return f"{number},{_b64(first)}"
         if letter == "S":
             return " ".join(map(str, folder.stat(args[0])))
@@ -126,7 +126,7 @@ class MountServer:
         return ""
 
     def close(self) -> None:
-        """Close what the board left open, so that its writes are on disk."""
+        """Forget what the board left open (its writes are on disk already)."""
         self.folder.close_all()
         self._buf.clear()
 

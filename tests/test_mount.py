@@ -1,0 +1,203 @@
+"""%mount / %umount through the kernel: a folder of this computer as the board's working folder.
+
+The board is the virtual board (the unix port's real VFS and import machinery); every byte
+of the mount protocol crosses its serial link as it would a board's UART.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import connected_kernel, run, start_kernel
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager
+
+from mpkernel.board.virtual import VirtualBoard
+
+ALL_BYTES = bytes(range(256))
+
+
+@pytest.fixture(scope="module")
+def board_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("board")
+
+
+@pytest.fixture(scope="module")
+def mounted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("host")
+    (folder / "sensor.py").write_text("READING = 21\n\ndef double(x):\n    return 2 * x\n")
+    (folder / "data").mkdir()
+    (folder / "data" / "log.txt").write_text("one\ntwo\nthree\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def mount_kernel(
+    board_root: Path, mounted: Path
+) -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
+    for km, kc in connected_kernel(f"%connect virtual --root {board_root}"):
+        r = run(kc, f"%mount {mounted}")
+        assert r.status == "ok", r.text
+        yield km, kc
+
+
+@pytest.fixture
+def kc(mount_kernel: tuple[KernelManager, BlockingKernelClient]) -> BlockingKernelClient:
+    return mount_kernel[1]
+
+
+def ok(r) -> str:
+    assert r.status == "ok", r.text + str(r.error)
+    return r.shown
+
+
+def one_line(r, ename: str) -> str:
+    assert r.status == "error", r.shown
+    assert r.error["ename"] == ename, r.error
+    message = r.error["evalue"]
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def test_import_reads_the_host_folder_and_sees_edits(kc, mounted: Path) -> None:
+    assert ok(run(kc, "import os\nprint(os.getcwd())")).strip() == "/remote"
+    assert run(kc, "import sensor\nsensor.double(sensor.READING)").result == "42"
+    (mounted / "sensor.py").write_text("READING = 50\n\ndef double(x):\n    return 2 * x\n")
+    r = run(
+        kc, "import sys\ndel sys.modules['sensor']\nimport sensor\nsensor.double(sensor.READING)"
+    )
+    assert r.result == "100"
+    listed = eval(run(kc, "sorted(os.listdir())").result or "None")
+    assert listed == sorted(p.name for p in mounted.iterdir())
+    r = run(kc, "f = open('data/log.txt')\nprint(f.readline(), end='')\nprint(f.read(), end='')")
+    assert ok(r) == "one\ntwo\nthree\n"
+    assert ok(run(kc, "for line in open('data/log.txt'):\n    print(line.strip())")) == (
+        "one\ntwo\nthree\n"
+    )
+
+
+def test_a_module_bigger_than_a_read_chunk_imports_whole(kc, mounted: Path) -> None:
+    body = "".join(f"V{i} = {i}\n" for i in range(3000))  # ~26 KB: many read answers
+    (mounted / "big.py").write_text(body + "LAST = 'end'\n")
+    assert run(kc, "import big\n(big.V2999, big.LAST)").result == "(2999, 'end')"
+
+
+def test_files_written_on_the_board_land_in_the_folder(kc, mounted: Path) -> None:
+    data = ALL_BYTES * 40 + b"tail"  # every byte value, several write requests
+    r = run(
+        kc,
+        f"with open('data/out.bin', 'wb') as f:\n    f.write({data!r})\nos.stat('data/out.bin')[6]",
+    )
+    assert r.result == str(len(data)), r.text
+    assert (mounted / "data" / "out.bin").read_bytes() == data
+    ok(run(kc, "with open('notes.txt', 'w') as f:\n    f.write('ß and ü\\n')"))
+    assert (mounted / "notes.txt").read_text(encoding="utf-8") == "ß and ü\n"
+    ok(run(kc, "os.mkdir('made')\nos.rename('notes.txt', 'made/n.txt')"))
+    assert (mounted / "made" / "n.txt").exists() and not (mounted / "notes.txt").exists()
+    ok(run(kc, "os.remove('made/n.txt')\nos.rmdir('made')"))
+    assert not (mounted / "made").exists()
+
+
+def test_paths_outside_the_folder_are_refused(kc, mounted: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    (mounted / "link_out").symlink_to(secret)
+    try:
+        for path in ("../secret.txt", "data/../../secret.txt", "link_out"):
+            r = run(kc, f"open({path!r}).read()")
+            assert r.status == "error" and r.error["ename"] == "OSError", (path, r.shown)
+            assert r.error["evalue"] == "[Errno 13] EACCES", r.error
+        assert "link_out" not in (run(kc, "os.listdir()").result or "")
+        r = run(kc, "open('../escaped.txt', 'w')")
+        assert r.status == "error"
+        assert not (mounted.parent / "escaped.txt").exists()
+        assert secret.read_text() == "private"
+    finally:
+        (mounted / "link_out").unlink()
+
+
+def test_missing_files_fail_as_on_a_board(kc) -> None:
+    r = run(kc, "open('nothing.txt')")
+    assert (r.error["ename"], r.error["evalue"]) == ("OSError", "[Errno 2] ENOENT"), r.error
+    assert run(kc, "import no_such_module").error["ename"] == "ImportError"
+
+
+def test_transfers_into_the_mount_are_refused_in_one_line(kc, tmp_path: Path) -> None:
+    (tmp_path / "x.py").write_text("x = 1\n")
+    message = one_line(run(kc, f"%put {tmp_path / 'x.py'} x.py"), "FileError")
+    assert "mounted" in message and "/x.py" in message
+    # Outside the mount the board's own filesystem still takes files.
+    assert "verified" in ok(run(kc, f"%put {tmp_path / 'x.py'} /x.py"))
+
+
+def test_soft_reset_keeps_the_folder_mounted(kc) -> None:
+    ok(run(kc, "%reset"))
+    assert ok(run(kc, "import os\nprint(os.getcwd())")).strip() == "/remote"
+    assert run(kc, "import sensor\nsensor.READING").result in ("21", "50")
+    r = run(kc, "import sys\nsys.exit()")  # a reset from inside a cell
+    assert r.status in ("ok", "error")
+    assert run(kc, "import sensor\nsensor.double(4)").result == "8"
+
+
+def test_stop_during_reads_keeps_link_and_mount(
+    mount_kernel: tuple[KernelManager, BlockingKernelClient], mounted: Path
+) -> None:
+    km, kc = mount_kernel
+    (mounted / "blob.bin").write_bytes(os.urandom(64 * 1024))
+    started = threading.Event()
+
+    def hook(msg: dict) -> None:
+        if msg["msg_type"] == "stream" and "reading" in msg["content"]["text"]:
+            started.set()
+
+    def stop_when_reading() -> None:
+        if started.wait(60):
+            time.sleep(0.2)  # well inside the loop of reads
+            km.interrupt_kernel()
+
+    stopper = threading.Thread(target=stop_when_reading)
+    stopper.start()
+    code = "print('reading')\nwhile True:\n    open('blob.bin', 'rb').read()"
+    reply = kc.execute_interactive(code, output_hook=hook, timeout=60)
+    stopper.join()
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    for _ in range(3):  # the link is in step: cells and the mount work at once
+        assert run(kc, "len(open('blob.bin', 'rb').read())").result == str(64 * 1024)
+        assert run(kc, "1 + 1").result == "2"
+
+
+def test_umount_ends_it(kc, mounted: Path) -> None:
+    assert str(mounted) in ok(run(kc, "%mount"))
+    assert "Unmounted" in ok(run(kc, "%umount"))
+    assert ok(run(kc, "import os\nprint(os.getcwd())")).strip() == "/"
+    r = run(kc, "import sys\nsys.modules.pop('sensor', None)\nimport sensor")
+    assert r.error["ename"] == "ImportError"
+    assert "Nothing" in ok(run(kc, "%umount"))
+    assert "Mounted" in ok(run(kc, f"%mount {mounted}"))  # and again, for later tests
+
+
+def test_a_folder_that_is_not_there_is_one_line(kc, tmp_path: Path) -> None:
+    message = one_line(run(kc, f"%mount {tmp_path / 'nope'}"), "UsageError")
+    assert "does not exist" in message
+    (tmp_path / "file.txt").write_text("x")
+    assert "not a folder" in one_line(run(kc, f"%mount {tmp_path / 'file.txt'}"), "UsageError")
+
+
+def test_a_board_without_os_mount_says_so(tmp_path: Path) -> None:
+    root = tmp_path / "board"
+    root.mkdir()
+    with VirtualBoard(root=root, hide="os.mount") as vb:
+        km, kc = start_kernel()
+        try:
+            ok(run(kc, f"%connect {vb.port}"))
+            message = one_line(run(kc, f"%mount {tmp_path}"), "MountError")
+            assert "os.mount" in message
+            assert run(kc, "1 + 2").result == "3"  # the link is fine
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
