@@ -201,3 +201,25 @@ def test_a_board_without_os_mount_says_so(tmp_path: Path) -> None:
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
+
+
+def test_mount_over_webrepl(tmp_path: Path) -> None:
+    """The same requests and answers travel in WebREPL's text frames."""
+    from webrepl_server import WebReplServer
+
+    folder = tmp_path / "host"
+    folder.mkdir()
+    (folder / "wmod.py").write_text("def hello():\n    return 'over wifi'\n" + "# pad\n" * 2000)
+    server = WebReplServer(tmp_path / "board", password="mount123")
+    km, kc = start_kernel({"MPKERNEL_WEBREPL_PASSWORD": "mount123"})
+    try:
+        ok(run(kc, f"%connect ws://127.0.0.1:{server.port}", allow_stdin=False))
+        ok(run(kc, f"%mount {folder}"))
+        assert run(kc, "import wmod\nwmod.hello()").result == "'over wifi'"
+        ok(run(kc, "with open('w.bin', 'wb') as f:\n    f.write(bytes(range(256)) * 8)"))
+        assert (folder / "w.bin").read_bytes() == ALL_BYTES * 8
+        assert "Unmounted" in ok(run(kc, "%umount"))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        server.stop()
