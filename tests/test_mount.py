@@ -88,13 +88,16 @@ def test_a_module_bigger_than_a_read_chunk_imports_whole(kc, mounted: Path) -> N
 
 
 def test_files_written_on_the_board_land_in_the_folder(kc, mounted: Path) -> None:
-    data = ALL_BYTES * 40 + b"tail"  # every byte value, several write requests
+    # every byte value, the escape sequences themselves, several requests each way
+    data = ALL_BYTES * 40 + b"\x1bC\x1bE\x03\x1b\x1b\x03tail"
     r = run(
         kc,
         f"with open('data/out.bin', 'wb') as f:\n    f.write({data!r})\nos.stat('data/out.bin')[6]",
     )
     assert r.result == str(len(data)), r.text
     assert (mounted / "data" / "out.bin").read_bytes() == data
+    back = run(kc, f"open('data/out.bin', 'rb').read() == {data!r}")
+    assert back.result == "True", back.text
     ok(run(kc, "with open('notes.txt', 'w') as f:\n    f.write('ß and ü\\n')"))
     assert (mounted / "notes.txt").read_text(encoding="utf-8") == "ß and ü\n"
     ok(run(kc, "os.mkdir('made')\nos.rename('notes.txt', 'made/n.txt')"))

@@ -12,6 +12,7 @@ cells that read nothing from the mount keep their speed.
 from __future__ import annotations
 
 import errno
+import re
 from binascii import a2b_base64, b2a_base64
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,10 @@ START, SEP, END = b"\x18", "\x1f", b"\x17"
 #: in one go. A serial board's UART is read as fast as bytes arrive, so 1 KB is safe.
 CHUNK = {"serial": 768, "virtual": 3072, "webrepl": 3072}
 _LETTERS = frozenset(b"CSVLORWKDMXN")
+#: Bytes a raw REPL acts on (and the escape itself), escaped in unencoded read answers: a
+#: stop that cuts an answer short leaves only harmless bytes on the board's line.
+_CONTROL = re.compile(rb"[\x00-\x05\x1b]")
+_ESCAPED = {**{b: bytes((0x40 + b,)) for b in range(6)}, 0x1B: b"["}
 _LONGEST_REQUEST = 8192  # a write request carries at most 1 KB of base64 plus two paths
 
 
@@ -41,6 +46,9 @@ class MountServer:
         self.folder = HostFolder(folder)
         self.write = write
         self.chunk = CHUNK.get(link, 768)
+        #: Read answers go unencoded (escaped), not as base64: set at install from the
+        #: board's caps and whether the link carries any byte.
+        self.raw = False
         self._buf = bytearray()
         self.requests = 0  # answered since mounting (for tests and benchmarks)
 
@@ -52,8 +60,9 @@ class MountServer:
         """A new run starts: a request cut short by an interrupt is forgotten."""
         self._buf.clear()
 
-    def filter(self, data: bytes) -> bytes:
-        """The program's own bytes from `data`; requests in it are answered."""
+    def filter(self, data: bytes, answer: bool = True) -> bytes:
+        """The program's own bytes from `data`; requests in it are answered (unless not
+        `answer`: the program was interrupted, an answer would land at the REPL's prompt)."""
         if not self._buf and START not in data:
             return data
         self._buf += data
@@ -81,12 +90,13 @@ class MountServer:
                 break  # the rest of the request is on its way
             request = bytes(self._buf[1:end]).decode("utf-8", "replace")
             del self._buf[: end + 1]
-            self._answer(request[0], request[1:].split(SEP))
+            if answer:
+                self._answer(request[0], request[1:].split(SEP))
         return bytes(out)
 
     def _answer(self, letter: str, args: list[str]) -> None:
         try:
-            status, text = b"O", self._serve(letter, args).encode()
+            status, text = b"O", self._serve(letter, args)
         except OSError as exc:
             status, text = b"E", str(exc.errno or errno.EIO).encode()
         except (ValueError, IndexError):
@@ -94,17 +104,27 @@ class MountServer:
         self.requests += 1
         self.write(status + b"%05x" % len(text) + text)
 
-    def _serve(self, letter: str, args: list[str]) -> str:
+    def _serve(self, letter: str, args: list[str]) -> bytes:
         folder = self.folder
         if letter == "R":
-            return _b64(folder.read(args[0], self.chunk))
-        if letter == "W":
-            folder.write(args[0], a2b_base64(args[1]))
-            return ""
+            return self._data(folder.read(args[0], self.chunk))
         if letter == "O":
             number = folder.open(args[0], args[1])
             first = folder.read(str(number), self.chunk) if "r" in args[1] else b""
-            return f"{number},{_b64(first)}"
+            return b"%d," % number + self._data(first)
+        return self._serve_text(letter, args).encode()
+
+    def _data(self, data: bytes) -> bytes:
+        """File bytes as the board's helper decodes them (_mpk_d)."""
+        if self.raw:
+            return _CONTROL.sub(lambda m: b"\x1b" + _ESCAPED[m.group()[0]], data)
+        return b2a_base64(data, newline=False)
+
+    def _serve_text(self, letter: str, args: list[str]) -> str:
+        folder = self.folder
+        if letter == "W":
+            folder.write(args[0], a2b_base64(args[1]))
+            return ""
         if letter == "S":
             return " ".join(map(str, folder.stat(args[0])))
         if letter == "L":
@@ -145,9 +165,11 @@ def install(board: Board, server: MountServer) -> None:
             f"This board's MicroPython has no {' or '.join(lacks)}, which %mount needs: "
             "copy the files with %put or %sync instead."
         )
+    server.raw = caps.raw_in and board.transport.binary_stdin
     board.repl.intercept = server
     try:
-        said = board.exec_capture(f"{helper('mount')}_mpk_mount({MOUNT_POINT!r})").strip()
+        call = f"_mpk_mount({MOUNT_POINT!r}, {int(server.raw)})"
+        said = board.exec_capture(helper("mount") + call).strip()
     except BaseException:
         board.repl.intercept = None
         raise
@@ -170,7 +192,3 @@ def uninstall(board: Board, server: MountServer) -> None:
     finally:
         board.repl.intercept = None
         server.close()
-
-
-def _b64(data: bytes) -> str:
-    return b2a_base64(data, newline=False).decode("ascii")

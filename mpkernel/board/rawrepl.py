@@ -60,8 +60,9 @@ class ResetSinceLastRun(ReplError):
 class Intercept(Protocol):
     """Something that serves requests a running program prints (mount.MountServer)."""
 
-    def filter(self, data: bytes) -> bytes:
-        """The program's own bytes of `data` (requests in it are taken out and answered)."""
+    def filter(self, data: bytes, answer: bool = True) -> bytes:
+        """The program's own bytes of `data` (requests in it are taken out, and answered
+        unless not `answer`)."""
 
     def reset(self) -> None:
         """A run starts: forget a request that an interrupt cut short."""
@@ -410,7 +411,7 @@ class RawRepl:
                 ends.flush()
                 data = self._read(0.2)
                 if data and intercept is not None:
-                    data = intercept.filter(data)
+                    data = intercept.filter(data, answer=not result.interrupted)
                 if data:
                     ends.feed(data)
                     continue

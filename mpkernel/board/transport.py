@@ -24,6 +24,9 @@ class Transport(ABC):
     #: The link echoes what is sent while code runs, as a PTY in cooked mode does (a board's
     #: UART never does; the virtual board's PTY has echo off).
     echoes: bool = False
+    #: Any byte may travel to a running program's stdin (only Ctrl-C is acted on); False
+    #: where the link carries text only (WebREPL's text frames).
+    binary_stdin: bool = True
 
     @abstractmethod
     def write(self, data: bytes) -> None:

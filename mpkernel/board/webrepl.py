@@ -62,6 +62,7 @@ class WebReplTransport(Transport):
     """The REPL of a board reached over WebREPL, logged in with its password."""
 
     kind = "webrepl"
+    binary_stdin = False
     retry_hint = "Try again (a weak WiFi link?)."
 
     def __init__(

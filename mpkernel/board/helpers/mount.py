@@ -1,9 +1,11 @@
 # %mount: a folder on the host computer, mounted at M, read and written over the link.
 # A call prints \x18, a command letter, its arguments joined by \x1f, and \x17; the host
 # (mpkernel/board/mount.py) answers a status letter ("O" ok, "E" an OSError whose errno
-# follows), 5 hex digits of length and that many bytes. File bytes travel as base64, so
-# no answer holds a byte the REPL acts on (Ctrl-C stays the stop button). Paths go as the
-# VFS gives them; the host resolves them and refuses any that leave its folder.
+# follows), 5 hex digits of length and that many bytes. File bytes read travel as they are
+# where stdin is binary-clean, but for 0x00-0x05 and 0x1b, sent as 0x1b and the byte
+# + 0x40 ("[" for 0x1b): no byte the REPL acts on (Ctrl-C stays the stop button); else as
+# base64. Written bytes go as base64. Paths go as the VFS gives them; the host resolves
+# them and refuses any that leave its folder.
 import io
 import os
 import sys
@@ -17,11 +19,24 @@ def _mpk_q(c, *a):
     i = getattr(sys.stdin, "buffer", sys.stdin)
     h = i.read(6)
     n = int(h[1:], 16)
-    d = i.read(n) if n else ""
-    if not isinstance(d, str):
-        d = d.decode()
+    d = i.read(n) if n else b""
     if h[0] in (69, "E"):
-        raise OSError(int(d))
+        raise OSError(int(_mpk_s(d)))
+    return d
+
+
+def _mpk_s(d):
+    return d if isinstance(d, str) else d.decode()
+
+
+def _mpk_d(d):
+    if not _mpk_FS.r:
+        return _mpk_a(d)
+    if b"\x1b" in d:
+        p = d.split(b"\x1b")
+        d = p[0]
+        for q in p[1:]:
+            d += bytes((27 if q[0] == 91 else q[0] - 64,)) + q[1:]
     return d
 
 
@@ -31,7 +46,7 @@ class _mpk_File(io.IOBase):
 
     def _more(s):
         if s.p >= len(s.d):
-            s.d, s.p = _mpk_a(_mpk_q("R", s.i)), 0
+            s.d, s.p = _mpk_d(_mpk_q("R", s.i)), 0
         return len(s.d) - s.p
 
     def readinto(s, b):
@@ -101,6 +116,7 @@ class _mpk_File(io.IOBase):
 
 class _mpk_FS:
     c = "/"
+    r = 0  # read answers come unencoded (binary-clean stdin)
 
     def mount(s, r, m):
         pass
@@ -112,26 +128,27 @@ class _mpk_FS:
         return p if p[:1] == "/" else s.c + "/" + p
 
     def chdir(s, p):
-        s.c = _mpk_q("C", s._p(p))
+        s.c = _mpk_s(_mpk_q("C", s._p(p)))
 
     def getcwd(s):
         return s.c
 
     def stat(s, p):
-        return tuple(int(x) for x in _mpk_q("S", s._p(p)).split())
+        return tuple(int(x) for x in _mpk_s(_mpk_q("S", s._p(p))).split())
 
     def statvfs(s, p):
-        return tuple(int(x) for x in _mpk_q("V", s._p(p)).split())
+        return tuple(int(x) for x in _mpk_s(_mpk_q("V", s._p(p))).split())
 
     def ilistdir(s, p):
-        d = _mpk_q("L", s._p(p))
+        d = _mpk_s(_mpk_q("L", s._p(p)))
         for e in d.split("\x1e") if d else ():
             e = e.split("\x1f")
             yield (e[0], int(e[1]), 0, int(e[2]))
 
     def open(s, p, m):
-        d = _mpk_q("O", s._p(p), m).split(",")
-        return _mpk_File(d[0], "b" not in m, _mpk_a(d[1]))
+        d = _mpk_q("O", s._p(p), m)
+        j = d.find(b"," if isinstance(d, bytes) else ",")
+        return _mpk_File(_mpk_s(d[:j]), "b" not in m, _mpk_d(d[j + 1 :]))
 
     def remove(s, p):
         _mpk_q("D", s._p(p))
@@ -146,7 +163,8 @@ class _mpk_FS:
         _mpk_q("N", s._p(a), s._p(b))
 
 
-def _mpk_mount(m):
+def _mpk_mount(m, r):
+    _mpk_FS.r = r
     if not hasattr(os, "mount"):
         print("no os.mount")
         return
