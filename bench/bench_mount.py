@@ -111,7 +111,7 @@ def main() -> None:
                     rate = 32 * 1024 / (rows["read 32 KB from the mount"] / 1000)
                     print(
                         f"    32 KB read: {rate:,.0f} B/s = {rate / WIRE_RATE:.2f} of the wire "
-                        "limit (base64 on the wire: at most 0.75)"
+                        "limit"
                     )
                 print()
         finally:
