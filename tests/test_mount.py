@@ -130,12 +130,22 @@ def test_missing_files_fail_as_on_a_board(kc) -> None:
     assert run(kc, "import no_such_module").error["ename"] == "ImportError"
 
 
-def test_transfers_into_the_mount_are_refused_in_one_line(kc, tmp_path: Path) -> None:
+def test_file_magics_on_the_mount_use_this_computer(kc, mounted: Path, tmp_path: Path) -> None:
     (tmp_path / "x.py").write_text("x = 1\n")
-    message = one_line(run(kc, f"%put {tmp_path / 'x.py'} x.py"), "FileError")
-    assert "mounted" in message and "/x.py" in message
-    # Outside the mount the board's own filesystem still takes files.
-    assert "verified" in ok(run(kc, f"%put {tmp_path / 'x.py'} /x.py"))
+    out = ok(run(kc, f"%put {tmp_path / 'x.py'} x.py"))
+    assert "mounted folder" in out, out
+    assert (mounted / "x.py").read_text() == "x = 1\n"
+    assert not [p for p in mounted.iterdir() if "mpk-part" in p.name]
+    assert ok(run(kc, "%cat data/log.txt")) == "one\ntwo\nthree\n"
+    ok(run(kc, f"%get /remote/data/log.txt {tmp_path / 'log.txt'}"))
+    assert (tmp_path / "log.txt").read_text() == "one\ntwo\nthree\n"
+    assert "sensor.py" in ok(run(kc, "%ls"))
+    escape = run(kc, f"%put {tmp_path / 'x.py'} /remote/../x.py")
+    assert "outside the folder mounted" in one_line(escape, "FileError")
+    assert not (mounted.parent / "x.py").exists()
+    # Outside the mount the board's own filesystem takes files, over the link.
+    out = ok(run(kc, f"%put {tmp_path / 'x.py'} /x.py"))
+    assert "verified by sha256" in out and "mounted" not in out
 
 
 def test_soft_reset_keeps_the_folder_mounted(kc) -> None:

@@ -61,7 +61,9 @@ class Transfer:
     wire: int  # bytes sent over the link for the payload
     seconds: float
     encoding: str
-    verified: str  # "sha256", "adler32" (boards without hashlib), "read back" or "none"
+    #: "sha256", "adler32" (boards without hashlib), "read back" or "none"; in a mounted
+    #: folder (a copy on this computer): "reading it back" or "this computer".
+    verified: str
 
     @property
     def rate(self) -> float:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
+import os
 import time
 import weakref
 import zlib
+from pathlib import Path
 
 from .channel import (
     ERRNO_TEXT,
@@ -33,7 +35,6 @@ from .channel import (
     stat,
 )
 from .helpers import helper, helper_call
-from .mount import MOUNT_POINT
 from .session import Board, BoardExecError
 from .stream_files import ChunkChannel, StreamChannel
 from .webrepl import WebReplTransport
@@ -210,7 +211,9 @@ class BoardFiles:
         channel that can carries that check with the data instead of a round trip first).
         """
         start = time.monotonic()
-        self._outside_mount(remote)
+        in_mount = self.board.mount_path(remote)
+        if in_mount is not None:
+            return self._put_in_mount(data, remote, in_mount, into, start)
         channel = self.channel
         ahead = into is not None and channel.stat_with_send(remote)
         if into is not None and not ahead:
@@ -233,16 +236,46 @@ class BoardFiles:
         self._replace(temp, remote)
         return Transfer(remote, len(data), wire, time.monotonic() - start, encoding, verified)
 
-    def _outside_mount(self, path: str) -> None:
-        """Transfers stream through the same stdin the mount answers on: a path in the
-        mounted folder is refused (it is on this computer already)."""
+    # The mounted folder is on this computer: its files are copied here, not over the link
+    # (the transfer helpers' stdin is the one the mount answers on).
+
+    def _mounted(self, remote: str, in_mount: str) -> Path:
         mount = self.board.mount
-        if mount is not None and self.board.in_mount(path):
+        assert mount is not None
+        try:
+            return mount.folder.path(in_mount)
+        except OSError:
             raise FileError(
-                f"{path}: this is in the folder mounted from this computer ({mount.root}): "
-                f"copy the file there on this computer, or give a board path outside "
-                f"{MOUNT_POINT} (e.g. /{path.rsplit('/', 1)[-1]})."
-            )
+                f"{remote}: outside the folder mounted from this computer ({mount.root})."
+            ) from None
+
+    def _put_in_mount(
+        self, data: bytes, remote: str, in_mount: str, into: str | None, start: float
+    ) -> Transfer:
+        target = self._mounted(remote, in_mount)
+        if into is not None and target.is_dir():
+            target, remote = target / into, _join_path(remote, into)
+        if target.is_dir():
+            raise FileError(f"{remote}: {ERRNO_TEXT[21]}.")
+        if not target.parent.is_dir():
+            raise FileError(f"{remote}: {ERRNO_TEXT[2]}.")
+        temp = target.with_name(f".{target.name}.mpk-part")
+        temp.write_bytes(data)
+        os.replace(temp, target)
+        if target.read_bytes() != data:
+            raise FileError(f"{remote}: the copy in {target.parent} did not match.")
+        took = time.monotonic() - start
+        return Transfer(remote, len(data), 0, took, "mounted folder", "reading it back")
+
+    def _get_in_mount(self, remote: str, in_mount: str, start: float) -> tuple[bytes, Transfer]:
+        source = self._mounted(remote, in_mount)
+        if source.is_dir():
+            raise FileError(f"{remote}: {ERRNO_TEXT[21]}.")
+        if not source.is_file():
+            raise FileError(f"{remote}: {ERRNO_TEXT[2]}.")
+        data = source.read_bytes()
+        took = time.monotonic() - start
+        return data, Transfer(remote, len(data), 0, took, "mounted folder", "this computer")
 
     def _verify(self, temp: str, data: bytes, remote: str) -> str:
         digest = self.channel.take_digest() or self.sha256(temp)
@@ -266,7 +299,9 @@ class BoardFiles:
         `entry`: what a stat of `remote` just found (saves asking again).
         """
         start = time.monotonic()
-        self._outside_mount(remote)
+        in_mount = self.board.mount_path(remote)
+        if in_mount is not None:
+            return self._get_in_mount(remote, in_mount, start)
         if entry is None or entry.path != remote:
             entry = self.stat(remote)
         if entry is None:

@@ -4,9 +4,9 @@ The board side (helpers/mount.py) is a filesystem object mounted at MOUNT_POINT:
 it gets prints a request into the running code's output (`\\x18`, a letter, arguments
 joined by `\\x1f`, `\\x17`) and reads the answer from stdin. `MountServer.filter` sits in
 the raw REPL's output stream (RawRepl.intercept): it takes requests out, answers them from
-the HostFolder, and passes every other byte on. While mounted, runs end by a mark rather
-than by a probe (the probe byte would land in an answer's stdin); nothing else changes, so
-cells that read nothing from the mount keep their speed.
+the HostFolder, and passes every other byte on. The run's first request takes the probe
+queued behind the code (run_end) from stdin, and the board side skips it: such a run's end
+is probed afresh (one round trip). Cells that read nothing from the mount run unchanged.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class MountServer:
         self.raw = False
         self._buf = bytearray()
         self.requests = 0  # answered since mounting (for tests and benchmarks)
+        self.requests_seen = 0  # since the run started (the first takes the queued probe)
 
     @property
     def root(self) -> Path:
@@ -59,6 +60,7 @@ class MountServer:
     def reset(self) -> None:
         """A new run starts: a request cut short by an interrupt is forgotten."""
         self._buf.clear()
+        self.requests_seen = 0
 
     def filter(self, data: bytes, answer: bool = True) -> bytes:
         """The program's own bytes from `data`; requests in it are answered (unless not
@@ -90,6 +92,7 @@ class MountServer:
                 break  # the rest of the request is on its way
             request = bytes(self._buf[1:end]).decode("utf-8", "replace")
             del self._buf[: end + 1]
+            self.requests_seen += 1
             if answer:
                 self._answer(request[0], request[1:].split(SEP))
         return bytes(out)

@@ -64,6 +64,9 @@ class Intercept(Protocol):
         """The program's own bytes of `data` (requests in it are taken out, and answered
         unless not `answer`)."""
 
+    #: Requests seen since the run started (reset() sets it to 0).
+    requests_seen: int
+
     def reset(self) -> None:
         """A run starts: forget a request that an interrupt cut short."""
 
@@ -96,8 +99,9 @@ class RawRepl:
         self._legacy_run = False  # the code sent last runs through exec() (see LEGACY_PACES)
         self._pace = 0  # index into LEGACY_PACES that delivered code intact last
         self._before_ok = b""  # printed by a running thread while the code went in
-        #: Serves requests in the output of every run (a mounted folder); such runs read
-        #: stdin, so they end by a mark, never by a probe.
+        #: Serves requests in the output of every run (a mounted folder). The first request
+        #: of a run takes the probe queued behind its code from stdin (the board's side
+        #: skips it): the run's end is then probed afresh.
         self.intercept: Intercept | None = None
 
     # -- reading -----------------------------------------------------------------
@@ -323,7 +327,7 @@ class RawRepl:
         if not code.strip():
             code = b"pass"
         self._mark, self._probed = None, False
-        if self.intercept is not None or _READS_STDIN.search(code):
+        if _READS_STDIN.search(code):
             self._mark = new_mark()
             if not code.endswith(b"\n"):
                 code += b"\n"
@@ -386,6 +390,7 @@ class RawRepl:
         ends.pty_echo = self.transport.echoes
         self._mark, self._probed = None, False
         intercept = self.intercept
+        queued_probe = ends.probes > 0  # still in the board's stdin, unless a request took it
         if intercept is not None:
             intercept.reset()
         if self._before_ok:
@@ -412,6 +417,9 @@ class RawRepl:
                 data = self._read(0.2)
                 if data and intercept is not None:
                     data = intercept.filter(data, answer=not result.interrupted)
+                    if queued_probe and intercept.requests_seen:
+                        queued_probe = False
+                        ends.probe_taken()
                 if data:
                     ends.feed(data)
                     continue

@@ -109,6 +109,11 @@ class RunEnd:
         self._probed_at = time.monotonic()
         self._probe(CTRL_A)
 
+    def probe_taken(self) -> None:
+        """The program read the probe queued behind its code from stdin (a mounted
+        folder's first request): it will never be answered; the end is probed afresh."""
+        self.probes = max(0, self.probes - 1)
+
     def idle(self) -> None:
         """Nothing arrived for a while: probe again if an end awaits an answer that is late."""
         if not self._waiting or self.probes > len(PROBE_RETRY):

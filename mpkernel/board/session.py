@@ -330,14 +330,17 @@ class Board:
             server.close()
             self.notices.append(f"The folder {server.root} is no longer mounted: {exc}")
 
-    def in_mount(self, path: str) -> bool:
-        """Whether a board path lies in the mounted folder (a relative one: if the board's
-        current folder does)."""
+    def mount_path(self, path: str) -> str | None:
+        """Where a board path lies in the mounted folder ("/a/b", relative to it), or None
+        if it lies outside (a relative path: in the board's current folder)."""
         if self.mount is None:
-            return False
+            return None
         if not path.startswith("/"):
-            path = self.exec_capture("import os\nprint(os.getcwd())").strip() + "/" + path
-        return path == MOUNT_POINT or path.startswith(MOUNT_POINT + "/")
+            cwd = self.exec_capture("import os\nprint(os.getcwd())").strip()
+            path = cwd.rstrip("/") + "/" + path
+        if path == MOUNT_POINT or path.startswith(MOUNT_POINT + "/"):
+            return path[len(MOUNT_POINT) :] or "/"
+        return None
 
     # -- resets and closing ------------------------------------------------------------
 

@@ -18,6 +18,8 @@ def _mpk_q(c, *a):
     sys.stdout.write("\x18" + c + "\x1f".join(a) + "\x17")
     i = getattr(sys.stdin, "buffer", sys.stdin)
     h = i.read(6)
+    while h[0] in (1, "\x01"):  # the raw REPL's probe queued behind the code: not ours
+        h = h[1:] + i.read(1)
     n = int(h[1:], 16)
     d = i.read(n) if n else b""
     if h[0] in (69, "E"):
