@@ -123,6 +123,22 @@ def test_hash_mismatch_writes_nothing(
     assert not (board_root / "t1").exists()
 
 
+def test_a_full_board_writes_nothing(
+    kc: BlockingKernelClient, index: mip_index.Index, board_root: Path
+) -> None:
+    """The space check runs on the board's own statvfs before anything is written."""
+    free = eval(run(kc, "import os\nv = os.statvfs('/')\n(v[0] * v[3], v[0])").result or "()")
+    filler = board_root / "filler.bin"
+    filler.write_bytes(b"\0" * (free[0] - free[1]))  # one block left: less than two files need
+    try:
+        message = failed(run(kc, f"%mip install mpk-greet --index {index.url} --target full"))
+        assert message.startswith("mpk-greet, mpk-base: needs "), message
+        assert "full has 4,096 free: nothing written" in message
+        assert not (board_root / "full").exists()
+    finally:
+        filler.unlink()
+
+
 def test_unknown_package_and_version(kc: BlockingKernelClient, index: mip_index.Index) -> None:
     message = failed(run(kc, f"%mip install no-such-thing --index {index.url}"))
     assert message == f"no-such-thing: no no-such-thing in the index {index.url}."

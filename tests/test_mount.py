@@ -201,15 +201,16 @@ def test_a_folder_that_is_not_there_is_one_line(kc, tmp_path: Path) -> None:
     assert "not a folder" in one_line(run(kc, f"%mount {tmp_path / 'file.txt'}"), "UsageError")
 
 
-def test_a_board_without_os_mount_says_so(tmp_path: Path) -> None:
+@pytest.mark.parametrize("missing", ["os.mount", "io.IOBase", "binascii"])
+def test_a_board_without_what_mounting_needs_says_so(tmp_path: Path, missing: str) -> None:
     root = tmp_path / "board"
     root.mkdir()
-    with VirtualBoard(root=root, hide="os.mount") as vb:
+    with VirtualBoard(root=root, hide=missing) as vb:
         km, kc = start_kernel()
         try:
             ok(run(kc, f"%connect {vb.port}"))
             message = one_line(run(kc, f"%mount {tmp_path}"), "MountError")
-            assert "os.mount" in message
+            assert f"no {missing}" in message
             assert run(kc, "1 + 2").result == "3"  # the link is fine
         finally:
             kc.stop_channels()
