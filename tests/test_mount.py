@@ -124,6 +124,13 @@ def test_paths_outside_the_folder_are_refused(kc, mounted: Path, tmp_path: Path)
         (mounted / "link_out").unlink()
 
 
+def test_a_program_printing_the_request_byte_is_shown_as_printed(kc) -> None:
+    r = run(kc, "print('\\x18Sno end', end='')")
+    assert r.status == "ok" and r.stdout == "\x18Sno end", r.text
+    r = run(kc, "print('a\\x18', end='')")
+    assert r.status == "ok" and r.stdout == "a\x18", r.text
+
+
 def test_missing_files_fail_as_on_a_board(kc) -> None:
     r = run(kc, "open('nothing.txt')")
     assert (r.error["ename"], r.error["evalue"]) == ("OSError", "[Errno 2] ENOENT"), r.error

@@ -84,11 +84,14 @@ class MountServer:
                 del self._buf[:1]
                 continue
             end = self._buf.find(END)
+            eot = self._buf.find(b"\x04")  # no request holds one: the run's end may
+            if (0 <= eot < end or end < 0 <= eot) or (
+                end < 0 and len(self._buf) > _LONGEST_REQUEST
+            ):  # not a request after all
+                out += self._buf[:1]
+                del self._buf[:1]
+                continue
             if end < 0:
-                if len(self._buf) > _LONGEST_REQUEST:  # not a request after all
-                    out += self._buf[:1]
-                    del self._buf[:1]
-                    continue
                 break  # the rest of the request is on its way
             request = bytes(self._buf[1:end]).decode("utf-8", "replace")
             del self._buf[: end + 1]
