@@ -176,8 +176,13 @@ def install(board: Board, server: MountServer) -> None:
     try:
         call = f"_mpk_mount({MOUNT_POINT!r}, {int(server.raw)})"
         said = board.exec_capture(helper("mount") + call).strip()
-    except BaseException:
+    except BaseException as exc:
         board.repl.intercept = None
+        if getattr(exc, "ename", "") == "MemoryError":
+            raise MountError(
+                "The board has too little free memory for %mount's code (up to 5 KB): "
+                "%reset, then %mount before anything else."
+            ) from None
         raise
     if said != "ok":
         board.repl.intercept = None
