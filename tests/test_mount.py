@@ -244,3 +244,18 @@ def test_mount_over_webrepl(tmp_path: Path) -> None:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
         server.stop()
+
+
+def test_too_little_heap_is_one_line(tmp_path: Path) -> None:
+    root = tmp_path / "board"
+    root.mkdir()
+    with VirtualBoard(root=root, heap="24k") as vb:
+        km, kc = start_kernel()
+        try:
+            ok(run(kc, f"%connect {vb.port}"))
+            message = one_line(run(kc, f"%mount {tmp_path}"), "MountError")
+            assert "too little free memory" in message
+            assert run(kc, "import os\nos.getcwd()").result == "'/'"
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
