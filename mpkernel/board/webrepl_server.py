@@ -163,6 +163,9 @@ class WebReplServer:
             sock.close()
             return
         self.connections += 1
+        # Each REPL write leaves at once: with Nagle, what the REPL prints after `OK` would
+        # wait for the client's (delayed) ACK, up to 40 ms per cell on Linux.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(True)
         sock.settimeout(SEND_TIMEOUT)
         self.session = _Session(sock)
