@@ -189,6 +189,17 @@ class FileChannel(ABC):
         """What the stat sent along with the last send found (see stat_with_send)."""
         raise NotImplementedError
 
+    def commit_with_send(self, temp: str, remote: str, digest: str, into: str | None) -> bool:
+        """Have the board check the SHA-256 (hex `digest`) of the next send's `temp` and
+        rename it over `remote` (or `remote`/`into` where that is a folder) along with the
+        send (see take_commit); False where the channel cannot (default)."""
+        return False
+
+    def take_commit(self) -> tuple[str, str] | None:
+        """(the board's SHA-256, the path written) when the last send also committed the
+        file; None where it only wrote the temporary file."""
+        return None
+
     def take_digest(self) -> str | None:
         """The board's SHA-256 (hex) of the file just sent or received, when it came with
         the transfer (then no separate hash command is needed); None otherwise."""

@@ -215,14 +215,24 @@ class BoardFiles:
         if in_mount is not None:
             return self._put_in_mount(data, remote, in_mount, into, start)
         channel = self.channel
-        ahead = into is not None and channel.stat_with_send(remote)
-        if into is not None and not ahead:
+        temp = channel.temp_name(remote)
+        channel.check_target(remote)  # before anything is planned along with the send
+        expected = hashlib.sha256(data).hexdigest()
+        commit = channel.commit_with_send(temp, remote, expected, into)
+        ahead = into is not None and not commit and channel.stat_with_send(remote)
+        if into is not None and not ahead and not commit:
             entry = self.stat(remote)
             if entry is not None and entry.is_dir:
                 remote = _join_path(remote, into)
-        temp = channel.temp_name(remote)
-        channel.check_target(remote)
+                temp = channel.temp_name(remote)
         wire, encoding = channel.send(data, temp, remote, progress)
+        committed = channel.take_commit()
+        if committed is not None:  # checked and renamed on the board, or temp removed
+            if committed[0] != expected:
+                raise self._mismatch(remote, "sha256")
+            return Transfer(
+                committed[1], len(data), wire, time.monotonic() - start, encoding, "sha256"
+            )
         if ahead and into is not None:
             entry = channel.ahead_entry()
             if entry is not None and entry.is_dir:
@@ -235,6 +245,12 @@ class BoardFiles:
             raise
         self._replace(temp, remote)
         return Transfer(remote, len(data), wire, time.monotonic() - start, encoding, verified)
+
+    def _mismatch(self, remote: str, how: str) -> FileError:
+        return FileError(
+            f"{remote}: the board's copy did not match ({how}); nothing was written. "
+            + self.board.transport.retry_hint
+        )
 
     # The mounted folder is on this computer: its files are copied here, not over the link
     # (the transfer helpers' stdin is the one the mount answers on).
@@ -284,10 +300,7 @@ class BoardFiles:
         else:
             ok, how = self.channel.receive(temp, len(data), None)[0] == data, "read back"
         if not ok:
-            raise FileError(
-                f"{remote}: the board's copy did not match ({how}); nothing was written. "
-                + self.board.transport.retry_hint
-            )
+            raise self._mismatch(remote, how)
         return how
 
     def get(

@@ -35,6 +35,8 @@ _LEGACY_RUN = b"exec(globals().pop('_mpk_code'))"
 #: it fits the smallest stdin buffer (ESP8266: 256 bytes, 255 usable) and one WebREPL text
 #: frame, and saves raw-paste's handshake round trip.
 SMALL_CODE = 254
+#: Seconds for the board's `OK` to code it was sent (a board in its raw REPL answers at once).
+OK_TIMEOUT = 5.0
 #: Bytes the raw REPL acts on while it receives code (Ctrl-A..Ctrl-E, and NUL, which some
 #: ports mangle): code holding one would be cut, ended early or run half.
 _RESERVED = re.compile(rb"[\x00-\x05]")
@@ -243,6 +245,10 @@ class RawRepl:
         end = time.monotonic() + timeout
         while len(buf) < n:
             if time.monotonic() > end:
+                stalled = None if buf else self.transport.stalled(timeout)
+                if stalled is not None:
+                    self.in_raw = False
+                    raise stalled
                 raise ReplError("The board stopped answering while receiving code.")
             buf += self._read(0.1)
         self._pending[:0] = buf[n:]
@@ -291,11 +297,30 @@ class RawRepl:
         """Plain raw mode: the board answers OK when it has taken the code. What came before
         it was printed meanwhile by a program still running (a thread): `follow` shows it."""
         try:
-            self._before_ok = self.read_until(b"OK", 5.0)[:-2]
+            self._before_ok = self.read_until(b"OK", OK_TIMEOUT)[:-2]
         except TimeoutError as exc:
+            stalled = None if exc.args[0] else self.transport.stalled(OK_TIMEOUT)
+            if stalled is not None:
+                self.in_raw = False
+                raise stalled from None
             raise ReplError(
                 f"The board did not accept the code (it answered {exc.args[0][:60]!r})."
             ) from None
+
+    def queued(self, code: bytes) -> bytes | None:
+        """`code` as one plain raw-mode write with its probe, to travel along other traffic
+        (a WebREPL transfer) and be read later with follow_queued; None where it does not
+        fit one write (or holds a byte the raw REPL reserves)."""
+        if not self.in_raw or len(code) >= self.small_code or _RESERVED.search(code):
+            return None
+        return code + CTRL_D + CTRL_A
+
+    def follow_queued(self, on_output: Callable[[bytes], None], timeout: float) -> ExecResult:
+        """The run of the next command written as `queued` gave it: TimeoutError when no
+        `OK` came within `timeout` seconds."""
+        self.read_until(b"OK", timeout)
+        self._mark, self._probed, self._legacy_run = None, True, False
+        return self.follow(on_output)
 
     def send(self, code: bytes) -> None:
         """Send code to run; the board starts running it.

@@ -63,6 +63,13 @@ class Transport(ABC):
         """The serial port that other tools (esptool) can open once we let go, if any."""
         return None
 
+    def stalled(self, seconds: float) -> TransportError | None:
+        """Nothing came back for `seconds` where the board answers at once (the `OK` for
+        code it was sent): the error to raise where this link counts that as a stall (it is
+        then closed, so nothing late from the board is taken for the next command's answer);
+        None where the caller's own message fits (default)."""
+        return None
+
     def dropped_at_reset(self) -> bool:
         """Whether the link just ended because the board reset (not because it broke)."""
         return False

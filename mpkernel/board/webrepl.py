@@ -218,6 +218,17 @@ class WebReplTransport(Transport):
                     raise
                 time.sleep(0.5)
 
+    def stalled(self, seconds: float) -> TransportError:
+        """A board in its raw REPL answers code at once: silence means WiFi stopped carrying
+        bytes (out of range, powered off). The link is closed: whatever the board sends
+        later can never be taken for the answer to the next command."""
+        self.close()
+        return LinkStalled(
+            f"The WebREPL link to {self.where} stalled: nothing came back for {seconds:g} s, "
+            "so the command stopped waiting (it may still reach the board). Run %connect to "
+            "reconnect."
+        )
+
     # -- frames --------------------------------------------------------------------------
 
     def _read_loop(self) -> None:

@@ -12,6 +12,7 @@ on the board (or read back where it has no hashlib) and renamed, as over serial.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import struct
 import time
@@ -30,6 +31,7 @@ from .channel import (
     stat,
     stat_code,
 )
+from .helpers import packed
 from .webrepl import LinkStalled, WebReplTransport
 
 if TYPE_CHECKING:
@@ -54,6 +56,20 @@ GET_WINDOW = 32
 GET_WINDOW_MAX = 256
 GET_RATE = 1_000_000  # bytes/s
 GET_BATCH = 8  # requests per frame at least: few small frames for the board's buffers
+#: Drops fs_commit's function where no call behind the data did (an interrupted put).
+FORGET_COMMIT = "globals().pop('_mpk_commit', None)"
+
+
+def commit_call(temp: str, remote: str, digest: str, into: str | None) -> str:
+    """The command behind a put's data: where `into` is given and `remote` is a folder, the
+    file goes inside it; fs_commit's function checks and renames, prints (digest, path).
+    Written tight: with the names it must fit one frame."""
+    code = f"P={remote!r}\n"
+    if into is not None:
+        code += f"try:\n if os.stat(P)[0]&16384:P+={'/' + into!r}\nexcept OSError:pass\n"
+    return code + (
+        f"try:print((_mpk_commit({temp!r},P,b'{digest}'),P))\nfinally:del _mpk_commit,P\n"
+    )
 
 
 def _name(path: str) -> bytes:
@@ -153,23 +169,46 @@ class WebReplChannel(FileChannel):
 
     def stat_with_send(self, path: str) -> bool:
         """The stat goes as a command just ahead of the PUT header: no round trip first."""
-        code = stat_code(path).encode()
-        if not self.repl.in_raw or len(code) >= self.repl.small_code:
+        code = self.repl.queued(stat_code(path).encode())
+        if code is None:
             return False
-        self._ahead: tuple[str, bytes] | None = (path, code + b"\x04")
+        self._ahead: tuple[str, bytes] | None = (path, code)
         return True
 
     def ahead_entry(self) -> Entry | None:
         return self._ahead_entry
 
+    def commit_with_send(self, temp: str, remote: str, digest: str, into: str | None) -> bool:
+        """fs_commit's function goes just ahead of the PUT header and one short command
+        calling it right behind the data: the board checks the SHA-256 and renames `temp`
+        over `remote` (or `remote`/`into` where `remote` is a folder) with no round trip of
+        its own. False where the board lacks what it needs or a command would not fit one
+        frame (long names): then nothing is planned."""
+        caps = self.board.caps
+        self._commit: tuple[bytes, bytes] | None = None
+        if not (caps.hash and caps.b64 and caps.rename and caps.folders):
+            return False
+        define = self.repl.queued(packed("fs_commit").encode())
+        call = self.repl.queued(commit_call(temp, remote, digest, into).encode())
+        if define is None or call is None:
+            return False
+        self._commit = (define, call)
+        return True
+
+    def take_commit(self) -> tuple[str, str] | None:
+        """(the board's SHA-256, the path written) of the send that committed, or None where
+        the file was only written to its temporary name (verify and rename it as usual)."""
+        done, self._committed = getattr(self, "_committed", None), None
+        return done
+
     def _command_result(self, path: str, kept: str) -> str:
         """The output of a command that travelled with the transfer."""
+        out = bytearray()
         try:
-            self.repl.read_until(b"OK", STALL)
+            result = self.repl.follow_queued(out.extend, STALL)
         except TimeoutError:
             raise self._stalled(path, kept) from None
-        out = bytearray()
-        check_helper(self.repl.follow(out.extend), path)
+        check_helper(result, path)
         return out.decode("utf-8", "replace")
 
     def _stalled(self, path: str, kept: str) -> FileError:
@@ -183,10 +222,9 @@ class WebReplChannel(FileChannel):
     def _hash_command(self, path: str) -> bytes:
         """The SHA-256 command for `path` as one plain raw-mode write, to travel with a
         transfer (b"" when it is too long for one, or the board has no hashlib)."""
-        code = hash_code(path).encode()
-        if not self.board.caps.hash or not self.repl.in_raw:
+        if not self.board.caps.hash:
             return b""
-        return code + b"\x04" if len(code) < self.repl.small_code else b""
+        return self.repl.queued(hash_code(path).encode()) or b""
 
     def _hash_result(self, path: str, kept: str) -> str:
         """The board's SHA-256 from a command that travelled with the transfer."""
@@ -197,18 +235,26 @@ class WebReplChannel(FileChannel):
     ) -> tuple[int, str]:
         """PUT `data` as `temp`; an interrupted put is filled up, removed, and re-raised.
 
-        The data follows the header at once (a refused open ends the session either way),
-        and the SHA-256 command (one plain raw-mode frame) follows the data, so the board's
-        reply and its digest (take_digest) come back together: one round trip beyond the
-        bytes. At most SEND_AHEAD bytes are in flight, so a link that stops carrying them is
-        noticed within STALL seconds (the link is then closed, `remote` left unchanged).
+        The data follows the header at once (a refused open ends the session either way).
+        Commands travel with it, each one plain raw-mode frame with its probe, so that their
+        answers come back with the board's reply: ahead of the header the stat of
+        stat_with_send or fs_commit's function (commit_with_send), behind the data the
+        SHA-256 command (take_digest) or the call that checks and renames (take_commit).
+        So a put takes one round trip beyond its bytes. The command behind goes only once
+        the one ahead has answered: the REPL's stdin (256 bytes on an ESP8266) then never
+        holds both. At most SEND_AHEAD bytes are in flight, so a link that stops carrying
+        them is noticed within STALL seconds (the link is then closed, `remote` unchanged).
         """
         link = self.link
         name = _name(temp)
         kept = f"{remote} on the board is unchanged"
-        command = self._hash_command(temp)
+        commit, self._commit = getattr(self, "_commit", None), None
         ahead, self._ahead = getattr(self, "_ahead", None), None
-        self._ahead_entry = None
+        self._ahead_entry = self._committed = None
+        if commit:
+            ahead, command = ("", commit[0]), commit[1]
+        else:
+            command = self._hash_command(temp)
         failed: FileError | None = None
         link.clear_binary()
         head = _header(PUT, name, len(data))
@@ -236,25 +282,50 @@ class WebReplChannel(FileChannel):
             if ahead:  # its answer came while the data went (read before the next command)
                 try:
                     out = self._command_result(remote, kept)
-                    self._ahead_entry = entry_of(ahead[0], out)
+                    if not commit:
+                        self._ahead_entry = entry_of(ahead[0], out)
                 except FileError as exc:  # the board's reply still comes: finish first
                     failed, command = exc, b""
-            if command:
+                if commit and failed:  # no function to call: verify and rename as usual
+                    failed, commit, command = None, None, self._hash_command(temp)
+            if command and not interrupted:
                 link.write(command)
+            else:
+                command = b""
             interrupted |= _ok_uninterrupted(link, remote, "write", STALL)
             _wait_sent(link, 0)
             interrupted |= _ok_uninterrupted(link, remote, "write", _reply_timeout(link, len(data)))
         except LinkStalled:
             raise self._stalled(remote, kept) from None
-        self._digest = self._hash_result(remote, kept) if command else None
+        if commit and command:
+            self._committed = self._commit_result(temp, remote, kept)
+        else:
+            self._digest = self._hash_result(remote, kept) if command else None
         if failed is not None and not interrupted:
             raise failed
-        if interrupted:
+        if interrupted and not self._committed:
             self._digest = None
             with contextlib.suppress(FileError):  # the interruption matters more
-                self.run(f"import os\nos.remove({temp!r})", remote)
+                self.run(f"import os\nos.remove({temp!r})\n{FORGET_COMMIT}", remote)
             raise KeyboardInterrupt
         return wire, "webrepl"
+
+    def _commit_result(self, temp: str, remote: str, kept: str) -> tuple[str, str]:
+        """(digest, path written) from the call behind the data; a failed call leaves no
+        temporary file."""
+        try:
+            out = self._command_result(remote, kept)
+            found = ast.literal_eval(out.strip())
+            digest, path = found[0].decode(), found[1]
+        except FileError:
+            with contextlib.suppress(FileError):
+                self.run(f"import os\nos.remove({temp!r})", remote)
+            raise
+        except (ValueError, SyntaxError, TypeError, IndexError, AttributeError):
+            raise FileError(
+                f"{remote}: the board's answer to the check was unreadable: {out.strip()[:60]!r}"
+            ) from None
+        return digest, path
 
     def receive(self, remote: str, size: int, progress: Progress | None) -> tuple[bytes, int, str]:
         """GET `remote` (expected to hold `size` bytes).
