@@ -8,7 +8,8 @@ under test connects to ws://127.0.0.1:PORT as it would to a board.
 
 In a test, `Relay(...)` runs the same relay in threads; `stall_after=N` freezes both
 directions once N bytes went towards the target (a link that stops carrying anything, as a
-board walking out of WiFi range), for `stall_for` seconds or until `resume()`.
+board walking out of WiFi range), for `stall_for` seconds or until `resume()`; `flip_at=N`
+damages the byte at offset N towards the target.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Link:
                 data = self.src.recv(16 * 1024)
                 if not data:
                     break
-                self.relay.count(self.up, len(data))
+                data = self.relay.count(self.up, data)
                 with self.cond:
                     now = time.monotonic()
                     for i in range(0, len(data), MTU):
@@ -107,6 +108,9 @@ class Relay:
     ) -> None:
         self.target, self.delay, self.rate = target, delay, rate
         self.stall_after, self.stall_for = stall_after, stall_for
+        #: Flip one bit of the byte at this offset towards the target (damage that TCP's own
+        #: checksum would not catch: what a board's verification must).
+        self.flip_at: int | None = None
         self.closed = False
         self.sent = {True: 0, False: 0}  # bytes received from each side (True: towards target)
         self._stall_until: float | None = None
@@ -147,12 +151,21 @@ class Relay:
             for link in links:
                 link.start()
 
-    def count(self, up: bool, n: int) -> None:
+    def count(self, up: bool, data: bytes) -> bytes:
+        """Count bytes received from one side; returns them as the link carries them on."""
         with self._lock:
-            self.sent[up] += n
+            before = self.sent[up]
+            self.sent[up] += len(data)
             if up and self.stall_after is not None and self.sent[True] >= self.stall_after:
                 self.stall_after = None
                 self._stall_until = time.monotonic() + self.stall_for
+            at = self.flip_at
+            if up and at is not None and before <= at < self.sent[True]:
+                self.flip_at = None
+                data = bytearray(data)
+                data[at - before] ^= 0x01
+                data = bytes(data)
+        return data
 
     def stalled(self) -> bool:
         """Whether the link carries nothing right now (what waits leaves when it ends)."""

@@ -86,8 +86,14 @@ def test_put_get_exact_and_verified(skc, link, tmp_path: Path, kind: str) -> Non
     assert "webrepl" in r.shown and "verified by sha256" in r.shown
     assert (server.root / f"{kind}.dat").read_bytes() == data
     frames = server.received[before:]
-    # The SHA-256 command travelled behind the data: no raw-paste handshake was needed.
+    # The SHA-256 check and the rename travelled with the data, one command ahead of the
+    # header (the function) and one behind the data (its call): no raw-paste handshake, no
+    # command of its own after the transfer.
     assert not any(k == "text" and p.startswith(b"\x05A\x01") for k, p in frames)
+    texts = [p for k, p in frames if k == "text"]
+    assert len(texts) == 2 and b"def _mpk_commit" in texts[0] and b"_mpk_commit(" in texts[1]
+    assert frames[0][0] == "text" and frames[-1] == ("text", texts[1])
+    assert all(len(p) < 255 for p in texts)
     back = tmp_path / f"{kind}.back"
     before = len(server.received)
     r = run(skc, f"%get {kind}.dat {back}", timeout=120)
@@ -166,6 +172,46 @@ def test_stall_put_keeps_the_old_file(fresh, tmp_path: Path) -> None:  # type: i
     back = tmp_path / "back.bin"
     assert run(kc, f"%get keep.bin {back}").status == "ok"
     assert back.read_bytes() == old
+
+
+def test_damaged_put_keeps_the_old_file(fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server, relay, kc, _km = fresh
+    old = random.Random(5).randbytes(3000)
+    (tmp_path / "old.bin").write_bytes(old)
+    assert run(kc, f"%put {tmp_path / 'old.bin'} keep.bin").status == "ok"
+    new = random.Random(6).randbytes(20_000)
+    (tmp_path / "new.bin").write_bytes(new)
+    # A byte of the first data frame's payload is damaged on the way (past the function's
+    # frame, ~250 bytes, and the header's, 88): the board's check must refuse the copy.
+    relay.flip_at = relay.sent[True] + 800
+    r = run(kc, f"%put {tmp_path / 'new.bin'} keep.bin")
+    assert r.status == "error" and r.error["ename"] == "FileError", r.text
+    assert "did not match (sha256)" in r.error["evalue"]
+    assert len(r.error["traceback"]) == 1
+    assert relay.flip_at is None  # the damage did happen
+    assert (server.root / "keep.bin").read_bytes() == old
+    assert not list(server.root.glob("*.mpk-part"))
+    assert run(kc, "'_mpk_commit' in globals()").result == "False"
+    assert run(kc, "6 * 7").result == "42"  # the link is in step
+    assert run(kc, f"%put {tmp_path / 'new.bin'} keep.bin").status == "ok"
+    assert (server.root / "keep.bin").read_bytes() == new
+
+
+def test_stall_during_a_command_is_one_line(fresh) -> None:  # type: ignore[no-untyped-def]
+    server, relay, kc, _km = fresh
+    assert run(kc, "x = 5").status == "ok"
+    relay.stall(10.0)  # WiFi stops carrying anything for 10 s
+    r = run(kc, "x + 1", timeout=60)
+    _stalled(r)
+    assert "did not accept" not in r.error["evalue"]
+    r = run(kc, "%ls", allow_stdin=False)  # the link was dropped, not left out of step
+    assert r.status == "error" and "%connect" in r.error["evalue"]
+    relay.resume()
+    wait_for(lambda: server.client is None)
+    assert run(kc, f"%connect {relay.url}", allow_stdin=False).status == "ok"
+    r = run(kc, "6 * 7")
+    assert r.result == "42" and r.stdout == ""
+    assert run(kc, "x").result == "5"
 
 
 def test_stall_get_keeps_the_local_file(fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
