@@ -43,6 +43,7 @@ chunk; cell = 1. Before issue 19 (10 ms): put 0.61, get 0.04, cell 25.7 ms (1.29
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -325,24 +326,38 @@ def heap(kernel: Kernel, server: WebReplServer) -> None:
     its TCP buffers); the GET window adds only its request bytes (one each) to those.
     Measured with the collector off, so this is everything the command allocates,
     compilation included, for a 300-byte file (each further 256 bytes read adds 256 B of
-    garbage the collector takes back).
+    garbage the collector takes back). fs_commit's function is what stays on the board
+    between the command ahead of a put and its call behind the data.
     """
     from mpkernel.board.channel import hash_code
-    from mpkernel.board.helpers import helper
-    from mpkernel.board.webrepl_files import GET_WINDOW_MAX
+    from mpkernel.board.helpers import helper, packed
+    from mpkernel.board.webrepl_files import GET_WINDOW_MAX, commit_call
 
     kernel.run(f"%connect ws://127.0.0.1:{server.port}")
     (server.root / "heap.bin").write_bytes(bytes(300))
+    digest = hashlib.sha256(bytes(300)).hexdigest()
+    call = commit_call("heap.bin", "heap2.bin", digest, "heap.bin")
     print("board heap per transfer (virtual board: 64-bit unix port, objects ~2x an ESP8266's):")
-    for name, code in (("SHA-256 command", hash_code("heap.bin")),
-                       ("stat command", f"P = 'heap.bin'\n{helper('fs_stat')}")):  # fmt: skip
+    for name, code in (
+        ("SHA-256 command", hash_code("heap.bin")),
+        ("stat command", f"P = 'heap.bin'\n{helper('fs_stat')}"),
+        ("commit, ahead", packed("fs_commit")),
+        ("commit, behind", call),  # calls (and deletes) the function defined ahead
+    ):
         out = kernel.run(
             "import gc\ngc.collect()\ngc.disable()\n_a = gc.mem_alloc()\n"
-            f"exec({code!r})\n_b = gc.mem_alloc()\ngc.enable()\nprint('heap', _b - _a)\n"
+            f"exec({code!r})\n_b = gc.mem_alloc()\ngc.enable()\nprint('heap_used', _b - _a)\n"
             "del _a, _b"
         )
-        used = out.split("heap", 1)[1].split()[0]
+        used = out.split("heap_used", 1)[1].split()[0]
         print(f"  {name:16s} {len(code):4d} B on the wire, {used} B of heap (compile + run)")
+    assert (server.root / "heap2.bin").read_bytes() == bytes(300)
+    out = kernel.run(
+        f"import gc\ngc.collect()\n_a = gc.mem_free()\nexec({packed('fs_commit')!r})\n"
+        "gc.collect()\nprint('heap_used', _a - gc.mem_free())\ndel _a, _mpk_commit"
+    )
+    kept = out.split("heap_used", 1)[1].split()[0]
+    print(f"  {'commit, kept':16s} {kept} B held from the command ahead to the call behind")
     print(f"  GET window: at most {GET_WINDOW_MAX} requests = {GET_WINDOW_MAX} B at the board")
     kernel.run("%disconnect")
 
