@@ -128,6 +128,33 @@ def test_put_into_folder_and_small_files(skc, link, tmp_path: Path) -> None:  # 
     assert (server.root / "lib" / "sub" / "deep.txt").read_text() == "deep"
 
 
+def test_board_without_hashlib_reads_back(tmp_path: Path) -> None:
+    """No hashlib on the board: a put is verified by reading it back, then renamed."""
+    server = WebReplServer(tmp_path / "board", password=PASSWORD, hide="hashlib")
+    relay = Relay(server.port, delay=0.01, rate=250_000)
+    km, kc = start_kernel({"MPKERNEL_WEBREPL_PASSWORD": PASSWORD})
+    try:
+        assert run(kc, f"%connect {relay.url}", allow_stdin=False).status == "ok"
+        (server.root / "keep.bin").write_bytes(b"old")
+        data = random.Random(7).randbytes(5000)
+        (tmp_path / "n.bin").write_bytes(data)
+        before = len(server.received)
+        r = run(kc, f"%put {tmp_path / 'n.bin'} keep.bin")
+        assert r.status == "ok", r.text
+        assert "verified by read back" in r.shown
+        assert not any(b"_mpk_commit" in p for _, p in server.received[before:])
+        assert (server.root / "keep.bin").read_bytes() == data
+        assert not list(server.root.glob("*.mpk-part"))
+        r = run(kc, f"%get keep.bin {tmp_path / 'back.bin'}")
+        assert r.status == "ok" and "verified by adler32" in r.shown, r.text
+        assert (tmp_path / "back.bin").read_bytes() == data
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        relay.close()
+        server.stop()
+
+
 def _stalled(r) -> None:  # type: ignore[no-untyped-def]
     assert r.status == "error"
     assert "stalled" in r.error["evalue"] and "%connect" in r.error["evalue"]

@@ -25,8 +25,11 @@ __all__ = ["HEADER", "WebReplServer"]
 class WebReplServer:
     """Serve one virtual board over WebREPL on 127.0.0.1:`port` (0: a free port)."""
 
-    def __init__(self, root: str | Path, password: str = "pass123", port: int = 0) -> None:
-        self.board = VirtualBoard(root=root)
+    def __init__(
+        self, root: str | Path, password: str = "pass123", port: int = 0, hide: str | None = None
+    ) -> None:
+        """`hide`: modules the board lacks (VirtualBoard's `hide`, e.g. "hashlib")."""
+        self.board = VirtualBoard(root=root, hide=hide)
         self.root = Path(self.board.root)
         self.fd = os.open(self.board.port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         self._wait_for_banner()

@@ -68,7 +68,7 @@ def commit_call(temp: str, remote: str, digest: str, into: str | None) -> str:
     if into is not None:
         code += f"try:\n if os.stat(P)[0]&16384:P+={'/' + into!r}\nexcept OSError:pass\n"
     return code + (
-        f"try:print((_mpk_commit({temp!r},P,b'{digest}'),P))\nfinally:del _mpk_commit,P\n"
+        f"try:print((_mpk_commit({temp!r},P,'{digest}'),P))\nfinally:del _mpk_commit,P\n"
     )
 
 
@@ -186,7 +186,7 @@ class WebReplChannel(FileChannel):
         frame (long names): then nothing is planned."""
         caps = self.board.caps
         self._commit: tuple[bytes, bytes] | None = None
-        if not (caps.hash and caps.b64 and caps.rename and caps.folders):
+        if not (caps.hash and caps.rename and caps.folders):
             return False
         define = self.repl.queued(packed("fs_commit").encode())
         call = self.repl.queued(commit_call(temp, remote, digest, into).encode())
@@ -316,12 +316,12 @@ class WebReplChannel(FileChannel):
         try:
             out = self._command_result(remote, kept)
             found = ast.literal_eval(out.strip())
-            digest, path = found[0].decode(), found[1]
+            digest, path = found
         except FileError:
             with contextlib.suppress(FileError):
                 self.run(f"import os\nos.remove({temp!r})", remote)
             raise
-        except (ValueError, SyntaxError, TypeError, IndexError, AttributeError):
+        except (ValueError, SyntaxError, TypeError):
             raise FileError(
                 f"{remote}: the board's answer to the check was unreadable: {out.strip()[:60]!r}"
             ) from None
