@@ -29,14 +29,19 @@ from mpkernel.board.virtual import VirtualBoard
 CODE = "x = 1"
 
 
-def median_ms(call: Callable[[], object], runs: int) -> float:
+def timings(call: Callable[[], object], runs: int) -> list[float]:
+    """Seconds of `runs` calls, after one warm-up."""
     call()  # warm up
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         call()
         times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    return times
+
+
+def median_ms(call: Callable[[], object], runs: int) -> float:
+    return statistics.median(timings(call, runs)) * 1000
 
 
 def bare_raw_repl(port: str, runs: int) -> float:

@@ -47,17 +47,17 @@ import hashlib
 import json
 import os
 import random
+import statistics
 import struct
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import websocket
-from bench_core import median_ms
+from bench_core import timings
 from jupyter_client.manager import start_new_kernel
 
 HERE = Path(__file__).resolve().parent
@@ -148,7 +148,7 @@ class WebreplCli:
             if opcode == websocket.ABNF.OPCODE_TEXT:
                 seen += data
 
-    def cell_s(self, runs: int) -> float:
+    def cell_s(self, runs: int) -> list[float]:
         """The floor for a cell: raw REPL `x = 1` + Ctrl-D, read to the closing `\\x04>`."""
         self.ws.send("\r\x01")
         self._text_until(b"CTRL-B to exit\r\n>")
@@ -157,7 +157,7 @@ class WebreplCli:
             self.ws.send("x = 1\x04")
             self._text_until(b"\x04>")
 
-        seconds = median_s(once, runs)
+        seconds = timings(once, runs)
         self.ws.send("\x02")
         return seconds
 
@@ -209,9 +209,24 @@ def kernelspec(root: Path) -> None:
     os.environ["JUPYTER_PATH"] = str(root)
 
 
-def median_s(call: Callable[[], object], runs: int) -> float:
-    """Median seconds of `runs` calls, after one warm-up (bench_core.median_ms)."""
-    return median_ms(call, runs) / 1000
+def spread(values: list[float]) -> tuple[float, float, float]:
+    """(min, median, max)."""
+    return min(values), statistics.median(values), max(values)
+
+
+def trips(seconds: list[float], rtt: float) -> str:
+    """Times as ms min/median/max, and as round trips where there is a delay."""
+    lo, mid, hi = spread(seconds)
+    text = f"{lo * 1000:.1f} / {mid * 1000:.1f} / {hi * 1000:.1f} ms"
+    if rtt:
+        text += f" = {lo / rtt:.2f} / {mid / rtt:.2f} / {hi / rtt:.2f} round trips"
+    return text
+
+
+def rates(size: int, seconds: list[float], link: float) -> str:
+    """Fractions of the link's rate, min/median/max."""
+    lo, mid, hi = spread([size / s / link for s in seconds])
+    return f"{lo:.2f} / {mid:.2f} / {hi:.2f}"
 
 
 def main() -> None:
@@ -220,13 +235,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=250_000, help="link bytes/s each way")
     parser.add_argument("--delays", default="0,10,50", help="one-way delays, ms")
     parser.add_argument("--runs", type=int, default=30, help="trivial cells per delay")
-    parser.add_argument("--repeat", type=int, default=3, help="transfers per file (best kept)")
+    parser.add_argument("--repeat", type=int, default=5, help="transfers per file and delay")
     args = parser.parse_args()
     size = args.kb * 1024
     samples = {"binary": random.Random(19).randbytes(size), "text": python_source(size)}
     rate = args.rate
     print(f"bench_webrepl: {args.kb} KB files; link {rate / 1000:,.0f} KB/s each way")
-    print(f"rates: fraction of the link, best of {args.repeat}; cells: ms and round trips\n")
+    print(f"{args.repeat} transfers per file and delay; cells in ms and round trips\n")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         kernelspec(work / "jupyter")
@@ -255,30 +270,32 @@ def bench_one(kernel: Kernel, url: str, server: WebReplServer, samples: dict[str
     warm = work / "warm.bin"
     warm.write_bytes(b"warm" * 64)
     kernel.run(f"%put {warm} warm.bin")  # the first transfer asks the board what it offers
-    cell = median_s(lambda: kernel.run("x = 1"), args.runs)
-    trips = f" = {cell / rtt:.2f} round trips" if rtt else ""
+    cell = timings(lambda: kernel.run("x = 1"), args.runs)
     before = len(server.received)
     kernel.run("x = 1")
     frames = [kind for kind, _ in server.received[before:]]
     print(
-        f"  trivial cell (execute to idle, median of {args.runs}): {cell * 1000:7.1f} ms{trips}"
+        f"  trivial cell (execute to idle, {args.runs} runs, min/median/max): {trips(cell, rtt)}"
         f" ({len(frames)} {'/'.join(sorted(set(frames)))} frame(s) to the board)"
     )
     rows = []
     for kind, data in samples.items():
         local, back = work / f"{kind}.local", work / f"{kind}.back"
         local.write_bytes(data)
-        best_put = best_get = float("inf")
+        puts: list[float] = []
+        gets: list[float] = []
         how_put = how_get = ""
         for _ in range(args.repeat):
             seconds, out = kernel.timed(f"%put {local} mpk_{kind}.bin")
-            best_put, how_put = min(best_put, seconds), route(out)
+            puts.append(seconds)
+            how_put = route(out)
             assert (server.root / f"mpk_{kind}.bin").read_bytes() == data
             back.unlink(missing_ok=True)
             seconds, out = kernel.timed(f"%get mpk_{kind}.bin {back}")
-            best_get, how_get = min(best_get, seconds), route(out)
+            gets.append(seconds)
+            how_get = route(out)
             assert back.read_bytes() == data, "mpkernel: the file read back differs"
-        rows.append((kind, "mpkernel", best_put, best_get, f"put {how_put}; get {how_get}"))
+        rows.append((kind, "mpkernel", puts, gets, f"put {how_put}; get {how_get}"))
     kernel.run("%disconnect")
     deadline = time.monotonic() + 5
     while server.client is not None and time.monotonic() < deadline:
@@ -290,30 +307,30 @@ def bench_one(kernel: Kernel, url: str, server: WebReplServer, samples: dict[str
         peer.close()
     while server.client is not None:
         time.sleep(0.01)
-    trips = f" = {bare / rtt:.2f} round trips" if rtt else ""
-    print(f"  bare raw-REPL cell over the same link (the floor): {bare * 1000:7.1f} ms{trips}")
+    print(f"  bare raw-REPL cell over the same link (the floor): {trips(bare, rtt)}")
     for kind, data in samples.items():
-        best_put = best_get = float("inf")
+        puts, gets = [], []
         for _ in range(args.repeat):
             peer = WebreplCli(url)
             try:
                 start = time.perf_counter()
                 peer.put(f"cli_{kind}.bin", data)
-                best_put = min(best_put, time.perf_counter() - start)
+                puts.append(time.perf_counter() - start)
                 start = time.perf_counter()
                 back_data = peer.get(f"cli_{kind}.bin")
-                best_get = min(best_get, time.perf_counter() - start)
+                gets.append(time.perf_counter() - start)
                 assert back_data == data, "webrepl_cli: the file read back differs"
             finally:
                 peer.close()
             while server.client is not None:
                 time.sleep(0.01)
-        rows.append((kind, "webrepl_cli", best_put, best_get, "binary PUT / GET, unverified"))
-    for kind, who, put, get, how in rows:
+        rows.append((kind, "webrepl_cli", puts, gets, "binary PUT / GET, unverified"))
+    print("  rates as fractions of the link, min / median / max:")
+    for kind, who, puts, gets, how in rows:
         n = len(samples[kind])
         print(
-            f"  {kind:6s} {who:11s} put {n / put / 1000:6.1f} KB/s = {n / put / link:4.2f}   "
-            f"get {n / get / 1000:6.1f} KB/s = {n / get / link:4.2f}   ({how})"
+            f"  {kind:6s} {who:11s} put {rates(n, puts, link)}   get {rates(n, gets, link)}"
+            f"   ({how})"
         )
     print()
 
