@@ -12,32 +12,45 @@ cells as milliseconds and as round trips (2 x delay).
 
 Which path each transfer takes over WebREPL, and why (issue 19):
 - put: the firmware's binary PUT, the data right behind the header (no wait for its first
-  reply), at most 64 KB unacknowledged; the stat for "is the target a folder" goes just
-  ahead of the header and the SHA-256 command (one plain raw-mode frame) just behind the
-  data, so their answers come with the board's reply; then one rename. Streaming through
-  the REPL is not used: on an ESP8266 the REPL's stdin is a 256-byte ring buffer that
-  drops what does not fit, so a put through it moves at most 256 bytes per round trip
-  (12.8 KB/s at 20 ms, 0.05 of this link).
+  reply), at most 64 KB unacknowledged. Just ahead of the header goes fs_commit's function
+  (one plain raw-mode frame with its probe, so its answer needs no round trip of its own);
+  once it has answered (while the data flows), one short command behind the data calls it:
+  the board hashes the temporary file and only if its SHA-256 is the one the host sent
+  renames it over the target (inside it where the target is a folder), else removes it, and
+  prints the digest and the path written; the call deletes the function. So a put takes one
+  round trip beyond its bytes, and is verified and atomic. Where the board has no hashlib,
+  os.rename or os.stat, or long names make the call longer than one frame (the REPL's
+  stdin holds 255 bytes on an ESP8266), the older path: the stat ahead, the SHA-256
+  command behind (or a read back without hashlib), then a rename of its own. Streaming
+  through the REPL is not used: that 256-byte ring buffer drops what does not fit, so a put
+  through it moves at most 256 bytes per round trip (12.8 KB/s at 20 ms, 0.05 of this link).
 - get: the firmware's binary GET with requests sent ahead (a window of the round trip the
-  header took x 1 MB/s, 32..256 requests, in batches), the SHA-256 command behind the last
-  request. Streaming through the REPL (fs_get over stdout) would first upload a 600-byte
-  helper by raw-paste (three round trips at 128-byte windows); the binary GET needs none
-  and no board heap.
-- a cell: one plain raw-mode frame (code + Ctrl-D) out, one burst back: one round trip,
-  the floor (the bare raw-REPL row); the rest is the kernel's own per-cell cost.
+  header took x 1 MB/s, 32..256 requests, in batches), the SHA-256 command (with its probe)
+  behind the last request. Streaming through the REPL (fs_get over stdout) would first
+  upload a 600-byte helper by raw-paste (three round trips at 128-byte windows); the binary
+  GET needs none and no board heap.
+- a cell: one plain raw-mode frame (code + Ctrl-D + probe) out, one burst back: one round
+  trip, the floor (the bare raw-REPL row); the rest is Jupyter's messaging (~2.5 ms here).
+  The WebREPL server sets TCP_NODELAY: with Nagle, what the REPL printed after `OK` waited
+  for the relay's delayed ACK (a cell took 3.4 round trips, the floor 3.2). A real
+  ESP8266's lwIP sockets keep Nagle on, so on a board that wait may be real (not measured).
 
-Measured 2026-11-26 on main + this change, 2 shared cores at load average 6-11 (noisy:
-the kernel and the virtual board compete for CPU), --runs 20 --repeat 2 (10 ms: two runs):
-                 put (binary/text)        get (binary/text)        trivial cell
-  0 ms     mpk   0.94 / 0.94              0.86 / 0.74              9.9 ms (floor 0.7 ms)
-           cli   0.99 / 0.98              0.56 / 0.60
-  10 ms    mpk   0.82 / 0.72, 0.73 / 0.82 0.80 / 0.76, 0.81 / 0.73 1.22 / 1.90 round trips
-           cli   0.85 / 0.86              0.04 / 0.04              (floor 1.06 / 1.10)
-  50 ms    mpk   0.54 / 0.54              0.47 / 0.47              1.09 round trips (floor 1.01)
-           cli   0.56 / 0.56              0.01 / 0.01
-Round trips per operation (counted in frames, not timed): put = stat ahead + data + reply
-with digest (1) + rename (1); get = stat (1) + first chunk (1) + data, digest with the last
-chunk; cell = 1. Before issue 19 (10 ms): put 0.61, get 0.04, cell 25.7 ms (1.29).
+Measured 2026-11-26 on main + this change (2 cores shared with another session), three
+runs of --runs 30 --repeat 5, min / median / max over the runs (cells: of the medians and
+of all 90), transfers as fractions of the link (binary and text alike):
+                 put                  get                  trivial cell
+  0 ms     mpk   0.90 / 0.94 / 0.95   0.85 / 0.93 / 0.95   2.8 / 4.0 / 4.6 ms (medians)
+           cli   0.92 / 0.98 / 0.99   0.64 / 0.75 / 0.79   floor 0.4-0.5 ms
+  10 ms    mpk   0.86 / 0.87 / 0.89   0.79 / 0.81 / 0.82   1.25 / 1.26 / 1.35 round trips
+           cli   0.84 / 0.85 / 0.86   0.05 / 0.05 / 0.05   (all 90: 1.19 .. 2.08; floor 1.04-1.08)
+  50 ms    mpk   0.68 / 0.69 / 0.70   0.47 / 0.48 / 0.48   1.04 / 1.05 / 1.06 round trips
+           cli   0.55 / 0.56 / 0.56   0.01 / 0.01 / 0.01   (floor 1.01-1.02)
+With `stress-ng --cpu 2` beside it (two runs at 10 ms): cell medians 1.29 and 1.38 round
+trips (min 1.18, max 1.77; floor median 1.04, max 1.77), put 0.87, get 0.80-0.82.
+Round trips per operation (counted in frames, not timed): put = data + 1 (function ahead,
+its call behind, both answered with the board's reply); get = stat (1) + first chunk (1) +
+data, digest with the last chunk; cell = 1. Before: (10 ms, issue 19's first round) put
+0.72-0.82, get 0.73-0.81, cell 1.22 (1.90 under load); before issue 19: put 0.61, get 0.04.
 """
 
 from __future__ import annotations

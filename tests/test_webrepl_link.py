@@ -177,13 +177,18 @@ def fresh(tmp_path: Path) -> Iterator[tuple[WebReplServer, Relay, object, object
         server.stop()
 
 
+def _keep(kc, tmp_path: Path, old: int, new: int) -> bytes:  # type: ignore[no-untyped-def]
+    """Put `old` random bytes on the board as keep.bin (returned); `new` ones go in new.bin."""
+    data = random.Random(old).randbytes(old)
+    (tmp_path / "old.bin").write_bytes(data)
+    assert run(kc, f"%put {tmp_path / 'old.bin'} keep.bin").status == "ok"
+    (tmp_path / "new.bin").write_bytes(random.Random(new).randbytes(new))
+    return data
+
+
 def test_stall_put_keeps_the_old_file(fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     server, relay, kc, _km = fresh
-    old = random.Random(1).randbytes(5000)
-    (tmp_path / "old.bin").write_bytes(old)
-    assert run(kc, f"%put {tmp_path / 'old.bin'} keep.bin").status == "ok"
-    new = random.Random(2).randbytes(400_000)
-    (tmp_path / "new.bin").write_bytes(new)
+    old = _keep(kc, tmp_path, 5000, 400_000)
     relay.stall_after = relay.sent[True] + 30_000  # the link stops mid-file for 10 s
     relay.stall_for = 10.0
     r = run(kc, f"%put {tmp_path / 'new.bin'} keep.bin", timeout=60)
@@ -203,11 +208,8 @@ def test_stall_put_keeps_the_old_file(fresh, tmp_path: Path) -> None:  # type: i
 
 def test_damaged_put_keeps_the_old_file(fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     server, relay, kc, _km = fresh
-    old = random.Random(5).randbytes(3000)
-    (tmp_path / "old.bin").write_bytes(old)
-    assert run(kc, f"%put {tmp_path / 'old.bin'} keep.bin").status == "ok"
-    new = random.Random(6).randbytes(20_000)
-    (tmp_path / "new.bin").write_bytes(new)
+    old = _keep(kc, tmp_path, 3000, 20_000)
+    new = (tmp_path / "new.bin").read_bytes()
     # A byte of the first data frame's payload is damaged on the way (past the function's
     # frame, ~250 bytes, and the header's, 88): the board's check must refuse the copy.
     relay.flip_at = relay.sent[True] + 800
