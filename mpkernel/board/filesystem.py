@@ -233,8 +233,9 @@ class BoardFiles:
             return Transfer(
                 committed[1], len(data), wire, time.monotonic() - start, encoding, "sha256"
             )
-        if ahead and into is not None:
-            entry = channel.ahead_entry()
+        if (ahead or commit) and into is not None:
+            # The stat that went ahead, or (the board could not take the check) one now.
+            entry = channel.ahead_entry() if ahead else self.stat(remote)
             if entry is not None and entry.is_dir:
                 remote = _join_path(remote, into)
         try:
