@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,22 @@ def connected_kernel(
     yield km, kc
     kc.stop_channels()
     km.shutdown_kernel(now=True)
+
+
+@contextmanager
+def kernel_on_board(root: Path, **options: Any) -> Iterator[BlockingKernelClient]:
+    """A kernel connected to a virtual board of its own, started with `options` (heap,
+    hide, legacy...) on the folder `root`; both stop when the block ends."""
+    root.mkdir(parents=True, exist_ok=True)
+    with VirtualBoard(root=root, **options) as vb:
+        km, kc = start_kernel()
+        try:
+            first = run(kc, f"%connect {vb.port}")
+            assert first.status == "ok", first.text
+            yield kc
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import connected_kernel, run, start_kernel
+from conftest import connected_kernel, kernel_on_board, run
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
-
-from mpkernel.board.virtual import VirtualBoard
 
 ALL_BYTES = bytes(range(256))
 
@@ -78,20 +76,13 @@ def test_file_larger_than_the_boards_free_heap(tmp_path: Path) -> None:
     data = os.urandom(150_000)
     (tmp_path / "big.bin").write_bytes(data)
     root = tmp_path / "board"
-    root.mkdir()
-    with VirtualBoard(root=root, heap="48k") as vb:
-        km, kc = start_kernel()
-        try:
-            ok(run(kc, f"%connect {vb.port}"))
-            free = int(run(kc, "import gc\ngc.collect()\ngc.mem_free()").result or 0)
-            assert free < len(data) // 2
-            ok(run(kc, f"%put {tmp_path / 'big.bin'} big.bin", timeout=120))
-            assert (root / "big.bin").read_bytes() == data
-            ok(run(kc, f"%get big.bin {tmp_path / 'back.bin'}", timeout=120))
-            assert (tmp_path / "back.bin").read_bytes() == data
-        finally:
-            kc.stop_channels()
-            km.shutdown_kernel(now=True)
+    with kernel_on_board(root, heap="48k") as kc:
+        free = int(run(kc, "import gc\ngc.collect()\ngc.mem_free()").result or 0)
+        assert free < len(data) // 2
+        ok(run(kc, f"%put {tmp_path / 'big.bin'} big.bin", timeout=120))
+        assert (root / "big.bin").read_bytes() == data
+        ok(run(kc, f"%get big.bin {tmp_path / 'back.bin'}", timeout=120))
+        assert (tmp_path / "back.bin").read_bytes() == data
 
 
 def test_spaces_and_unicode_names(fk: BlockingKernelClient, here: Path, board_root: Path) -> None:
@@ -238,24 +229,17 @@ def test_tiny_board_without_hashlib_binascii_or_ilistdir(tmp_path: Path) -> None
     data = ALL_BYTES * 8
     (tmp_path / "t.bin").write_bytes(data)
     root = tmp_path / "board"
-    root.mkdir()
     hide = "binascii,hashlib,deflate,os.ilistdir,micropython"
-    with VirtualBoard(root=root, heap="12k", hide=hide) as vb:
-        km, kc = start_kernel()
-        try:
-            ok(run(kc, f"%connect {vb.port}"))
-            assert run(kc, "import hashlib\nhashlib").result is None  # hidden: None
-            free = int(run(kc, "import gc\ngc.collect()\ngc.mem_free()").result or 0)
-            assert free < 12_000
-            out = ok(run(kc, f"%put {tmp_path / 't.bin'} t.bin"))
-            assert "literal" in out and "read back" in out
-            assert (root / "t.bin").read_bytes() == data
-            assert "verified by adler32" in ok(run(kc, f"%get t.bin {tmp_path / 'back.bin'}"))
-            assert (tmp_path / "back.bin").read_bytes() == data
-            assert "t.bin" in ok(run(kc, "%ls -l"))
-        finally:
-            kc.stop_channels()
-            km.shutdown_kernel(now=True)
+    with kernel_on_board(root, heap="12k", hide=hide) as kc:
+        assert run(kc, "import hashlib\nhashlib").result is None  # hidden: None
+        free = int(run(kc, "import gc\ngc.collect()\ngc.mem_free()").result or 0)
+        assert free < 12_000
+        out = ok(run(kc, f"%put {tmp_path / 't.bin'} t.bin"))
+        assert "literal" in out and "read back" in out
+        assert (root / "t.bin").read_bytes() == data
+        assert "verified by adler32" in ok(run(kc, f"%get t.bin {tmp_path / 'back.bin'}"))
+        assert (tmp_path / "back.bin").read_bytes() == data
+        assert "t.bin" in ok(run(kc, "%ls -l"))
 
 
 def test_digest_helper_matches_host(fk: BlockingKernelClient, here: Path, board_root: Path) -> None:

@@ -13,11 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import connected_kernel, run, start_kernel
+from conftest import connected_kernel, kernel_on_board, run, start_kernel
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
-
-from mpkernel.board.virtual import VirtualBoard
 
 ALL_BYTES = bytes(range(256))
 
@@ -210,18 +208,10 @@ def test_a_folder_that_is_not_there_is_one_line(kc, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("missing", ["os.mount", "io.IOBase", "binascii"])
 def test_a_board_without_what_mounting_needs_says_so(tmp_path: Path, missing: str) -> None:
-    root = tmp_path / "board"
-    root.mkdir()
-    with VirtualBoard(root=root, hide=missing) as vb:
-        km, kc = start_kernel()
-        try:
-            ok(run(kc, f"%connect {vb.port}"))
-            message = one_line(run(kc, f"%mount {tmp_path}"), "MountError")
-            assert f"no {missing}" in message
-            assert run(kc, "1 + 2").result == "3"  # the link is fine
-        finally:
-            kc.stop_channels()
-            km.shutdown_kernel(now=True)
+    with kernel_on_board(tmp_path / "board", hide=missing) as kc:
+        message = one_line(run(kc, f"%mount {tmp_path}"), "MountError")
+        assert f"no {missing}" in message
+        assert run(kc, "1 + 2").result == "3"  # the link is fine
 
 
 def test_mount_over_webrepl(tmp_path: Path) -> None:
@@ -247,15 +237,7 @@ def test_mount_over_webrepl(tmp_path: Path) -> None:
 
 
 def test_too_little_heap_is_one_line(tmp_path: Path) -> None:
-    root = tmp_path / "board"
-    root.mkdir()
-    with VirtualBoard(root=root, heap="24k") as vb:
-        km, kc = start_kernel()
-        try:
-            ok(run(kc, f"%connect {vb.port}"))
-            message = one_line(run(kc, f"%mount {tmp_path}"), "MountError")
-            assert "too little free memory" in message
-            assert run(kc, "import os\nos.getcwd()").result == "'/'"
-        finally:
-            kc.stop_channels()
-            km.shutdown_kernel(now=True)
+    with kernel_on_board(tmp_path / "board", heap="24k") as kc:
+        message = one_line(run(kc, f"%mount {tmp_path}"), "MountError")
+        assert "too little free memory" in message
+        assert run(kc, "import os\nos.getcwd()").result == "'/'"
