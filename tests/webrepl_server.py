@@ -26,15 +26,23 @@ class WebReplServer:
     """Serve one virtual board over WebREPL on 127.0.0.1:`port` (0: a free port)."""
 
     def __init__(
-        self, root: str | Path, password: str = "pass123", port: int = 0, hide: str | None = None
+        self,
+        root: str | Path,
+        password: str = "pass123",
+        port: int = 0,
+        hide: str | None = None,
+        nagle: bool = False,
     ) -> None:
-        """`hide`: modules the board lacks (VirtualBoard's `hide`, e.g. "hashlib")."""
+        """`hide`: modules the board lacks (VirtualBoard's `hide`, e.g. "hashlib"); `nagle`:
+        the server's socket keeps Nagle's algorithm on, as a board's lwIP does."""
         self.board = VirtualBoard(root=root, hide=hide)
         self.root = Path(self.board.root)
         self.fd = os.open(self.board.port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         self._wait_for_banner()
         self.received: list[tuple[str, bytes]] = []  # (kind, payload) of every data frame
-        self.server = _Server(self.root, password, self._to_repl, port=port, record=self.received)
+        self.server = _Server(
+            self.root, password, self._to_repl, port=port, record=self.received, nagle=nagle
+        )
         self.port = self.server.port
         self._wake_r, self._wake_w = os.pipe()
         self._stopped = False

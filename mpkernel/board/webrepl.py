@@ -10,6 +10,7 @@ appears in a message.
 from __future__ import annotations
 
 import contextlib
+import socket
 import sys
 import threading
 import time
@@ -239,6 +240,7 @@ class WebReplTransport(Transport):
         try:
             while True:
                 opcode, data = ws.recv_data()
+                _ack_now(ws.sock)
                 if opcode == websocket.ABNF.OPCODE_TEXT:
                     with self._cond:
                         self._text += data
@@ -373,3 +375,15 @@ class WebReplTransport(Transport):
         with self._cond:
             self._text.clear()
             self._binary.clear()
+
+
+def _ack_now(sock: socket.socket | None) -> None:
+    """Acknowledge what arrived at once (Linux: TCP_QUICKACK, which lapses, so it is set
+    again after every read). A board's lwIP keeps Nagle's algorithm on: what the REPL
+    prints after `OK` waits until `OK` is acknowledged, and a delayed ACK costs 40 ms."""
+    if sock is not None and _QUICKACK is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)

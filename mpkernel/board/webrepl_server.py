@@ -96,8 +96,10 @@ class WebReplServer:
         host: str = "127.0.0.1",
         truncate: bool = True,
         record: list[tuple[str, bytes]] | None = None,
+        nagle: bool = False,
     ) -> None:
         self.root = Path(root).resolve()
+        self.nagle = nagle  # as lwIP on a board (benchmarks): small writes wait for ACKs
         self._password = password.encode()
         self._to_repl = to_repl
         self.truncate = truncate
@@ -165,7 +167,8 @@ class WebReplServer:
         self.connections += 1
         # Each REPL write leaves at once: with Nagle, what the REPL prints after `OK` would
         # wait for the client's (delayed) ACK, up to 40 ms per cell on Linux.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if not self.nagle:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(True)
         sock.settimeout(SEND_TIMEOUT)
         self.session = _Session(sock)
