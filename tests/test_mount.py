@@ -98,6 +98,11 @@ def test_files_written_on_the_board_land_in_the_folder(kc, mounted: Path) -> Non
     assert back.result == "True", back.text
     ok(run(kc, "with open('notes.txt', 'w') as f:\n    f.write('ß and ü\\n')"))
     assert (mounted / "notes.txt").read_text(encoding="utf-8") == "ß and ü\n"
+    ok(run(kc, "with open('grüße.txt', 'w') as f:\n    f.write('hi')"))
+    assert (mounted / "grüße.txt").read_text() == "hi"
+    assert run(kc, "'grüße.txt' in os.listdir()").result == "True"
+    assert run(kc, "open('grüße.txt').read()").result == "'hi'"
+    (mounted / "grüße.txt").unlink()
     ok(run(kc, "os.mkdir('made')\nos.rename('notes.txt', 'made/n.txt')"))
     assert (mounted / "made" / "n.txt").exists() and not (mounted / "notes.txt").exists()
     ok(run(kc, "os.remove('made/n.txt')\nos.rmdir('made')"))

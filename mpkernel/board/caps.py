@@ -36,6 +36,7 @@ class Caps:
     statvfs: bool = True  # os.statvfs: the board can tell its free space
     rename: bool = True  # os.rename
     iobase: bool = True  # io.IOBase subclasses work as streams (needed by %mount)
+    stdin_buffer: bool = True  # sys.stdin.buffer (reads count bytes, not characters)
 
     @property
     def tiny(self) -> bool:
@@ -63,4 +64,5 @@ def probe(board: Board) -> Caps:
         statvfs=has["statvfs"],
         rename=has["rename"],
         iobase=has["iobase"],
+        stdin_buffer=has["stdin_buffer"],
     )

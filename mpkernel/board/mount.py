@@ -49,6 +49,8 @@ class MountServer:
         #: Read answers go unencoded (escaped), not as base64: set at install from the
         #: board's caps and whether the link carries any byte.
         self.raw = False
+        #: The board reads answers as text (no sys.stdin.buffer): lengths count characters.
+        self.chars = False
         self._buf = bytearray()
         self.requests = 0  # answered since mounting (for tests and benchmarks)
         self.requests_seen = 0  # since the run started (the first takes the queued probe)
@@ -108,7 +110,8 @@ class MountServer:
         except (ValueError, IndexError):
             status, text = b"E", str(errno.EINVAL).encode()
         self.requests += 1
-        self.write(status + b"%05x" % len(text) + text)
+        size = len(text.decode("utf-8", "replace")) if self.chars else len(text)
+        self.write(status + b"%05x" % size + text)
 
     def _serve(self, letter: str, args: list[str]) -> bytes:
         folder = self.folder
@@ -172,6 +175,7 @@ def install(board: Board, server: MountServer) -> None:
             "copy the files with %put or %sync instead."
         )
     server.raw = caps.raw_in and board.transport.binary_stdin
+    server.chars = not caps.stdin_buffer
     board.repl.intercept = server
     try:
         call = f"_mpk_mount({MOUNT_POINT!r}, {int(server.raw)})"
