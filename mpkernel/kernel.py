@@ -296,6 +296,8 @@ class MicroPythonKernel(IPythonKernel):
         with self.board_lock:
             self.connection.idle.flush()
             result = board.run_cell(code, emit, self._board_input)
+        for notice in board.take_notices():  # e.g. a mount the board lost at a reset
+            self.say(notice + "\n", "stderr")
         if hidden:
             self.say(
                 f"\n[mpkernel: output truncated after {shown:,} characters; "

@@ -246,3 +246,18 @@ def test_too_little_heap_is_one_line(tmp_path: Path) -> None:
         message = one_line(run(kc, f"%mount {tmp_path}"), "MountError")
         assert "too little free memory" in message
         assert run(kc, "import os\nos.getcwd()").result == "'/'"
+
+
+def test_a_folder_gone_before_a_reset_is_said_and_unmounted(tmp_path: Path) -> None:
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    with kernel_on_board(tmp_path / "board") as kc:
+        ok(run(kc, f"%mount {folder}"))
+        folder.rmdir()
+        r = run(kc, "%reset")
+        assert r.status == "ok", r.text
+        assert f"The folder {folder} is no longer mounted" in r.stderr, r.text
+        assert run(kc, "import os\nos.getcwd()").result == "'/'"
+        stale = run(kc, "open('/remote/x.txt')", timeout=30)  # a stale mount would hang
+        assert stale.error["evalue"] == "[Errno 2] ENOENT", stale.error
+        assert "Nothing is mounted" in ok(run(kc, "%mount"))

@@ -193,6 +193,12 @@ class Board:
         self.repl.small_code = 0 if self._caps.tiny else SMALL_CODE
         return self._caps
 
+    def take_notices(self) -> list[str]:
+        """What the board has to tell the user (a program stopped at connect, a mount it
+        lost at a reset) since it was last asked."""
+        notices, self.notices = self.notices, []
+        return notices
+
     @property
     def caps(self) -> Caps:
         """What the board can do, as probed when it was opened."""

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def announce(kernel: MicroPythonKernel, board: Board) -> None:
     """Tell the user what they are connected to, and record its provenance in the notebook."""
-    for notice in board.notices:
+    for notice in board.take_notices():
         kernel.say(notice + "\n")
     with kernel.board_lock:  # the idle reader must not take the helpers' output meanwhile
         rec = provenance.record(board)
@@ -94,6 +94,9 @@ def ports_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 def reset_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     """Soft-reset the board (variables are gone, boot.py runs); --hard resets the chip."""
     text = kernel.connection.reset(hard=args.hard)
+    board = kernel.connection.board
+    for notice in board.take_notices() if board is not None else []:
+        kernel.say(notice + "\n", "stderr")
     if args.hard:
         kernel.say(text)
         kernel.say("Hard reset done: the board restarted (boot.py and main.py ran).\n")

@@ -175,5 +175,9 @@ def _mpk_mount(m, r):
     except OSError:
         pass
     os.mount(_mpk_FS(), m)
-    os.chdir(m)
+    try:
+        os.chdir(m)
+    except OSError:
+        os.umount(m)
+        raise
     print("ok")
