@@ -356,6 +356,10 @@ def test_notebook7_panel(browser, server: Server, shots: Path) -> None:
         expect(area).to_have_value("from notebook 7\n")
         area.fill("edited in notebook 7\n")
         page.locator(".jp-Dialog .jp-mod-accept").click()
+        # The save says how it ended (an error would show here, by its text).
+        toasts = page.locator(".jp-toast-message", has_text="nb7.txt")
+        expect(toasts.first).to_be_visible(timeout=WAIT)
+        expect(toasts.first).to_have_text("Saved nb7.txt")
         expect(panel.row("nb7.txt")).to_contain_text("21 B")
         panel.row("nb7.txt").dblclick()
         expect(area).to_have_value("edited in notebook 7\n")
