@@ -28,9 +28,6 @@ from .host_folder import HostFolder
 
 MOUNT_POINT = "/remote"
 START, SEP, END = b"\x18", "\x1f", b"\x17"
-#: File bytes per read answer (base64 makes them a third larger): what a board receives
-#: in one go. A serial board's UART is read as fast as bytes arrive, so 1 KB is safe.
-CHUNK = {"serial": 768, "virtual": 3072, "webrepl": 3072}
 _LETTERS = frozenset(b"CSVLORWKDMXN")
 #: Bytes a raw REPL acts on (and the escape itself), escaped in unencoded read answers: a
 #: stop that cuts an answer short leaves only harmless bytes on the board's line.
@@ -42,17 +39,16 @@ _LONGEST_REQUEST = 8192  # a write request carries at most 1 KB of base64 plus t
 class MountServer:
     """Answers one mounted board's requests from a folder on this computer."""
 
-    def __init__(self, folder: str | Path, write: Callable[[bytes], None], link: str) -> None:
+    def __init__(self, folder: str | Path, write: Callable[[bytes], None], chunk: int) -> None:
         self.folder = HostFolder(folder)
         self.write = write
-        self.chunk = CHUNK.get(link, 768)
+        self.chunk = chunk  # file bytes per read answer (Transport.stdin_chunk)
         #: Read answers go unencoded (escaped), not as base64: set at install from the
         #: board's caps and whether the link carries any byte.
         self.raw = False
         #: The board reads answers as text (no sys.stdin.buffer): lengths count characters.
         self.chars = False
         self._buf = bytearray()
-        self.requests = 0  # answered since mounting (for tests and benchmarks)
         self.requests_seen = 0  # since the run started (the first takes the queued probe)
 
     @property
@@ -109,7 +105,6 @@ class MountServer:
             status, text = b"E", str(exc.errno or errno.EIO).encode()
         except (ValueError, IndexError):
             status, text = b"E", str(errno.EINVAL).encode()
-        self.requests += 1
         size = len(text.decode("utf-8", "replace")) if self.chars else len(text)
         self.write(status + b"%05x" % size + text)
 
@@ -181,7 +176,7 @@ def install(board: Board, server: MountServer) -> None:
         call = f"_mpk_mount({MOUNT_POINT!r}, {int(server.raw)})"
         said = board.exec_capture(helper("mount") + call).strip()
     except BaseException as exc:
-        board.repl.intercept = None
+        stop_serving(board, server)
         if getattr(exc, "ename", "") == "MemoryError":
             raise MountError(
                 "The board has too little free memory for %mount's code (up to 5 KB): "
@@ -189,7 +184,7 @@ def install(board: Board, server: MountServer) -> None:
             ) from None
         raise
     if said != "ok":
-        board.repl.intercept = None
+        stop_serving(board, server)
         raise MountError(
             "This board's MicroPython has no os.mount (no VFS), which %mount needs: "
             "copy the files with %put or %sync instead."
@@ -198,12 +193,17 @@ def install(board: Board, server: MountServer) -> None:
 
 def uninstall(board: Board, server: MountServer) -> None:
     """Unmount the folder on the board (its current folder goes back to /), then stop
-    serving it; the host closes the files the board left open."""
+    serving it (also when the board does not answer)."""
     try:
         board.exec_capture(
             f"import os\nif os.getcwd().startswith({MOUNT_POINT!r}):\n os.chdir('/')\n"
             f"try:\n os.umount({MOUNT_POINT!r})\nexcept OSError:\n pass\n"
         )
     finally:
-        board.repl.intercept = None
-        server.close()
+        stop_serving(board, server)
+
+
+def stop_serving(board: Board, server: MountServer) -> None:
+    """Requests in the board's output are no longer answered; open files are forgotten."""
+    board.repl.intercept = None
+    server.close()

@@ -14,7 +14,7 @@ from ..cell import RESULT_MARK, prepare
 from ..errors import BoardError
 from .caps import Caps, probe
 from .helpers import helper
-from .mount import MOUNT_POINT, MountServer, install, uninstall
+from .mount import MOUNT_POINT, MountServer, install, stop_serving, uninstall
 from .rawrepl import SMALL_CODE, ExecResult, RawRepl, ReplError, ResetSinceLastRun
 from .serial_transport import SerialTransport
 from .stdin_relay import StdinRelay, may_read_stdin, rewrite
@@ -310,7 +310,7 @@ class Board:
         (replacing one mounted before). MountError if the board cannot mount."""
         if self.mount is not None:
             self.unmount()
-        server = MountServer(folder, self.transport.write, self.transport.kind)
+        server = MountServer(folder, self.transport.write, self.transport.stdin_chunk)
         install(self, server)
         self.mount = server
         return server
@@ -327,13 +327,11 @@ class Board:
         server = self.mount
         if server is None:
             return
-        self.repl.intercept = None
-        server.close()  # files the program had open are gone with it
+        stop_serving(self, server)  # files the program had open are gone with it
         try:
-            install(self, server)
+            install(self, server)  # serves again, or stops serving if it fails
         except BoardError as exc:
             self.mount = None
-            server.close()
             self.notices.append(f"The folder {server.root} is no longer mounted: {exc}")
 
     def mount_path(self, path: str) -> str | None:
@@ -389,12 +387,11 @@ class Board:
     def close(self, leave: bool = True) -> None:
         """Leave the board in its friendly REPL and release the link."""
         server, self.mount = self.mount, None
-        if server is not None:  # a board left with a mount nobody serves would hang on it
-            if leave:
-                with contextlib.suppress(BoardError):
-                    uninstall(self, server)
-            self.repl.intercept = None
-            server.close()
+        if server is not None and leave:  # a board left with a mount nobody serves would hang
+            with contextlib.suppress(BoardError):
+                uninstall(self, server)  # stops serving, whether or not the board answers
+        elif server is not None:
+            stop_serving(self, server)
         if leave:
             with contextlib.suppress(BoardError):
                 self.repl.leave()

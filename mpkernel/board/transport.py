@@ -27,6 +27,9 @@ class Transport(ABC):
     #: Any byte may travel to a running program's stdin (only Ctrl-C is acted on); False
     #: where the link carries text only (WebREPL's text frames).
     binary_stdin: bool = True
+    #: Bytes a running program may be sent on stdin in one go (a mounted folder's read
+    #: answers): a UART's receive buffer is read as fast as bytes arrive, so 1 KB is safe.
+    stdin_chunk: int = 768
 
     @abstractmethod
     def write(self, data: bytes) -> None:

@@ -64,6 +64,7 @@ class WebReplTransport(Transport):
 
     kind = "webrepl"
     binary_stdin = False
+    stdin_chunk = 3072  # a socket buffers more: fewer round trips on a WiFi link
     retry_hint = "Try again (a weak WiFi link?)."
 
     def __init__(
