@@ -15,15 +15,16 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
-import os
 import time
 import weakref
 import zlib
 from pathlib import Path
 
+from ..atomic_write import write_atomically
 from .channel import (
     ERRNO_TEXT,
     ROOTS,
+    TEMP_SUFFIX,
     Entry,
     FileChannel,
     FileError,
@@ -276,9 +277,7 @@ class BoardFiles:
             raise FileError(f"{remote}: {ERRNO_TEXT[21]}.")
         if not target.parent.is_dir():
             raise FileError(f"{remote}: {ERRNO_TEXT[2]}.")
-        temp = target.with_name(f".{target.name}.mpk-part")
-        temp.write_bytes(data)
-        os.replace(temp, target)
+        write_atomically(target, data, target.with_name(f".{target.name}{TEMP_SUFFIX}"))
         if target.read_bytes() != data:
             raise FileError(f"{remote}: the copy in {target.parent} did not match.")
         took = time.monotonic() - start

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from .. import __version__
+from ..atomic_write import write_atomically
 from .esp import ChipInfo, FlashError, esptool_version
 
 
@@ -34,9 +34,7 @@ def write_backup(image: Path, data: bytes, info: ChipInfo) -> dict[str, object]:
     try:
         image.parent.mkdir(parents=True, exist_ok=True)
         for path, content in ((image, data), (side, json.dumps(record, indent=2).encode())):
-            temp = path.with_name(path.name + ".part")
-            temp.write_bytes(content)
-            os.replace(temp, path)
+            write_atomically(path, content)
     except OSError as exc:
         raise FlashError(f"Cannot write {image}: {exc.strerror or exc}.") from None
     return record

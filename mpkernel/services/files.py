@@ -8,11 +8,11 @@ what was asked wrongly and FileError for what failed.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..atomic_write import write_atomically
 from ..board.filesystem import BoardFiles, Entry, FileError, Progress, Transfer
 from ..errors import UsageError
 from .connection import Connection
@@ -163,11 +163,9 @@ def get_file(
     with conn.using() as board:
         data, transfer = BoardFiles.of(board).get(remote, progress, entry)
     local = Path(local)
-    temp = local.with_name(local.name + ".part")
     try:
         local.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_bytes(data)
-        os.replace(temp, local)
+        write_atomically(local, data)
     except OSError as exc:
         raise FileError(f"Cannot write {local}: {exc.strerror or exc}.") from None
     return transfer
