@@ -50,12 +50,19 @@ class Pacer:
         return max(0.0, self.free_at + 1 / self.rate - now)
 
 
-def relay(port: str, rate: float) -> None:
+def open_ports(port: str) -> tuple[int, int]:
+    """The board's port and the master side of a new PTY, both raw; prints the PTY's path
+    (what clients open instead of the board's port)."""
     board = os.open(port, os.O_RDWR | os.O_NOCTTY)
     tty.setraw(board)
     master, slave = os.openpty()
     tty.setraw(slave)
     print(os.ttyname(slave), flush=True)
+    return board, master
+
+
+def relay(port: str, rate: float) -> None:
+    board, master = open_ports(port)
     to_board, to_host = Pacer(rate), Pacer(rate)
     while True:
         now = time.monotonic()

@@ -16,14 +16,13 @@ import os
 import select
 import sys
 import time
-import tty
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from throttle import WIRE_RATE, Pacer, relay_process
+from throttle import WIRE_RATE, Pacer, open_ports, relay_process
 
 
 class Receiver:
@@ -67,11 +66,7 @@ class Receiver:
 
 
 def relay(port: str, stats: Path, size: int, stall_every: int, stall: float) -> None:
-    board = os.open(port, os.O_RDWR | os.O_NOCTTY)
-    tty.setraw(board)
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    print(os.ttyname(slave), flush=True)
+    board, master = open_ports(port)
     wire = Pacer(WIRE_RATE)
     receiver = Receiver(size, 50_000, stall_every, stall)
     reported = -1
