@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -98,3 +99,35 @@ def test_prebuilt_bundle_matches_source(tmp_path: Path) -> None:
     assert sorted(rebuilt) == sorted(committed), "the bundle's files differ from a rebuild"
     changed = [name for name in rebuilt if rebuilt[name] != committed[name]]
     assert not changed, f"rebuilt files differ: {changed}"
+
+
+def test_request_map_is_the_same_on_both_sides() -> None:
+    """Every request the kernel answers is typed in wire.py and in tokens.ts, with the same
+    argument and result fields, and the TypeScript needs no `as unknown as` casts."""
+    from mpkernel.extension import wire
+    from mpkernel.extension.channel import REQUESTS
+
+    tokens = (SOURCE / "src" / "tokens.ts").read_text()
+    body = re.search(r"export interface IRequests \{(.*?)\n\}", tokens, re.S)
+    assert body is not None
+    ts_ops = re.findall(r"^  (\w+): \{", body.group(1), re.M)
+    assert sorted(ts_ops) == sorted(wire.REQUESTS) == sorted(REQUESTS)
+    entries = dict(re.findall(r"^  (\w+): (\{.*?)(?=^  \w+: \{|\Z)", body.group(1), re.M | re.S))
+    for op, (args, _result) in wire.REQUESTS.items():
+        ts_args = re.search(r"args: (\{[^}]*\}|Record<string, never>)", entries[op])
+        assert ts_args is not None, op
+        fields = re.findall(r"(\w+)\??:", ts_args.group(1))
+        assert sorted(fields) == sorted(args.__annotations__), op
+    for name in (SOURCE / "src").glob("*.ts"):
+        assert "as unknown as" not in name.read_text(), name
+
+
+def test_schema_declares_menus_and_settings() -> None:
+    """Menus, context menus and settings come from schema/plugin.json (JupyterLab's way),
+    and the built bundle ships it."""
+    schema = json.loads((SOURCE / "schema" / "plugin.json").read_text())
+    context = {item["command"] for item in schema["jupyter.lab.menus"]["context"]}
+    assert context == {"mpkernel:upload-to-board", "mpkernel:run-on-board"}
+    assert "refreshDelay" in schema["properties"]
+    assert (BUNDLE / "schemas" / NAME / "plugin.json").is_file()
+    assert "app.contextMenu.addItem" not in (SOURCE / "src" / "index.ts").read_text()

@@ -6,32 +6,25 @@
  */
 import { ISessionContext } from '@jupyterlab/apputils';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
-import { JSONObject } from '@lumino/coreutils';
 import { ISignal, Signal } from '@lumino/signaling';
+
+import {
+  Args,
+  Availability,
+  IBoardConnection,
+  IBoardState,
+  IMessage,
+  IProgress,
+  IRequestOptions,
+  Op,
+  RequestParams,
+  Result
+} from './tokens';
+
+export type { Availability, IBoardState, IProgress } from './tokens';
 
 export const TARGET = 'mpkernel.board';
 
-/** What the kernel says about its board (the `state` event and the `status` request). */
-export interface IBoardState {
-  connected: boolean;
-  port?: string;
-  kind?: string;
-  virtual?: boolean;
-  firmware?: string;
-  machine?: string;
-  free_heap?: number;
-  free_flash?: number;
-  total_flash?: number;
-  provenance?: JSONObject;
-}
-
-/** Whether the focused kernel can be used now. */
-export type Availability = 'no-kernel' | 'not-micropython' | 'starting' | 'busy' | 'ready';
-
-export interface IProgress {
-  done: number;
-  total: number;
-}
 
 /** A request that failed; `busy` when the board was in use. */
 export class BoardRequestError extends Error {
@@ -44,12 +37,13 @@ export class BoardRequestError extends Error {
 }
 
 interface IPending {
-  resolve: (value: JSONObject) => void;
+  /** Takes the reply's result: the shape `IRequests` gives for the request's op. */
+  resolve: (value: Result<Op>) => void;
   reject: (reason: Error) => void;
   progress?: (p: IProgress) => void;
 }
 
-export class BoardConnection {
+export class BoardConnection implements IBoardConnection {
   private _context: ISessionContext | null = null;
   private _kernel: Kernel.IKernelConnection | null = null;
   private _comm: Kernel.IComm | null = null;
@@ -112,11 +106,8 @@ export class BoardConnection {
   }
 
   /** Send a request; resolves with its result, rejects with a BoardRequestError. */
-  request(
-    op: string,
-    args: JSONObject = {},
-    options: { buffers?: ArrayBuffer[]; progress?: (p: IProgress) => void } = {}
-  ): Promise<JSONObject> {
+  request<K extends Op>(op: K, ...params: RequestParams<K>): Promise<Result<K>> {
+    const [args = {} as Args<K>, options = {} as IRequestOptions] = params;
     const comm = this._comm;
     if (!comm || comm.isDisposed) {
       return Promise.reject(
@@ -125,8 +116,9 @@ export class BoardConnection {
     }
     const id = this._nextId++;
     const transfer = options.buffers !== undefined || op === 'download';
-    return new Promise<JSONObject>((resolve, reject) => {
-      this._pending.set(id, { resolve, reject, progress: options.progress });
+    return new Promise<Result<K>>((resolve, reject) => {
+      const settle = resolve as (value: Result<Op>) => void;
+      this._pending.set(id, { resolve: settle, reject, progress: options.progress });
       if (transfer) {
         this._setTransfer(true);
       }
@@ -241,33 +233,32 @@ export class BoardConnection {
   }
 
   private _onMessage(msg: KernelMessage.ICommMsgMsg): void {
-    const data = msg.content.data as JSONObject;
-    const event = data.event as string | undefined;
-    if (event === 'state') {
-      this._setState(data.state as unknown as IBoardState, true);
-    } else if (event === 'output') {
-      this._output.emit(String(data.text));
-    } else if (event === 'reset') {
-      this._reset.emit(Boolean(data.hard));
-    } else if (event === 'busy' || event === 'idle') {
-      this._cellRunning = event === 'busy';
-      this._updateAvailability();
-    } else if (event === 'progress') {
-      this._pending.get(data.id as number)?.progress?.({
-        done: data.done as number,
-        total: data.total as number
-      });
-    } else if (data.id !== undefined) {
-      const pending = this._pending.get(data.id as number);
-      this._pending.delete(data.id as number);
-      if (!pending) {
-        return;
+    const data = msg.content.data as IMessage;
+    if (!('id' in data) || 'event' in data) {
+      const event = data.event;
+      if (event === 'state') {
+        this._setState(data.state, true);
+      } else if (event === 'output') {
+        this._output.emit(String(data.text));
+      } else if (event === 'reset') {
+        this._reset.emit(Boolean(data.hard));
+      } else if (event === 'busy' || event === 'idle') {
+        this._cellRunning = event === 'busy';
+        this._updateAvailability();
+      } else if (event === 'progress') {
+        this._pending.get(data.id)?.progress?.({ done: data.done, total: data.total });
       }
-      if (data.ok) {
-        pending.resolve((data.result ?? {}) as JSONObject);
-      } else {
-        pending.reject(new BoardRequestError(String(data.error), Boolean(data.busy)));
-      }
+      return;
+    }
+    const pending = this._pending.get(data.id);
+    this._pending.delete(data.id);
+    if (!pending) {
+      return;
+    }
+    if (data.ok) {
+      pending.resolve(data.result);
+    } else {
+      pending.reject(new BoardRequestError(String(data.error), Boolean(data.busy)));
     }
   }
 

@@ -1,4 +1,5 @@
 /** The Board console: what the board prints between cells, in a bounded buffer. */
+import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { BoardConnection } from './connection';
@@ -11,15 +12,15 @@ export class BoardConsole extends Widget {
   private _text = '';
   private _pre = document.createElement('pre');
 
-  constructor(board: BoardConnection) {
+  constructor(board: BoardConnection, trans: TranslationBundle = nullTranslator.load('mpkernel')) {
     super();
     this.id = 'mpkernel-board-console';
     this.addClass('mpk-Console');
-    this.title.label = 'Board console';
+    this.title.label = trans.__('Board console');
     this.title.closable = true;
     const bar = document.createElement('div');
     bar.className = 'mpk-Row';
-    bar.append(button('Clear', 'Clear the console', () => this.clear()));
+    bar.append(button(trans.__('Clear'), trans.__('Clear the console'), () => this.clear()));
     this._pre.className = 'mpk-Console-text';
     this.node.append(bar, this._pre);
     board.output.connect((_, text) => this.append(text));

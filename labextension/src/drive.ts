@@ -70,7 +70,7 @@ export class BoardDrive implements Contents.IDrive {
     }
     this._kernels.set(path, this._board.kernel?.id ?? '');
     this._stamp(path, true);
-    return this._model(path, result.text, result.size as number);
+    return this._model(path, result.text, result.size);
   }
 
   async save(
@@ -89,7 +89,7 @@ export class BoardDrive implements Contents.IDrive {
     }
     const result = await this._board.request('write', { path, text: String(options.content ?? '') });
     this._stamp(path, true);
-    const model = this._model(path, null, result.size as number);
+    const model = this._model(path, null, result.size);
     this._fileChanged.emit({ type: 'save', oldValue: null, newValue: model });
     return model;
   }

@@ -4,11 +4,13 @@
 import { Dialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { Contents } from '@jupyterlab/services';
+import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { BoardConnection, IProgress } from './connection';
 import { DRIVE } from './drive';
 import { hexDump, humanBytes } from './format';
+import { Args, IEntry } from './tokens';
 
 /** Where JupyterLab's file browser puts the paths it drags. */
 const CONTENTS_MIME = 'application/x-jupyter-icontents';
@@ -20,11 +22,7 @@ type LuminoDragEvent = Event & {
   proposedAction?: string;
 };
 
-export interface IEntry {
-  path: string;
-  dir: boolean;
-  size: number;
-}
+export type { IEntry } from './tokens';
 
 /** A file to upload: its path on the board and its bytes. */
 export interface IUpload {
@@ -101,17 +99,19 @@ export class FilesView extends Widget {
   constructor(
     private _board: BoardConnection,
     private _docs: IDocumentManager,
-    private _contents: Contents.IManager
+    private _contents: Contents.IManager,
+    private _trans: TranslationBundle = nullTranslator.load('mpkernel')
   ) {
+    const trans = _trans;
     super();
     this.addClass('mpk-Files');
     const bar = el('div', 'mpk-Files-toolbar');
     bar.append(
-      el('span', 'mpk-Section-title', 'Board files'),
-      button('⟳', 'Refresh the list', () => void this.refresh()),
-      button('+ file', 'New file on the board', () => void this._newFile()),
-      button('+ folder', 'New folder on the board', () => void this._newFolder()),
-      button('⤒', 'Upload files from this computer', () => this._pick())
+      el('span', 'mpk-Section-title', trans.__('Board files')),
+      button('⟳', trans.__('Refresh the list'), () => void this.refresh()),
+      button(trans.__('+ file'), trans.__('New file on the board'), () => void this._newFile()),
+      button(trans.__('+ folder'), trans.__('New folder on the board'), () => void this._newFolder()),
+      button('⤒', trans.__('Upload files from this computer'), () => this._pick())
     );
     this.node.append(bar, this._progress, this._list);
     this._list.tabIndex = 0;
@@ -144,7 +144,7 @@ export class FilesView extends Widget {
   async refresh(): Promise<void> {
     try {
       const result = await this._board.request('ls');
-      this._entries = result.entries as unknown as IEntry[];
+      this._entries = result.entries;
       const shown = JSON.stringify(this._entries);
       if (shown !== this._shown) {
         this._shown = shown; // an unchanged list is left alone (hover, a click under way)
@@ -174,12 +174,12 @@ export class FilesView extends Widget {
     const actions = el('span', 'mpk-Files-actions');
     if (!entry.dir) {
       actions.append(
-        button('⤓', 'Download to the Jupyter working folder', () => void this._download(entry))
+        button('⤓', this._trans.__('Download to the Jupyter working folder'), () => void this._download(entry))
       );
     }
     actions.append(
-      button('✎', 'Rename', () => void this._rename(entry)),
-      button('🗑', 'Delete', () => void this._delete(entry))
+      button('✎', this._trans.__('Rename'), () => void this._rename(entry)),
+      button('🗑', this._trans.__('Delete'), () => void this._delete(entry))
     );
     li.append(name, size, actions);
     actions.addEventListener('click', event => event.stopPropagation());
@@ -212,9 +212,9 @@ export class FilesView extends Widget {
       const pre = el('pre', 'mpk-Hex', hexDump(bytes));
       const body = new Widget({ node: pre });
       await showDialog({
-        title: `${path} (binary, ${humanBytes(bytes.length)}, read-only)`,
+        title: this._trans.__('%1 (binary, %2, read-only)', path, humanBytes(bytes.length)),
         body,
-        buttons: [Dialog.okButton({ label: 'Close' })]
+        buttons: [Dialog.okButton({ label: this._trans.__('Close') })]
       });
     } catch (err) {
       Notification.error((err as Error).message, { autoClose: 5000 });
@@ -226,12 +226,12 @@ export class FilesView extends Widget {
     area.value = text;
     area.spellcheck = false;
     const result = await showDialog({
-      title: `${path} (on the board)`,
+      title: this._trans.__('%1 (on the board)', path),
       body: new Widget({ node: area }),
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Save to board' })]
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: this._trans.__('Save to board') })]
     });
     if (result.button.accept && area.value !== text) {
-      await this._run('write', { path, text: area.value }, `Saved ${path}`);
+      await this._run('write', { path, text: area.value }, this._trans.__('Saved %1', path));
     }
   }
 
@@ -252,7 +252,12 @@ export class FilesView extends Widget {
         before += file.data.byteLength;
       }
       Notification.success(
-        `Uploaded ${files.length} file${files.length === 1 ? '' : 's'} (${humanBytes(total)}).`,
+        this._trans._n(
+          'Uploaded %1 file (%2).',
+          'Uploaded %1 files (%2).',
+          files.length,
+          humanBytes(total)
+        ),
         { autoClose: 3000 }
       );
     } catch (err) {
@@ -265,7 +270,13 @@ export class FilesView extends Widget {
 
   private _showProgress(path: string, done: number, total: number): void {
     const pct = total ? Math.floor((100 * done) / total) : 100;
-    this._progress.textContent = `${path}: ${humanBytes(done)} of ${humanBytes(total)} (${pct}%)`;
+    this._progress.textContent = this._trans.__(
+      '%1: %2 of %3 (%4%)',
+      path,
+      humanBytes(done),
+      humanBytes(total),
+      pct
+    );
   }
 
   /** The board folder a drop lands in: the folder (or the file's folder) under the pointer,
@@ -341,7 +352,9 @@ export class FilesView extends Widget {
         await collect(path, folder);
       }
     } catch (err) {
-      Notification.error(`Cannot read ${paths.join(', ')}: ${(err as Error).message}`);
+      Notification.error(
+        this._trans.__('Cannot read %1: %2', paths.join(', '), (err as Error).message)
+      );
       return;
     }
     await this.upload(files);
@@ -375,7 +388,11 @@ export class FilesView extends Widget {
     return result.button.accept && text ? text : null;
   }
 
-  private async _run(op: string, args: Record<string, string>, done: string): Promise<void> {
+  private async _run<K extends 'write' | 'mkdir' | 'rename' | 'delete'>(
+    op: K,
+    args: Args<K>,
+    done: string
+  ): Promise<void> {
     try {
       await this._board.request(op, args);
       Notification.success(done, { autoClose: 2500 });
@@ -386,36 +403,48 @@ export class FilesView extends Widget {
   }
 
   private async _newFile(): Promise<void> {
-    const path = await this._ask('New file on the board', joinPath(this._selected, 'untitled.py'));
+    const path = await this._ask(
+      this._trans.__('New file on the board'),
+      joinPath(this._selected, 'untitled.py')
+    );
     if (path) {
-      await this._run('write', { path, text: '' }, `Created ${path}`);
+      await this._run('write', { path, text: '' }, this._trans.__('Created %1', path));
       await this.open(path);
     }
   }
 
   private async _newFolder(): Promise<void> {
-    const path = await this._ask('New folder on the board', joinPath(this._selected, 'lib'));
+    const path = await this._ask(
+      this._trans.__('New folder on the board'),
+      joinPath(this._selected, 'lib')
+    );
     if (path) {
-      await this._run('mkdir', { path }, `Created ${path}/`);
+      await this._run('mkdir', { path }, this._trans.__('Created %1/', path));
     }
   }
 
   private async _rename(entry: IEntry): Promise<void> {
-    const to = await this._ask(`Rename ${entry.path} to`, entry.path);
+    const to = await this._ask(this._trans.__('Rename %1 to', entry.path), entry.path);
     if (to && to !== entry.path) {
-      await this._run('rename', { path: entry.path, to }, `Renamed ${entry.path} to ${to}`);
+      await this._run(
+        'rename',
+        { path: entry.path, to },
+        this._trans.__('Renamed %1 to %2', entry.path, to)
+      );
     }
   }
 
   private async _delete(entry: IEntry): Promise<void> {
-    const what = entry.dir ? `the folder ${entry.path} and everything in it` : entry.path;
+    const body = entry.dir
+      ? this._trans.__('Delete the folder %1 and everything in it? This cannot be undone.', entry.path)
+      : this._trans.__('Delete %1? This cannot be undone.', entry.path);
     const result = await showDialog({
-      title: 'Delete from the board',
-      body: `Delete ${what}? This cannot be undone.`,
-      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+      title: this._trans.__('Delete from the board'),
+      body,
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: this._trans.__('Delete') })]
     });
     if (result.button.accept) {
-      await this._run('delete', { path: entry.path }, `Deleted ${entry.path}`);
+      await this._run('delete', { path: entry.path }, this._trans.__('Deleted %1', entry.path));
     }
   }
 
@@ -426,11 +455,11 @@ export class FilesView extends Widget {
         { path: entry.path },
         { progress: p => this._showProgress(entry.path, p.done, p.total) }
       );
-      Notification.success(`Downloaded ${entry.path} to ${String(result.local)}`, {
+      Notification.success(this._trans.__('Downloaded %1 to %2', entry.path, result.local), {
         autoClose: 3000
       });
     } catch (err) {
-      void showErrorMessage('Download failed', (err as Error).message);
+      void showErrorMessage(this._trans.__('Download failed'), (err as Error).message);
     } finally {
       this._progress.textContent = '';
     }

@@ -11,7 +11,9 @@ import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IEditorTracker } from '@jupyterlab/fileeditor';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { BoardConnection } from './connection';
@@ -19,6 +21,7 @@ import { BoardConsole } from './console';
 import { BoardDrive } from './drive';
 import { BoardPanel } from './panel';
 import { BoardStatus } from './status';
+import { IBoardConnection } from './tokens';
 import logoSvg from '../style/logo.svg';
 
 const COMMANDS = {
@@ -28,10 +31,11 @@ const COMMANDS = {
   upload: 'mpkernel:upload-to-board'
 };
 
-const plugin: JupyterFrontEndPlugin<void> = {
+const plugin: JupyterFrontEndPlugin<IBoardConnection> = {
   id: 'mpkernel-labextension:plugin',
   description: 'The MicroPython board of the kernel in focus: state, files, console.',
   autoStart: true,
+  provides: IBoardConnection,
   requires: [IDocumentManager],
   optional: [
     INotebookTracker,
@@ -39,7 +43,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     IStatusBar,
     IEditorTracker,
     IDefaultFileBrowser,
-    ICommandPalette
+    ICommandPalette,
+    ITranslator,
+    ISettingRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -49,8 +55,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     statusBar: IStatusBar | null,
     editors: IEditorTracker | null,
     fileBrowser: IDefaultFileBrowser | null,
-    palette: ICommandPalette | null
-  ) => {
+    palette: ICommandPalette | null,
+    translator: ITranslator | null,
+    settings: ISettingRegistry | null
+  ): IBoardConnection => {
+    const trans = (translator ?? nullTranslator).load('mpkernel');
     const icon = new LabIcon({ name: 'mpkernel:logo', svgstr: logoSvg });
     const board = new BoardConnection();
     const contents = app.serviceManager.contents;
@@ -71,7 +80,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     follow(null);
 
     // Kept while closed (closing only detaches it), so nothing printed meanwhile is lost.
-    const console = new BoardConsole(board);
+    const console = new BoardConsole(board, trans);
     console.title.icon = icon;
     const openConsole = (): void => {
       if (!console.isAttached) {
@@ -80,21 +89,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
       app.shell.activateById(console.id);
     };
 
-    const panel = new BoardPanel(board, docs, contents, icon, openConsole);
+    const panel = new BoardPanel(board, docs, contents, icon, openConsole, trans);
     panel.files.editInDialog = app.name !== 'JupyterLab';
     app.shell.add(panel, 'left', { rank: 900 });
 
     app.commands.addCommand(COMMANDS.panel, {
-      label: 'Show the Board panel',
+      label: trans.__('Show the Board panel'),
       execute: () => app.shell.activateById(panel.id)
     });
     app.commands.addCommand(COMMANDS.console, {
-      label: 'Board console',
+      label: trans.__('Board console'),
       execute: openConsole
     });
     app.commands.addCommand(COMMANDS.run, {
-      label: 'Run on board',
-      caption: 'Run this file as a cell in the focused MicroPython kernel',
+      label: trans.__('Run on board'),
+      caption: trans.__('Run this file as a cell in the focused MicroPython kernel'),
       isEnabled: () => board.availability === 'ready' && !!editors?.currentWidget,
       execute: async () => {
         const widget = editors?.currentWidget;
@@ -111,8 +120,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     app.commands.addCommand(COMMANDS.upload, {
-      label: 'Upload to board',
-      caption: 'Copy to the board of the focused MicroPython kernel',
+      label: trans.__('Upload to board'),
+      caption: trans.__('Copy to the board of the focused MicroPython kernel'),
       isEnabled: () => board.availability === 'ready' && board.state.connected,
       execute: async () => {
         const paths = fileBrowser ? Array.from(fileBrowser.selectedItems()).map(m => m.path) : [];
@@ -121,22 +130,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
-    app.contextMenu.addItem({
-      command: COMMANDS.upload,
-      selector: '.jp-DirListing-item',
-      rank: 20
-    });
-    app.contextMenu.addItem({
-      command: COMMANDS.run,
-      selector: '.jp-FileEditor',
-      rank: 0
-    });
+    // Menus and context menus are declared in schema/plugin.json.
     for (const command of Object.values(COMMANDS)) {
-      palette?.addItem({ command, category: 'MicroPython' });
+      palette?.addItem({ command, category: trans.__('MicroPython') });
     }
 
     if (statusBar) {
-      const item = new BoardStatus(board, () => app.shell.activateById(panel.id));
+      const item = new BoardStatus(board, () => app.shell.activateById(panel.id), trans);
       statusBar.registerStatusItem('mpkernel:board-status', {
         item,
         align: 'left',
@@ -144,6 +144,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
         isActive: () => true
       });
     }
+
+    if (settings) {
+      const apply = (s: ISettingRegistry.ISettings): void => {
+        panel.refreshDelay = s.get('refreshDelay').composite as number;
+      };
+      settings
+        .load(plugin.id)
+        .then(s => {
+          apply(s);
+          s.changed.connect(apply);
+        })
+        .catch(reason => window.console.warn(`mpkernel: settings not loaded: ${reason}`));
+    }
+    return board;
   }
 };
 

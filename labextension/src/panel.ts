@@ -4,23 +4,24 @@
 import { Notification } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { Contents } from '@jupyterlab/services';
+import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
-import { Availability, BoardConnection, IBoardState } from './connection';
+import { Availability, BoardConnection } from './connection';
 import { FilesView, button } from './files';
 import { humanBytes } from './format';
+import { IPort } from './tokens';
 
-const REASONS: Record<Availability, string> = {
-  'no-kernel': 'Open a notebook or console with the MicroPython kernel to see its board.',
-  'not-micropython': 'The notebook in focus does not run the MicroPython kernel.',
-  starting: 'Waiting for the kernel…',
-  busy: 'A cell is running: the board is busy.',
-  ready: ''
-};
-
-/** Milliseconds of quiet after a cell before the panel asks the board again. */
-const REFRESH_DELAY = 400;
+function reasons(trans: TranslationBundle): Record<Availability, string> {
+  return {
+    'no-kernel': trans.__('Open a notebook or console with the MicroPython kernel to see its board.'),
+    'not-micropython': trans.__('The notebook in focus does not run the MicroPython kernel.'),
+    starting: trans.__('Waiting for the kernel…'),
+    busy: trans.__('A cell is running: the board is busy.'),
+    ready: ''
+  };
+}
 
 export class BoardPanel extends Widget {
   readonly files: FilesView;
@@ -31,48 +32,60 @@ export class BoardPanel extends Widget {
   private _disconnect: HTMLButtonElement;
   private _controls = document.createElement('div');
   private _refreshTimer = 0;
+  private _reasons: Record<Availability, string>;
+  /** Milliseconds of quiet after a cell before the panel asks the board again (a setting). */
+  refreshDelay = 400;
 
   constructor(
     private _board: BoardConnection,
     docs: IDocumentManager,
     contents: Contents.IManager,
     icon: LabIcon,
-    openConsole: () => void
+    openConsole: () => void,
+    private _trans: TranslationBundle = nullTranslator.load('mpkernel')
   ) {
     super();
+    const trans = _trans;
+    this._reasons = reasons(trans);
     this.id = 'mpkernel-board-panel';
     this.addClass('mpk-Panel');
     this.title.icon = icon;
-    this.title.caption = 'MicroPython board';
+    this.title.caption = trans.__('MicroPython board');
     const header = document.createElement('header');
     header.className = 'mpk-Panel-header';
     const logo = document.createElement('span');
     icon.element({ container: logo, height: '20px', width: '20px' });
-    header.append(logo, document.createTextNode(' MicroPython board'));
+    header.append(logo, document.createTextNode(` ${trans.__('MicroPython board')}`));
     this._reason.className = 'mpk-Panel-reason';
     this._state.className = 'mpk-Panel-state';
     this._ports.className = 'jp-mod-styled mpk-Ports';
-    this._ports.title = 'The ports the kernel sees (USB ids), and the virtual board';
-    this._connect = button('Connect', 'Connect the kernel to this port', () => void this._doConnect());
-    this._disconnect = button('Disconnect', 'Release the port', () => void this._simple('disconnect'));
+    this._ports.title = trans.__('The ports the kernel sees (USB ids), and the virtual board');
+    this._connect = button(trans.__('Connect'), trans.__('Connect the kernel to this port'), () =>
+      void this._doConnect()
+    );
+    this._disconnect = button(trans.__('Disconnect'), trans.__('Release the port'), () =>
+      void this._simple('disconnect')
+    );
     const row1 = document.createElement('div');
     row1.className = 'mpk-Row';
     row1.append(
       this._ports,
-      button('⟳', 'List the ports again', () => void this.refreshPorts()),
+      button('⟳', trans.__('List the ports again'), () => void this.refreshPorts()),
       this._connect,
       this._disconnect
     );
     const row2 = document.createElement('div');
     row2.className = 'mpk-Row';
     row2.append(
-      button('Soft reset', 'Soft reset: variables are gone, boot.py runs', () =>
+      button(trans.__('Soft reset'), trans.__('Soft reset: variables are gone, boot.py runs'), () =>
         void this._reset(false)
       ),
-      button('Hard reset', 'Reset the chip, as the reset button does', () => void this._reset(true)),
-      button('Console', 'What the board prints between cells', openConsole)
+      button(trans.__('Hard reset'), trans.__('Reset the chip, as the reset button does'), () =>
+        void this._reset(true)
+      ),
+      button(trans.__('Console'), trans.__('What the board prints between cells'), openConsole)
     );
-    this.files = new FilesView(_board, docs, contents);
+    this.files = new FilesView(_board, docs, contents, trans);
     this._controls.className = 'mpk-Panel-controls';
     this._controls.append(this._state, row1, row2, this.files.node);
     this.node.append(header, this._reason, this._controls);
@@ -89,21 +102,21 @@ export class BoardPanel extends Widget {
     }
     await this.refreshPorts();
     try {
-      this._board.setStatus((await this._board.request('status')) as unknown as IBoardState);
+      this._board.setStatus(await this._board.request('status'));
     } catch (err) {
       this._notify(err);
     }
     if (this._board.state.connected) {
       await this.files.refresh();
     } else {
-      this.files.clear('Not connected.');
+      this.files.clear(this._trans.__('Not connected.'));
     }
   }
 
   async refreshPorts(): Promise<void> {
-    let ports: { device: string; usb_id: string; description: string; known_as: string }[] = [];
+    let ports: IPort[] = [];
     try {
-      ports = (await this._board.request('ports')).ports as unknown as typeof ports;
+      ports = (await this._board.request('ports')).ports;
     } catch {
       ports = [];
     }
@@ -113,7 +126,7 @@ export class BoardPanel extends Widget {
         const label = `${p.device} (${p.usb_id}${p.known_as ? `, ${p.known_as}` : ''})`;
         return new Option(label, p.device);
       }),
-      new Option('virtual (MicroPython on this computer)', 'virtual')
+      new Option(this._trans.__('virtual (MicroPython on this computer)'), 'virtual')
     ];
     this._ports.replaceChildren(...options);
     if (options.some(o => o.value === current)) {
@@ -126,8 +139,8 @@ export class BoardPanel extends Widget {
     const ready = availability === 'ready' && !this._board.transferring;
     this.node.classList.toggle('mpk-mod-disabled', !ready);
     this._reason.textContent = this._board.transferring
-      ? 'A transfer is running…'
-      : REASONS[availability];
+      ? this._trans.__('A transfer is running…')
+      : this._reasons[availability];
     for (const control of this._controls.querySelectorAll('button, select')) {
       (control as HTMLButtonElement).disabled = !ready;
     }
@@ -135,7 +148,7 @@ export class BoardPanel extends Widget {
     // only while the panel is in view: a closed panel adds nothing to a cell's round trip.
     window.clearTimeout(this._refreshTimer);
     if (ready && this.isVisible) {
-      this._refreshTimer = window.setTimeout(() => void this.refresh(), REFRESH_DELAY);
+      this._refreshTimer = window.setTimeout(() => void this.refresh(), this.refreshDelay);
     }
     if (availability === 'no-kernel' || availability === 'not-micropython') {
       this.files.clear('');
@@ -150,25 +163,32 @@ export class BoardPanel extends Widget {
     const s = this._board.state;
     const rows: [string, string][] = [];
     if (!s.connected) {
-      rows.push(['State', 'not connected']);
+      rows.push([this._trans.__('State'), this._trans.__('not connected')]);
     } else {
-      rows.push(['Port', s.virtual ? 'virtual board (not a real board)' : String(s.port)]);
-      rows.push(['Link', String(s.kind)]);
+      rows.push([
+        this._trans.__('Port'),
+        s.virtual ? this._trans.__('virtual board (not a real board)') : String(s.port)
+      ]);
+      rows.push([this._trans.__('Link'), String(s.kind)]);
       if (s.firmware) {
-        rows.push(['Firmware', s.firmware]);
+        rows.push([this._trans.__('Firmware'), s.firmware]);
       }
       if (s.machine) {
-        rows.push(['Machine', s.machine]);
+        rows.push([this._trans.__('Machine'), s.machine]);
       }
       if (s.free_heap !== undefined) {
-        rows.push(['Free heap', humanBytes(s.free_heap)]);
+        rows.push([this._trans.__('Free heap'), humanBytes(s.free_heap)]);
       }
       if (s.free_flash !== undefined) {
-        const label = s.virtual ? 'Free disk' : 'Free flash'; // the virtual board's is the host's
-        rows.push([label, `${humanBytes(s.free_flash)} of ${humanBytes(s.total_flash ?? 0)}`]);
+        // the virtual board's is the host's
+        const label = s.virtual ? this._trans.__('Free disk') : this._trans.__('Free flash');
+        rows.push([
+          label,
+          this._trans.__('%1 of %2', humanBytes(s.free_flash), humanBytes(s.total_flash ?? 0))
+        ]);
       }
       if (s.provenance) {
-        rows.push(['Recorded', String((s.provenance as Record<string, unknown>).recorded ?? '')]);
+        rows.push([this._trans.__('Recorded'), String(s.provenance.recorded ?? '')]);
       }
     }
     this._state.replaceChildren(
@@ -184,7 +204,7 @@ export class BoardPanel extends Widget {
     this._connect.hidden = s.connected;
     this._disconnect.hidden = !s.connected;
     if (!s.connected) {
-      this.files.clear('Not connected.');
+      this.files.clear(this._trans.__('Not connected.'));
     }
   }
 
@@ -195,16 +215,14 @@ export class BoardPanel extends Widget {
   private async _doConnect(): Promise<void> {
     const target = this._ports.value || 'virtual';
     try {
-      this._board.setStatus(
-        (await this._board.request('connect', { target })) as unknown as IBoardState
-      );
+      this._board.setStatus(await this._board.request('connect', { target }));
       await this.files.refresh();
     } catch (err) {
       this._notify(err);
     }
   }
 
-  private async _simple(op: string): Promise<void> {
+  private async _simple(op: 'disconnect'): Promise<void> {
     try {
       await this._board.request(op);
     } catch (err) {
@@ -215,7 +233,10 @@ export class BoardPanel extends Widget {
   private async _reset(hard: boolean): Promise<void> {
     try {
       await this._board.request('reset', { hard });
-      Notification.info(hard ? 'Hard reset done.' : 'Soft reset done.', { autoClose: 2500 });
+      Notification.info(
+        hard ? this._trans.__('Hard reset done.') : this._trans.__('Soft reset done.'),
+        { autoClose: 2500 }
+      );
     } catch (err) {
       this._notify(err);
     }

@@ -1,4 +1,5 @@
 /** The status bar item: board · port · free heap, or "not connected"; busy while in use. */
+import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { BoardConnection } from './connection';
@@ -7,11 +8,12 @@ import { humanBytes } from './format';
 export class BoardStatus extends Widget {
   constructor(
     private _board: BoardConnection,
-    onClick: () => void
+    onClick: () => void,
+    private _trans: TranslationBundle = nullTranslator.load('mpkernel')
   ) {
     super();
     this.addClass('mpk-Status');
-    this.node.title = 'MicroPython board: click to open the Board panel';
+    this.node.title = _trans.__('MicroPython board: click to open the Board panel');
     this.node.addEventListener('click', onClick);
     _board.stateChanged.connect(() => this._update());
     _board.availabilityChanged.connect(() => this._update());
@@ -24,16 +26,18 @@ export class BoardStatus extends Widget {
     this.setHidden(availability === 'no-kernel' || availability === 'not-micropython');
     const parts: string[] = [];
     if (!s.connected) {
-      parts.push('Board: not connected');
+      parts.push(this._trans.__('Board: not connected'));
     } else {
-      parts.push(s.virtual ? 'virtual board' : String(s.machine || 'board'));
+      parts.push(
+        s.virtual ? this._trans.__('virtual board') : String(s.machine || this._trans.__('board'))
+      );
       parts.push(String(s.port));
       if (s.free_heap !== undefined) {
-        parts.push(`${humanBytes(s.free_heap)} free`);
+        parts.push(this._trans.__('%1 free', humanBytes(s.free_heap)));
       }
     }
     const busy = availability === 'busy' || this._board.transferring;
-    this.node.textContent = parts.join(' · ') + (busy ? ' (busy)' : '');
+    this.node.textContent = parts.join(' · ') + (busy ? this._trans.__(' (busy)') : '');
     this.node.classList.toggle('mpk-mod-busy', busy);
   }
 }

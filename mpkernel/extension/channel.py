@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import operations as ops
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 TARGET = "mpkernel.board"
 PROGRESS_EVERY = 0.1  # seconds between progress events of one transfer
 
-Handler = Callable[..., dict[str, Any]]
+Handler = Callable[..., Mapping[str, Any]]  # each returns its `wire` result
 #: Requests: op -> (handler, takes the request's bytes, reports progress).
 REQUESTS: dict[str, tuple[Handler, bool, bool]] = {
     "status": (ops.status, False, False),

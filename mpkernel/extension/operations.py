@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from ..board.webrepl import is_webrepl_url
 from ..errors import MpkError
 from ..errors import OperationError as _OperationError
 from ..services import files
+from . import wire
 
 if TYPE_CHECKING:
     from ..kernel import MicroPythonKernel
@@ -50,7 +51,7 @@ def _conn(kernel: MicroPythonKernel) -> Connection:
     return kernel.connection
 
 
-def _path(args: dict[str, Any], key: str = "path") -> str:
+def _path(args: Mapping[str, object], key: str = "path") -> str:
     value = args.get(key)
     if not isinstance(value, str) or not value.strip("/ "):
         raise OperationError(f"A board path is needed ({key}).")
@@ -60,7 +61,7 @@ def _path(args: dict[str, Any], key: str = "path") -> str:
 # -- connection ------------------------------------------------------------------------------
 
 
-def state(kernel: MicroPythonKernel) -> dict[str, Any]:
+def state(kernel: MicroPythonKernel) -> wire.State:
     """The cheap part of the status (no board round trip): connected, port, link kind."""
     st = kernel.connection.status()
     if not st.connected:
@@ -77,7 +78,7 @@ def _record(board: Board) -> dict[str, Any]:
     return rec
 
 
-def status(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
+def status(kernel: MicroPythonKernel, args: wire.NoArgs) -> wire.State:
     """Connection state with firmware, machine, free heap and flash, and the provenance."""
     result = state(kernel)
     board = kernel.board
@@ -96,7 +97,7 @@ def status(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def ports(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
+def ports(kernel: MicroPythonKernel, args: wire.NoArgs) -> wire.PortsResult:
     """The serial ports the kernel sees, with USB ids and the boards they are known as."""
     return {
         "ports": [
@@ -111,7 +112,7 @@ def ports(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def connect(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
+def connect(kernel: MicroPythonKernel, args: wire.ConnectArgs) -> wire.State:
     """Connect to args["target"] (a port or "virtual"); the next cell records provenance."""
     target = str(args.get("target") or "").strip()
     if not target:
@@ -123,15 +124,15 @@ def connect(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
     baud = int(args.get("baud") or 115200)
     kernel.connection.open(target, baud)
     kernel._unannounced = True  # the next cell says what is connected and records it
-    return status(kernel, {})
+    return status(kernel, wire.NoArgs())
 
 
-def disconnect(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
+def disconnect(kernel: MicroPythonKernel, args: wire.NoArgs) -> wire.State:
     kernel.connection.close()
     return state(kernel)
 
 
-def reset(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
+def reset(kernel: MicroPythonKernel, args: wire.ResetArgs) -> wire.ResetResult:
     """Soft reset (args["hard"] false) or hard reset; returns what the board printed."""
     printed = _conn(kernel).reset(hard=bool(args.get("hard")))
     return {"printed": printed, **state(kernel)}
@@ -140,13 +141,13 @@ def reset(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
 # -- files -----------------------------------------------------------------------------------
 
 
-def list_files(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
+def list_files(kernel: MicroPythonKernel, args: wire.LsArgs) -> wire.LsResult:
     """Every file and folder on the board (recursive), with sizes, sorted by path."""
     entries = files.list_files(_conn(kernel), str(args.get("path") or ""), recursive=True)
     return {"entries": [{"path": e.path, "dir": e.is_dir, "size": e.size} for e in entries]}
 
 
-def read(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
+def read(kernel: MicroPythonKernel, args: wire.ReadArgs) -> wire.ReadResult:
     """A file's content: text if it is UTF-8 (and args["binary"] is not set), else base64."""
     path = _path(args)
     conn = _conn(kernel)
@@ -170,10 +171,10 @@ def _parents(conn: Connection, path: str) -> None:
 
 def write(
     kernel: MicroPythonKernel,
-    args: dict[str, Any],
+    args: wire.WriteArgs,
     data: bytes | None = None,
     progress: Progress | None = None,
-) -> dict[str, Any]:
+) -> wire.WriteResult:
     """Write args["text"] (or the bytes sent with the request) to a board file: verified and
     atomic; refused before anything is written when it does not fit in the free space."""
     path = _path(args)
@@ -200,8 +201,8 @@ def write(
 
 
 def download(
-    kernel: MicroPythonKernel, args: dict[str, Any], progress: Progress | None = None
-) -> dict[str, Any]:
+    kernel: MicroPythonKernel, args: wire.DownloadArgs, progress: Progress | None = None
+) -> wire.DownloadResult:
     """Copy a board file into the kernel's working folder (the notebook's folder)."""
     path = _path(args)
     name = str(args.get("dest") or PurePosixPath(path).name)
@@ -212,13 +213,13 @@ def download(
     return {"path": path, "local": name, "size": t.size}
 
 
-def mkdir(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
+def mkdir(kernel: MicroPythonKernel, args: wire.PathArgs) -> wire.PathResult:
     path = _path(args)
     files.make_dir(_conn(kernel), path, parents=True)
     return {"path": path}
 
 
-def rename(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
+def rename(kernel: MicroPythonKernel, args: wire.RenameArgs) -> wire.RenameResult:
     src, dst = _path(args, "path"), _path(args, "to")
     conn = _conn(kernel)
     if files.stat(conn, dst) is not None:
@@ -227,7 +228,7 @@ def rename(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
     return {"path": src, "to": dst}
 
 
-def delete(kernel: MicroPythonKernel, args: dict[str, Any]) -> dict[str, Any]:
+def delete(kernel: MicroPythonKernel, args: wire.PathArgs) -> wire.DeleteResult:
     """Delete a file, or a folder with everything in it."""
     path = _path(args)
     conn = _conn(kernel)
