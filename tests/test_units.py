@@ -159,3 +159,39 @@ def test_choose_port_prefers_what_was_named(monkeypatch: pytest.MonkeyPatch) -> 
     assert choose_port("/dev/ttyUSB7") == "/dev/ttyUSB7"
     monkeypatch.setenv("MPKERNEL_PORT", "virtual")
     assert choose_port() == "virtual"
+
+
+# -- the file channels' one put call --------------------------------------------------------------
+
+
+def test_a_put_is_one_channel_call_with_no_state_kept_between_calls() -> None:
+    """FileChannel's put is one call (a PutRequest in, a PutOutcome out): no hooks to call in
+    order, and no channel keeps a result in an attribute set outside __init__ (or reads one
+    back with getattr) for a later call to take."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    from mpkernel.board import channel, stream_files, webrepl_files
+
+    public = {n for n, v in vars(channel.FileChannel).items() if callable(v) and n[0] != "_"}
+    assert public == {"put", "receive", "run", "temp_name"}
+    for module in (channel, stream_files, webrepl_files):
+        tree = ast.parse(Path(inspect.getfile(module)).read_text())
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef) or fn.name == "__init__":
+                continue
+            for node in ast.walk(fn):
+                targets = node.targets if isinstance(node, ast.Assign) else []
+                if isinstance(node, ast.AnnAssign):
+                    targets = [node.target]
+                for t in targets:
+                    for leaf in ast.walk(t):
+                        assert not (
+                            isinstance(leaf, ast.Attribute)
+                            and isinstance(leaf.value, ast.Name)
+                            and leaf.value.id == "self"
+                        ), f"{module.__name__}.{fn.name} sets self.{leaf.attr}"
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "getattr":
+                    first = node.args[0]
+                    assert not (isinstance(first, ast.Name) and first.id == "self"), fn.name

@@ -2,8 +2,9 @@
 
 A file channel moves a file's bytes over one kind of link: the streaming helpers over the
 raw REPL, one tiny exec per chunk on small heaps, or WebREPL's binary protocol. It is chosen
-once per connection (filesystem.choose_channel); BoardFiles keeps the temporary name, the
-verification and the rename, the same for every channel.
+once per connection (filesystem.choose_channel). A put is one call: a PutRequest in, a
+PutOutcome out; each channel does in it what it can (WebREPL also checks and renames on the
+board along with the data); BoardFiles verifies and renames whatever is left to do.
 """
 
 from __future__ import annotations
@@ -68,6 +69,62 @@ class Transfer:
     @property
     def rate(self) -> float:
         return self.size / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class PutRequest:
+    """A put as a channel takes it: the bytes, where they go, and their SHA-256 (hex)."""
+
+    data: bytes
+    remote: str
+    digest: str
+    #: A name: when `remote` is an existing folder, the file goes inside it under this name.
+    into: str | None = None
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class PutOutcome:
+    """What a channel's put did."""
+
+    wire: int  # bytes sent over the link for the payload
+    encoding: str  # how they travelled
+    #: Where the file belongs: `remote`, or `remote`/`into` where `remote` was a folder.
+    path: str
+    #: The temporary file written (verify it, then rename it over `path`), unless committed.
+    temp: str
+    #: The board checked the SHA-256 and renamed `temp` over `path` along with the send.
+    committed: bool = False
+    #: The board's SHA-256 (hex) of what it wrote (`path` if committed, else `temp`), when it
+    #: came with the transfer; None: ask separately.
+    digest: str | None = None
+
+
+@dataclass(frozen=True)
+class Received:
+    """What a channel's receive read."""
+
+    data: bytes
+    wire: int
+    encoding: str
+    digest: str | None = None  # the board's SHA-256 (hex), when it came with the transfer
+
+
+def join_path(folder: str, name: str) -> str:
+    """`name` inside `folder` ("" is the current folder)."""
+    if not folder:
+        return name
+    return folder + name if folder.endswith("/") else f"{folder}/{name}"
+
+
+def target_of(board: Board, request: PutRequest) -> str:
+    """Where a put's file belongs, asking the board first where `into` is given."""
+    if request.into is None:
+        return request.remote
+    entry = stat(board, request.remote)
+    if entry is not None and entry.is_dir:
+        return join_path(request.remote, request.into)
+    return request.remote
 
 
 def errno_of(ename: str, evalue: str) -> int | None:
@@ -178,39 +235,13 @@ class FileChannel(ABC):
         """Where a put writes before the verified file is renamed to `remote`."""
         return remote + TEMP_SUFFIX
 
-    def check_target(self, remote: str) -> None:  # noqa: B027  (most channels check nothing)
-        """Refuse a put that the channel cannot even start (nothing checked by default)."""
-
-    def stat_with_send(self, path: str) -> bool:
-        """Stat `path` along with the next send (see ahead_entry); False where it cannot."""
-        return False
-
-    def ahead_entry(self) -> Entry | None:
-        """What the stat sent along with the last send found (see stat_with_send)."""
-        raise NotImplementedError
-
-    def commit_with_send(self, temp: str, remote: str, digest: str, into: str | None) -> bool:
-        """Have the board check the SHA-256 (hex `digest`) of the next send's `temp` and
-        rename it over `remote` (or `remote`/`into` where that is a folder) along with the
-        send (see take_commit); False where the channel cannot (default)."""
-        return False
-
-    def take_commit(self) -> tuple[str, str] | None:
-        """(the board's SHA-256, the path written) when the last send also committed the
-        file; None where it only wrote the temporary file."""
-        return None
-
-    def take_digest(self) -> str | None:
-        """The board's SHA-256 (hex) of the file just sent or received, when it came with
-        the transfer (then no separate hash command is needed); None otherwise."""
-        return None
+    @abstractmethod
+    def put(self, request: PutRequest) -> PutOutcome:
+        """Write the request's bytes to a temporary file next to their target (inside the
+        folder `request.remote` when `into` is given and it is one), and whatever else the
+        channel can do along with the send (see PutOutcome)."""
 
     @abstractmethod
-    def send(
-        self, data: bytes, temp: str, remote: str, progress: Progress | None
-    ) -> tuple[int, str]:
-        """Write data to `temp`: (bytes on the wire, how they travelled)."""
-
-    @abstractmethod
-    def receive(self, remote: str, size: int, progress: Progress | None) -> tuple[bytes, int, str]:
-        """Read `remote` (`size` bytes): (data, bytes on the wire, how they travelled)."""
+    def receive(self, remote: str, size: int, progress: Progress | None) -> Received:
+        """Read `remote` (`size` bytes): the data, the bytes on the wire, how they travelled,
+        and the board's SHA-256 where it came with the transfer."""

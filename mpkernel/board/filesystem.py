@@ -29,10 +29,12 @@ from .channel import (
     FileChannel,
     FileError,
     Progress,
+    PutRequest,
     Transfer,
     digest_of,
     file_error,
     hash_code,
+    join_path,
     stat,
 )
 from .helpers import helper, helper_call
@@ -59,12 +61,6 @@ def choose_channel(board: Board) -> FileChannel:
 
 #: One BoardFiles (and so one channel) per connected board, dropped with the board.
 _FILES: weakref.WeakKeyDictionary[Board, BoardFiles] = weakref.WeakKeyDictionary()
-
-
-def _join_path(folder: str, name: str) -> str:
-    if not folder:
-        return name
-    return folder + name if folder.endswith("/") else f"{folder}/{name}"
 
 
 class BoardFiles:
@@ -112,7 +108,7 @@ class BoardFiles:
             if not line.strip():
                 continue
             name, is_dir, size = ast.literal_eval(line)  # one entry per line: no big repr
-            entry = Entry(_join_path(path, name), is_dir, size)
+            entry = Entry(join_path(path, name), is_dir, size)
             entries.append(entry)
             if recursive and is_dir:
                 entries.extend(self.ls(entry.path, recursive=True))
@@ -215,38 +211,22 @@ class BoardFiles:
         in_mount = self.board.mount_path(remote)
         if in_mount is not None:
             return self._put_in_mount(data, remote, in_mount, into, start)
-        channel = self.channel
-        temp = channel.temp_name(remote)
-        channel.check_target(remote)  # before anything is planned along with the send
         expected = hashlib.sha256(data).hexdigest()
-        commit = channel.commit_with_send(temp, remote, expected, into)
-        ahead = into is not None and not commit and channel.stat_with_send(remote)
-        if into is not None and not ahead and not commit:
-            entry = self.stat(remote)
-            if entry is not None and entry.is_dir:
-                remote = _join_path(remote, into)
-                temp = channel.temp_name(remote)
-        wire, encoding = channel.send(data, temp, remote, progress)
-        committed = channel.take_commit()
-        if committed is not None:  # checked and renamed on the board, or temp removed
-            if committed[0] != expected:
+        done = self.channel.put(PutRequest(data, remote, expected, into, progress))
+        if done.committed:  # checked and renamed on the board (or its temp removed)
+            if done.digest != expected:
                 raise self._mismatch(remote, "sha256")
-            return Transfer(
-                committed[1], len(data), wire, time.monotonic() - start, encoding, "sha256"
-            )
-        if (ahead or commit) and into is not None:
-            # The stat that went ahead, or (the board could not take the check) one now.
-            entry = channel.ahead_entry() if ahead else self.stat(remote)
-            if entry is not None and entry.is_dir:
-                remote = _join_path(remote, into)
-        try:
-            verified = self._verify(temp, data, remote)
-        except (FileError, KeyboardInterrupt):
-            with contextlib.suppress(FileError):  # no half-checked copy is left behind
-                self.rm(temp)
-            raise
-        self._replace(temp, remote)
-        return Transfer(remote, len(data), wire, time.monotonic() - start, encoding, verified)
+            how = "sha256"
+        else:
+            try:
+                how = self._verify(done.temp, data, done.path, done.digest)
+            except (FileError, KeyboardInterrupt):
+                with contextlib.suppress(FileError):  # no half-checked copy is left behind
+                    self.rm(done.temp)
+                raise
+            self._replace(done.temp, done.path)
+        took = time.monotonic() - start
+        return Transfer(done.path, len(data), done.wire, took, done.encoding, how)
 
     def _mismatch(self, remote: str, how: str) -> FileError:
         return FileError(
@@ -272,7 +252,7 @@ class BoardFiles:
     ) -> Transfer:
         target = self._mounted(remote, in_mount)
         if into is not None and target.is_dir():
-            target, remote = target / into, _join_path(remote, into)
+            target, remote = target / into, join_path(remote, into)
         if target.is_dir():
             raise FileError(f"{remote}: {ERRNO_TEXT[21]}.")
         if not target.parent.is_dir():
@@ -293,12 +273,14 @@ class BoardFiles:
         took = time.monotonic() - start
         return data, Transfer(remote, len(data), 0, took, "mounted folder", "this computer")
 
-    def _verify(self, temp: str, data: bytes, remote: str) -> str:
-        digest = self.channel.take_digest() or self.sha256(temp)
+    def _verify(self, temp: str, data: bytes, remote: str, digest: str | None) -> str:
+        """How the temporary file was found to hold `data` (`digest`: the board's, if it
+        came with the send); raises where it does not."""
+        digest = digest or self.sha256(temp)
         if digest is not None:
             ok, how = digest == hashlib.sha256(data).hexdigest(), "sha256"
         else:
-            ok, how = self.channel.receive(temp, len(data), None)[0] == data, "read back"
+            ok, how = self.channel.receive(temp, len(data), None).data == data, "read back"
         if not ok:
             raise self._mismatch(remote, how)
         return how
@@ -321,16 +303,16 @@ class BoardFiles:
             raise FileError(f"{remote}: {ERRNO_TEXT[2]}.")
         if entry.is_dir:
             raise FileError(f"{remote}: {ERRNO_TEXT[21]}.")
-        data, wire, encoding = self.channel.receive(remote, entry.size, progress)
-        digest = self.channel.take_digest()
-        found = ("sha256", digest) if digest else self.checksum(remote)
+        got = self.channel.receive(remote, entry.size, progress)
+        data = got.data
+        found = ("sha256", got.digest) if got.digest else self.checksum(remote)
         if found is not None and found[1] != host_checksum(found[0], data):
             raise FileError(
                 f"{remote}: the copy read did not match the board's {found[0]}. "
                 + self.board.transport.retry_hint
             )
         return data, Transfer(
-            remote, len(data), wire, time.monotonic() - start, encoding,
+            remote, len(data), got.wire, time.monotonic() - start, got.encoding,
             found[0] if found else "none",
         )  # fmt: skip
 

@@ -11,14 +11,19 @@ from __future__ import annotations
 import ast
 import contextlib
 import zlib
+from abc import abstractmethod
 from binascii import a2b_base64, b2a_base64
 
 from .channel import (
     FileChannel,
     FileError,
     Progress,
+    PutOutcome,
+    PutRequest,
+    Received,
     check_helper,
     error_text_to_file_error,
+    target_of,
 )
 from .helpers import helper_call
 
@@ -35,7 +40,24 @@ TINY_WRITE = "_w({chunk!r})"
 TINY_READ = f"print(_r({TINY_CHUNK}))"  # a bytes prints as its repr
 
 
-class StreamChannel(FileChannel):
+class ReplChannel(FileChannel):
+    """A channel over the raw REPL: a stat first where `into` asks for one, then the bytes;
+    BoardFiles verifies and renames the temporary file."""
+
+    def put(self, request: PutRequest) -> PutOutcome:
+        remote = target_of(self.board, request)
+        temp = self.temp_name(remote)
+        wire, encoding = self.send(request.data, temp, remote, request.progress)
+        return PutOutcome(wire, encoding, remote, temp)
+
+    @abstractmethod
+    def send(
+        self, data: bytes, temp: str, remote: str, progress: Progress | None
+    ) -> tuple[int, str]:
+        """Write data to `temp`: (bytes on the wire, how they travelled)."""
+
+
+class StreamChannel(ReplChannel):
     """The fs_put / fs_get helpers, streaming frames through the raw REPL."""
 
     def _encoding(self, sending: bool) -> int:
@@ -116,7 +138,7 @@ class StreamChannel(FileChannel):
             return b"?"
         return ack
 
-    def receive(self, remote: str, size: int, progress: Progress | None) -> tuple[bytes, int, str]:
+    def receive(self, remote: str, size: int, progress: Progress | None) -> Received:
         """Receive a file from the running fs_get helper."""
         enc = self._encoding(sending=False)
         self._start_helper("fs_get", f"_mpk_get({remote!r}, {enc})", remote)
@@ -142,7 +164,7 @@ class StreamChannel(FileChannel):
                 progress(len(data), size)
         out = bytearray()
         check_helper(self.repl.follow(out.extend), remote)
-        return bytes(data), wire, ENCODINGS[enc]
+        return Received(bytes(data), wire, ENCODINGS[enc])
 
     def _start_helper(self, name: str, call: str, path: str) -> None:
         """Start a streaming helper; it answers R when ready (else its error is raised)."""
@@ -154,7 +176,7 @@ class StreamChannel(FileChannel):
             raise error_text_to_file_error(self.repl.follow(out.extend).error or "OSError", path)
 
 
-class ChunkChannel(FileChannel):
+class ChunkChannel(ReplChannel):
     """The small-heap tier: one tiny exec per chunk, as bytes literals.
 
     Every exec here must parse within MicroPython's first parser stack (64 rules: about
@@ -193,7 +215,7 @@ class ChunkChannel(FileChannel):
         self._close("_w", remote)
         return wire, "literal"
 
-    def receive(self, remote: str, size: int, progress: Progress | None) -> tuple[bytes, int, str]:
+    def receive(self, remote: str, size: int, progress: Progress | None) -> Received:
         self._open(remote, "rb", "read", "_r", remote)
         data = bytearray()
         wire = 0
@@ -209,4 +231,4 @@ class ChunkChannel(FileChannel):
                     progress(len(data), size)
         finally:
             self._close("_r", remote)
-        return bytes(data), wire, "literal"
+        return Received(bytes(data), wire, "literal")

@@ -16,7 +16,7 @@ import ast
 import contextlib
 import struct
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .channel import (
     TEMP_SUFFIX,
@@ -24,12 +24,17 @@ from .channel import (
     FileChannel,
     FileError,
     Progress,
+    PutOutcome,
+    PutRequest,
+    Received,
     check_helper,
     digest_of,
     entry_of,
     hash_code,
+    join_path,
     stat,
     stat_code,
+    target_of,
 )
 from .helpers import packed
 from .webrepl import LinkStalled, WebReplTransport
@@ -70,6 +75,15 @@ def commit_call(temp: str, remote: str, digest: str, into: str | None) -> str:
     return code + (
         f"try:print((_mpk_commit({temp!r},P,'{digest}'),P))\nfinally:del _mpk_commit,P\n"
     )
+
+
+class _Sent(NamedTuple):
+    """What a PUT's exchange brought back, beside the bytes it put on the wire."""
+
+    wire: int
+    committed: tuple[str, str] | None  # (the board's SHA-256, the path written)
+    digest: str | None  # the board's SHA-256 of the temporary file
+    entry: Entry | None  # what the stat ahead of the header found
 
 
 def _name(path: str) -> bytes:
@@ -154,7 +168,32 @@ class WebReplChannel(FileChannel):
         _name(temp)
         return temp
 
-    def check_target(self, remote: str) -> None:
+    def put(self, request: PutRequest) -> PutOutcome:
+        """PUT the bytes with what can travel along: the check and rename on the board
+        (fs_commit) where it can take them, else the stat that `into` needs just ahead of
+        the header and the SHA-256 command behind the data."""
+        remote = request.remote
+        temp = self.temp_name(remote)
+        self._check_folder(remote)  # before anything is planned along with the send
+        commit = self._plan_commit(temp, remote, request.digest, request.into)
+        ahead = None
+        if request.into is not None and commit is None:
+            ahead = self._plan_stat(remote)
+            if ahead is None:  # too long to travel along: a round trip first
+                remote = target_of(self.board, request)
+                temp = self.temp_name(remote)
+        sent = self._send(request.data, temp, remote, request.progress, commit, ahead)
+        if sent.committed is not None:  # checked and renamed on the board
+            digest, path = sent.committed
+            return PutOutcome(sent.wire, "webrepl", path, temp, committed=True, digest=digest)
+        if request.into is not None and (ahead or commit):
+            # The stat that went ahead, or (the board could not take the check) one now.
+            entry = sent.entry if ahead else stat(self.board, remote)
+            if entry is not None and entry.is_dir:
+                remote = join_path(remote, request.into)
+        return PutOutcome(sent.wire, "webrepl", remote, temp, digest=sent.digest)
+
+    def _check_folder(self, remote: str) -> None:
         """The firmware cannot report a missing folder (the session would end): check first."""
         parent = remote.rstrip("/").rsplit("/", 1)[0] if "/" in remote.strip("/") else ""
         if not parent:
@@ -163,43 +202,28 @@ class WebReplChannel(FileChannel):
         if entry is None or not entry.is_dir:
             raise FileError(f"{remote}: no folder {parent} on the board (create it with %mkdir).")
 
-    def take_digest(self) -> str | None:
-        digest, self._digest = getattr(self, "_digest", None), None
-        return digest
-
-    def stat_with_send(self, path: str) -> bool:
-        """The stat goes as a command just ahead of the PUT header: no round trip first."""
+    def _plan_stat(self, path: str) -> tuple[str, bytes] | None:
+        """The stat as a command to go just ahead of the PUT header (no round trip first);
+        None where it does not fit one frame."""
         code = self.repl.queued(stat_code(path).encode())
-        if code is None:
-            return False
-        self._ahead: tuple[str, bytes] | None = (path, code)
-        return True
+        return None if code is None else (path, code)
 
-    def ahead_entry(self) -> Entry | None:
-        return self._ahead_entry
-
-    def commit_with_send(self, temp: str, remote: str, digest: str, into: str | None) -> bool:
-        """fs_commit's function goes just ahead of the PUT header and one short command
+    def _plan_commit(
+        self, temp: str, remote: str, digest: str, into: str | None
+    ) -> tuple[bytes, bytes] | None:
+        """fs_commit's function, to go just ahead of the PUT header, and one short command
         calling it right behind the data: the board checks the SHA-256 and renames `temp`
         over `remote` (or `remote`/`into` where `remote` is a folder) with no round trip of
-        its own. False where the board lacks what it needs or a command would not fit one
-        frame (long names): then nothing is planned."""
+        its own. None where the board lacks what it needs or a command would not fit one
+        frame (long names)."""
         caps = self.board.caps
-        self._commit: tuple[bytes, bytes] | None = None
         if not (caps.hash and caps.rename and caps.folders):
-            return False
+            return None
         define = self.repl.queued(packed("fs_commit").encode())
         call = self.repl.queued(commit_call(temp, remote, digest, into).encode())
         if define is None or call is None:
-            return False
-        self._commit = (define, call)
-        return True
-
-    def take_commit(self) -> tuple[str, str] | None:
-        """(the board's SHA-256, the path written) of the send that committed, or None where
-        the file was only written to its temporary name (verify and rename it as usual)."""
-        done, self._committed = getattr(self, "_committed", None), None
-        return done
+            return None
+        return define, call
 
     def _command_result(self, path: str, kept: str) -> str:
         """The output of a command that travelled with the transfer."""
@@ -230,16 +254,22 @@ class WebReplChannel(FileChannel):
         """The board's SHA-256 from a command that travelled with the transfer."""
         return digest_of(self._command_result(path, kept), path)
 
-    def send(
-        self, data: bytes, temp: str, remote: str, progress: Progress | None
-    ) -> tuple[int, str]:
+    def _send(
+        self,
+        data: bytes,
+        temp: str,
+        remote: str,
+        progress: Progress | None,
+        commit: tuple[bytes, bytes] | None,
+        ahead: tuple[str, bytes] | None,
+    ) -> _Sent:
         """PUT `data` as `temp`; an interrupted put is filled up, removed, and re-raised.
 
         The data follows the header at once (a refused open ends the session either way).
         Commands travel with it, each one plain raw-mode frame with its probe, so that their
-        answers come back with the board's reply: ahead of the header the stat of
-        stat_with_send or fs_commit's function (commit_with_send), behind the data the
-        SHA-256 command (take_digest) or the call that checks and renames (take_commit).
+        answers come back with the board's reply: ahead of the header the stat (`ahead`)
+        or fs_commit's function (`commit`), behind the data the SHA-256 command or the call
+        that checks and renames.
         So a put takes one round trip beyond its bytes. The command behind goes only once
         the one ahead has answered: the REPL's stdin (256 bytes on an ESP8266) then never
         holds both. At most SEND_AHEAD bytes are in flight, so a link that stops carrying
@@ -248,9 +278,9 @@ class WebReplChannel(FileChannel):
         link = self.link
         name = _name(temp)
         kept = f"{remote} on the board is unchanged"
-        commit, self._commit = getattr(self, "_commit", None), None
-        ahead, self._ahead = getattr(self, "_ahead", None), None
-        self._ahead_entry = self._committed = None
+        entry: Entry | None = None
+        committed: tuple[str, str] | None = None
+        digest: str | None = None
         if commit:
             ahead, command = ("", commit[0]), commit[1]
         else:
@@ -283,7 +313,7 @@ class WebReplChannel(FileChannel):
                 try:
                     out = self._command_result(remote, kept)
                     if not commit:
-                        self._ahead_entry = entry_of(ahead[0], out)
+                        entry = entry_of(ahead[0], out)
                 except FileError as exc:  # the board's reply still comes: finish first
                     failed, command = exc, b""
                 if commit and failed:  # no function to call: verify and rename as usual
@@ -298,17 +328,16 @@ class WebReplChannel(FileChannel):
         except LinkStalled:
             raise self._stalled(remote, kept) from None
         if commit and command:
-            self._committed = self._commit_result(temp, remote, kept)
-        else:
-            self._digest = self._hash_result(remote, kept) if command else None
+            committed = self._commit_result(temp, remote, kept)
+        elif command:
+            digest = self._hash_result(remote, kept)
         if failed is not None and not interrupted:
             raise failed
-        if interrupted and not self._committed:
-            self._digest = None
+        if interrupted and not committed:
             with contextlib.suppress(FileError):  # the interruption matters more
                 self.run(f"import os\nos.remove({temp!r})\n{FORGET_COMMIT}", remote)
             raise KeyboardInterrupt
-        return wire, "webrepl"
+        return _Sent(wire, committed, digest, entry)
 
     def _commit_result(self, temp: str, remote: str, kept: str) -> tuple[str, str]:
         """(digest, path written) from the call behind the data; a failed call leaves no
@@ -327,7 +356,7 @@ class WebReplChannel(FileChannel):
             ) from None
         return digest, path
 
-    def receive(self, remote: str, size: int, progress: Progress | None) -> tuple[bytes, int, str]:
+    def receive(self, remote: str, size: int, progress: Progress | None) -> Received:
         """GET `remote` (expected to hold `size` bytes).
 
         The firmware answers each request byte with one chunk of up to 256 bytes; requests
@@ -335,7 +364,7 @@ class WebReplChannel(FileChannel):
         chunks stream at the link's rate instead of one per round trip. Exactly as many
         requests are sent as the file needs (plus one for the empty chunk that ends it): one
         too many would start a header. The SHA-256 command follows the last request, so the
-        board's digest (take_digest) comes right after the file.
+        board's digest comes right after the file.
         """
         link = self.link
         name = _name(remote)
@@ -394,8 +423,7 @@ class WebReplChannel(FileChannel):
             interrupted |= _ok_uninterrupted(link, remote, "read", STALL)
         except LinkStalled:
             raise self._stalled(remote, kept) from None
-        self._digest = self._hash_result(remote, kept) if then else None
+        digest = self._hash_result(remote, kept) if then else None
         if interrupted:
-            self._digest = None
             raise KeyboardInterrupt
-        return bytes(data), wire, "webrepl"
+        return Received(bytes(data), wire, "webrepl", digest)
