@@ -84,7 +84,7 @@ def main() -> None:
         ):
             board = Board.open(virtual.port)
             try:
-                fs = BoardFiles.of(board)
+                fs = BoardFiles(board)
                 compiled = mpy.compile_source(source, "benchmod.py", BoardLibs.of(board).mpy)
                 print(
                     f"heap {heap or 'default'}: module {len(source):,} B source, "

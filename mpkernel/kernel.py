@@ -15,15 +15,13 @@ from IPython.core.error import StdinNotImplementedError
 
 from . import __version__
 from .board.session import Board, CellResult
-from .board.transport import TransportError
-from .cell import CellRefused
-from .errors import BoardError, OperationError, UsageError
 from .extension import BoardChannel
 from .introspect import complete, inspect
 from .magics import MAGICS, host_body, run_magic_line
 from .magics.connection import announce
 from .secrets import HideWidgetState, webrepl_password
 from .services.connection import Connection
+from .services.failures import failure_of
 from .services.wifi import PASSWORD_HINT, password_in_code
 
 RED, RESET = "\x1b[31m", "\x1b[0m"
@@ -59,7 +57,6 @@ class MicroPythonKernel(IPythonKernel):
             ask_password=self._webrepl_password,
             on_auto_connect=lambda board: announce(self, board),
         )
-        self._unannounced = False  # connected at start, not yet told in a cell
         #: One-time hints already given by this kernel.
         self.hints_given: set[str] = set()
         #: Extra receivers of the current cell's board output (%capture, %%plot); reset per cell.
@@ -112,9 +109,7 @@ class MicroPythonKernel(IPythonKernel):
 
     def _connect_at_start(self) -> None:
         """Connect now (MPKERNEL_PORT); the first cell announces it, so it is recorded."""
-        if self.connection.connect_at_start():
-            self._unannounced = True
-        else:
+        if not self.connection.connect_at_start():
             self.log.error(
                 "mpkernel: could not connect at start: %s", self.connection.startup_error
             )
@@ -176,23 +171,11 @@ class MicroPythonKernel(IPythonKernel):
         self.board_channel.cell_started()
         try:
             reply = self._execute(code, count, silent)
-        except KeyboardInterrupt:
-            reply = self._one_line_error("KeyboardInterrupt", "Interrupted.")
-        except CellRefused as exc:
-            reply = self._one_line_error("SyntaxError", str(exc))
-        except UsageError as exc:
-            reply = self._one_line_error("UsageError", str(exc))
-        except TransportError as exc:
-            self.connection.lost()
-            reply = self._one_line_error("BoardError", str(exc))
-        except OperationError as exc:  # the link works but the board or a step failed
-            name = "BoardError" if isinstance(exc, BoardError) else type(exc).__name__
-            reply = self._one_line_error(name, str(exc))
-        except Exception as exc:  # a bug of ours: one line for the user, details in the log
-            self.log.error("mpkernel internal error:\n%s", traceback.format_exc())
-            reply = self._one_line_error(
-                "InternalError", f"mpkernel failed ({type(exc).__name__}: {exc}); see the log."
-            )
+        except (KeyboardInterrupt, Exception) as exc:  # each as one line (a bug: also logged)
+            failure = failure_of(exc, self.connection)
+            if failure.internal:
+                self.log.error("mpkernel internal error:\n%s", traceback.format_exc())
+            reply = self._one_line_error(failure.ename, failure.message)
         finally:
             restore = getattr(self, "_restore_input", None)
             if callable(restore):
@@ -251,9 +234,9 @@ class MicroPythonKernel(IPythonKernel):
             )
 
     def _execute(self, code: str, count: int, silent: bool) -> dict[str, Any]:
-        if self._unannounced and self.board is not None:
-            self._unannounced = False
-            announce(self, self.board)
+        unannounced = self.connection.take_unannounced()
+        if unannounced is not None:
+            announce(self, unannounced)
         lines = code.lstrip("\n").split("\n")
         if lines and lines[0].lstrip().startswith("%%"):
             reply = run_magic_line(self, lines[0], "\n".join(lines[1:]))

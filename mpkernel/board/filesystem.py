@@ -16,7 +16,6 @@ import ast
 import contextlib
 import hashlib
 import time
-import weakref
 import zlib
 from pathlib import Path
 
@@ -59,24 +58,13 @@ def choose_channel(board: Board) -> FileChannel:
     return StreamChannel(board)
 
 
-#: One BoardFiles (and so one channel) per connected board, dropped with the board.
-_FILES: weakref.WeakKeyDictionary[Board, BoardFiles] = weakref.WeakKeyDictionary()
-
-
 class BoardFiles:
-    """File operations on one connected board."""
+    """File operations on one connected board (one per connection: services.Connection
+    keeps it in the connection's record, so the channel is chosen once)."""
 
     def __init__(self, board: Board) -> None:
         self.board = board
         self.channel = choose_channel(board)
-
-    @classmethod
-    def of(cls, board: Board) -> BoardFiles:
-        """The board's files, with the channel chosen the first time for this connection."""
-        files = _FILES.get(board)
-        if files is None:
-            files = _FILES[board] = cls(board)
-        return files
 
     def _exec(self, code: str, path: str) -> str:
         return self.channel.run(code, path)

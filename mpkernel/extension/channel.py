@@ -25,6 +25,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..services.failures import failure_of
 from . import operations as ops
 
 if TYPE_CHECKING:
@@ -124,16 +125,12 @@ class BoardChannel:
             return
         try:
             reply = {"id": rid, "ok": True, "result": handler(self.kernel, data, **kwargs)}
-        except ops.LINK_LOST as exc:
-            self.kernel.connection.lost()
-            reply = self._failed(rid, f"The link to the board broke: {exc}")
-        except ops.ERRORS as exc:
-            reply = self._failed(rid, str(exc))
-        except KeyboardInterrupt:
-            reply = self._failed(rid, "Interrupted.")
-        except Exception as exc:  # a bug of ours: one line for the user, details in the log
-            self.kernel.log.error("mpkernel panel %s failed:\n%s", op, traceback.format_exc())
-            reply = self._failed(rid, f"mpkernel failed ({type(exc).__name__}: {exc}); see log.")
+        except (KeyboardInterrupt, Exception) as exc:  # each as one line (a bug: also logged)
+            failure = failure_of(exc, self.kernel.connection)
+            if failure.internal:
+                self.kernel.log.error("mpkernel panel %s failed:\n%s", op, traceback.format_exc())
+            broke = "The link to the board broke: " if failure.link_lost else ""
+            reply = self._failed(rid, broke + failure.message)
         finally:
             if op not in NO_BOARD:
                 lock.release()

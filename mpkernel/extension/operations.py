@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .. import provenance
 from ..board.ports import list_serial_ports
 from ..board.session import Board
-from ..board.transport import TransportError
 from ..board.webrepl import is_webrepl_url
-from ..errors import MpkError
 from ..errors import OperationError as _OperationError
 from ..services import files
 from . import wire
@@ -69,13 +67,13 @@ def state(kernel: MicroPythonKernel) -> wire.State:
     return {"connected": True, "port": st.name, "kind": st.kind, "virtual": st.kind == "virtual"}
 
 
-def _record(board: Board) -> dict[str, Any]:
-    """The provenance record of this connection, asked once and kept on the board object."""
-    rec = getattr(board, "_panel_provenance", None)
-    if rec is None:
-        rec = provenance.record(board)
-        board._panel_provenance = rec  # type: ignore[attr-defined]
-    return rec
+def _record(conn: Connection) -> dict[str, Any]:
+    """The provenance record of this connection, asked once and kept in its record."""
+    current = conn.current
+    assert current is not None
+    if current.provenance is None:
+        current.provenance = provenance.record(current.board)
+    return current.provenance
 
 
 def status(kernel: MicroPythonKernel, args: wire.NoArgs) -> wire.State:
@@ -84,7 +82,7 @@ def status(kernel: MicroPythonKernel, args: wire.NoArgs) -> wire.State:
     board = kernel.board
     if board is None:
         return result
-    rec = _record(board)
+    rec = _record(kernel.connection)
     ident = rec.get("board", {})
     result.update(
         firmware=rec.get("firmware", "MicroPython"),
@@ -122,8 +120,8 @@ def connect(kernel: MicroPythonKernel, args: wire.ConnectArgs) -> wire.State:
             f"WebREPL needs its password: run %connect {target} in a cell (hidden prompt)."
         )
     baud = int(args.get("baud") or 115200)
-    kernel.connection.open(target, baud)
-    kernel._unannounced = True  # the next cell says what is connected and records it
+    # The next cell says what is connected and records it.
+    kernel.connection.open(target, baud, unannounced=True)
     return status(kernel, wire.NoArgs())
 
 
@@ -245,9 +243,3 @@ def delete(kernel: MicroPythonKernel, args: wire.PathArgs) -> wire.DeleteResult:
     else:
         files.remove(conn, path)
     return {"path": path, "removed": removed}
-
-
-#: The errors an operation may end with, each shown as its one line.
-ERRORS: tuple[type[BaseException], ...] = (MpkError,)
-#: The link broke: the connection forgets the board (see Connection.lost).
-LINK_LOST = TransportError

@@ -11,7 +11,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from typing import Any
 
+from ..board.filesystem import BoardFiles
 from ..board.ports import find_boards, format_ports
 from ..board.session import Board
 from ..board.transport import TransportError
@@ -71,6 +73,21 @@ class Status:
         return asdict(self)
 
 
+@dataclass
+class Connected:
+    """Everything one connection owns beside the board's own (its caps, its mount), made
+    when it opens and dropped with it."""
+
+    board: Board
+    #: The board's files, over the file channel chosen for this connection.
+    files: BoardFiles
+    #: Not yet told in a cell (connected at start or from the panel): the next cell says
+    #: what is connected and records its provenance.
+    unannounced: bool = False
+    #: The provenance record of this connection, once asked for.
+    provenance: dict[str, Any] | None = None
+
+
 class Connection:
     """The board this kernel talks to (or none), its lock, and connecting on first use.
 
@@ -85,7 +102,8 @@ class Connection:
         ask_password: Callable[[], str] | None = None,
         on_auto_connect: Callable[[Board], None] | None = None,
     ) -> None:
-        self.board: Board | None = None
+        #: The open connection's record (None: not connected).
+        self.current: Connected | None = None
         self.lock = threading.RLock()
         self.notify: Callable[..., None] = notify or (lambda text, error=False: None)
         self.ask_password = ask_password
@@ -96,17 +114,54 @@ class Connection:
         #: What the board prints between cells; its `listeners` get it (start() to read).
         self.idle = IdleOutput(self.lock, lambda: self.board)
 
+    @property
+    def board(self) -> Board | None:
+        """The connected board, or None."""
+        return self.current.board if self.current is not None else None
+
+    def _attach(self, board: Board | None, unannounced: bool = False) -> None:
+        """Make `board` the connection (None: none), with a fresh record."""
+        self.current = None if board is None else Connected(board, BoardFiles(board), unannounced)
+
+    def _detach(self) -> Board | None:
+        """Forget the current board (and its record); return it."""
+        board, self.current = self.board, None
+        return board
+
+    def files(self) -> BoardFiles:
+        """The connected board's files (connecting on first use); hold `lock` while using."""
+        self.require()
+        assert self.current is not None
+        return self.current.files
+
+    @contextmanager
+    def using_files(self) -> Iterator[BoardFiles]:
+        """The board's files (connecting if need be), under the lock for the block."""
+        files = self.files()
+        with self.lock:
+            yield files
+
+    def take_unannounced(self) -> Board | None:
+        """The board a cell should announce now (connected at start or from the panel), once."""
+        current = self.current
+        if current is None or not current.unannounced:
+            return None
+        current.unannounced = False
+        return current.board
+
     def open(
         self,
         target: str,
         baudrate: int = 115200,
         root: str | None = None,
         password: str | Callable[[], str] | None = None,
+        unannounced: bool = False,
     ) -> Board:
         """Open a board and replace the current one once the new one answers, so a failed
         connect keeps the board that worked (a link that may share the current one's REPL
         goes after it is closed). A ws:// target needs a password (or a function that asks
-        for it: it is called once the WebREPL answers)."""
+        for it: it is called once the WebREPL answers). `unannounced`: the next cell
+        announces it (see take_unannounced)."""
         if is_webrepl_url(target) and password is None:
             if self.ask_password is None:
                 raise UsageError("A WebREPL needs its password: --password-from-env VAR.")
@@ -119,21 +174,21 @@ class Connection:
         except TransportError as exc:  # the new link failed; the current one is still fine
             raise BoardError(str(exc)) from None
         self.close()
-        self.board = board
+        self._attach(board, unannounced)
         self._opened_with = (target, baudrate)
         return board
 
     def close(self) -> None:
         """Close the current board, if any (it is left in its friendly REPL)."""
         self.auto_connect = False
-        board, self.board = self.board, None
+        board = self._detach()
         if board is not None:
             with self.lock:
                 board.close()
 
     def lost(self) -> None:
         """The link broke: forget the board so that the next connect starts clean."""
-        board, self.board = self.board, None
+        board = self._detach()
         if board is not None:
             board.close(leave=False)
 
@@ -141,11 +196,13 @@ class Connection:
         """Connect to $MPKERNEL_PORT quietly; a failure is kept for the first use to say
         (and nothing else is connected instead: the run asked for that board)."""
         try:
-            self.connect(quiet=True)  # the first cell announces the board, virtual or not
+            self.connect(quiet=True)
         except (UsageError, BoardError) as exc:
             self.startup_error = str(exc)
             self.auto_connect = False
             return False
+        if self.current is not None:  # the first cell announces the board, virtual or not
+            self.current.unannounced = True
         return True
 
     def require(self) -> Board:
@@ -223,7 +280,7 @@ class Connection:
         Yields the board that was connected (closed now), or None. If MicroPython does not
         answer afterwards, says so through `notify` and stays disconnected.
         """
-        board, self.board = self.board, None
+        board = self._detach()
         if board is not None:
             with self.lock:
                 board.close()
@@ -234,7 +291,7 @@ class Connection:
             if port:
                 target, baud = self._opened_with
                 try:
-                    self.board = Board.open(target, baudrate=baud)
+                    self._attach(Board.open(target, baudrate=baud))
                     self.notify(f"Reconnected to MicroPython on {port}.\n")
                 except BoardError as exc:
                     self.notify(

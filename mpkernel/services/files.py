@@ -58,14 +58,14 @@ def join(*parts: str) -> str:
 
 def list_files(conn: Connection, path: str = "", recursive: bool = False) -> list[Entry]:
     """Entries under `path` ("" is the current folder; a file lists itself), sorted."""
-    with conn.using() as board:
-        return BoardFiles.of(board).ls(path, recursive)
+    with conn.using_files() as fs:
+        return fs.ls(path, recursive)
 
 
 def stat(conn: Connection, path: str) -> Entry | None:
     """The entry at `path`, or None if nothing is there."""
-    with conn.using() as board:
-        return BoardFiles.of(board).stat(path)
+    with conn.using_files() as fs:
+        return fs.stat(path)
 
 
 def _hash_of(fs: BoardFiles, path: str) -> str:
@@ -75,24 +75,22 @@ def _hash_of(fs: BoardFiles, path: str) -> str:
 
 def digest(conn: Connection, path: str) -> str | None:
     """The SHA-256 of the board file at `path`, or None if there is no file there."""
-    with conn.using() as board:
-        fs = BoardFiles.of(board)
+    with conn.using_files() as fs:
         entry = fs.stat(path)
         return None if entry is None or entry.is_dir else _hash_of(fs, path)
 
 
 def read_file(conn: Connection, path: str, progress: Progress | None = None) -> bytes:
     """A file's bytes, verified."""
-    with conn.using() as board:
-        return BoardFiles.of(board).get(path, progress)[0]
+    with conn.using_files() as fs:
+        return fs.get(path, progress)[0]
 
 
 def write_file(
     conn: Connection, path: str, data: bytes, append: bool = False, progress: Progress | None = None
 ) -> Transfer:
     """Write (or append) bytes to a board file, verified; nothing half-written if it fails."""
-    with conn.using() as board:
-        fs = BoardFiles.of(board)
+    with conn.using_files() as fs:
         if append and fs.stat(path) is not None:
             data = fs.get(path)[0] + data
         return fs.put(data, path, progress)
@@ -100,8 +98,7 @@ def write_file(
 
 def remove(conn: Connection, path: str) -> None:
     """Delete a file (a folder is a UsageError: remove_dir)."""
-    with conn.using() as board:
-        fs = BoardFiles.of(board)
+    with conn.using_files() as fs:
         entry = fs.stat(path)
         if entry is not None and entry.is_dir:
             raise UsageError(f"{path} is a folder: use %rmdir.")
@@ -110,26 +107,26 @@ def remove(conn: Connection, path: str) -> None:
 
 def remove_dir(conn: Connection, path: str) -> None:
     """Remove an empty folder."""
-    with conn.using() as board:
-        BoardFiles.of(board).rmdir(path)
+    with conn.using_files() as fs:
+        fs.rmdir(path)
 
 
 def make_dir(conn: Connection, path: str, parents: bool = False) -> None:
     """Create a folder (with `parents`, also the missing ones above it)."""
-    with conn.using() as board:
-        BoardFiles.of(board).mkdir(path, parents)
+    with conn.using_files() as fs:
+        fs.mkdir(path, parents)
 
 
 def move(conn: Connection, src: str, dst: str) -> None:
     """Rename or move a file or folder."""
-    with conn.using() as board:
-        BoardFiles.of(board).mv(src, dst)
+    with conn.using_files() as fs:
+        fs.mv(src, dst)
 
 
 def disk_usage(conn: Connection, path: str = "/") -> tuple[int, int]:
     """(free bytes, total bytes) of the board filesystem holding `path`."""
-    with conn.using() as board:
-        return BoardFiles.of(board).df(path)
+    with conn.using_files() as fs:
+        return fs.df(path)
 
 
 def put_file(
@@ -145,8 +142,8 @@ def put_file(
         data = Path(local).read_bytes()
     except OSError as exc:
         raise UsageError(f"Cannot read {local}: {exc.strerror or exc}.") from None
-    with conn.using() as board:
-        return BoardFiles.of(board).put(data, remote, progress, into)
+    with conn.using_files() as fs:
+        return fs.put(data, remote, progress, into)
 
 
 def get_file(
@@ -160,8 +157,8 @@ def get_file(
 
     `entry`: what a stat of `remote` just found (saves asking the board again).
     """
-    with conn.using() as board:
-        data, transfer = BoardFiles.of(board).get(remote, progress, entry)
+    with conn.using_files() as fs:
+        data, transfer = fs.get(remote, progress, entry)
     local = Path(local)
     try:
         local.parent.mkdir(parents=True, exist_ok=True)
@@ -251,8 +248,7 @@ def plan_sync(
             rel = p.relative_to(root).as_posix()
             mine[rel[:-3] + ".mpy" if p in compiled else rel] = p
     plan = SyncPlan()
-    with conn.using() as board:
-        fs = BoardFiles.of(board)
+    with conn.using_files() as fs:
         theirs: dict[str, Entry] = {}
         if not remote or fs.stat(remote) is not None:
             theirs = {relative(e.path, remote): e for e in fs.ls(remote, recursive=True)}

@@ -77,7 +77,7 @@ def setup(conn: Connection, password: str) -> None:
     try:
         with conn.using() as board:
             out = board.exec_capture(code)
-            fs = BoardFiles.of(board)
+            fs = conn.files()
             boot = _read(fs, BOOT) or ""
             fs.put(change_daemon(boot, True).encode(), BOOT)
     except (BoardError, OperationError) as exc:
@@ -110,7 +110,7 @@ def status(conn: Connection) -> WebreplStatus:
     """Read webrepl_cfg.py's presence, boot.py, and the active interfaces' addresses."""
     try:
         with conn.using() as board:
-            fs = BoardFiles.of(board)
+            fs = conn.files()
             has_cfg = fs.stat(CFG) is not None
             boot = _read(fs, BOOT)
             found = board.exec_value(helper_call("webrepl_addresses", "_mpk_wr()"))
@@ -152,8 +152,7 @@ def address(conn: Connection) -> str:
 def disable(conn: Connection, remove_password: bool = False) -> None:
     """Comment out boot.py's WebREPL lines; with remove_password, delete webrepl_cfg.py."""
     try:
-        with conn.using() as board:
-            fs = BoardFiles.of(board)
+        with conn.using_files() as fs:
             boot = _read(fs, BOOT)
             if boot is not None and any(p in boot for p in LINES):
                 fs.put(change_daemon(boot, False).encode(), BOOT)
