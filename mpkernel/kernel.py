@@ -8,13 +8,12 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ipykernel.ipkernel import IPythonKernel
 from IPython.core.error import StdinNotImplementedError
 
 from . import __version__
-from .board.session import Board, CellResult
 from .extension import BoardChannel
 from .introspect import complete, inspect
 from .magics import MAGICS, host_body, run_magic_line
@@ -23,6 +22,9 @@ from .secrets import HideWidgetState, webrepl_password
 from .services.connection import Connection
 from .services.failures import failure_of
 from .services.wifi import PASSWORD_HINT, password_in_code
+
+if TYPE_CHECKING:
+    from .services.connection import Board, CellResult
 
 RED, RESET = "\x1b[31m", "\x1b[0m"
 HOST_EXECUTE_SLEEP = 0.0005  # ipykernel's default
@@ -62,7 +64,7 @@ class MicroPythonKernel(IPythonKernel):
         #: Extra receivers of the current cell's board output (%capture, %%plot); reset per cell.
         self.taps: list[Callable[[str], None]] = []
         self.board_channel = BoardChannel(self)  # the extension's board panel talks to it
-        self.board_channel.register()
+        self.board_channel.register(self.comm_manager)
         #: The last cell's request: what the board prints between cells is shown under it.
         self._last_parent: dict[str, Any] | None = None
         self._early: list[str] = []  # printed before any cell ran

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .helpers import helper
 from .rawrepl import ReplError
 
-if TYPE_CHECKING:
-    from .session import Board
+
+class Asked(Protocol):
+    """What probing needs of a board (Board is one)."""
+
+    def exec_capture(self, code: str) -> str: ...
+
+    def free_heap(self) -> int: ...
+
 
 #: Below this much free heap a board is "tiny": plain raw mode would hold a whole cell's
 #: code in RAM before compiling it, and the streaming file helpers do not fit.
@@ -44,7 +50,7 @@ class Caps:
         return self.free < TINY_HEAP
 
 
-def probe(board: Board) -> Caps:
+def probe(board: Asked) -> Caps:
     """Ask the board what it has (a few tiny execs; a missing module is just a False)."""
     text = board.exec_capture(helper("caps")).strip()
     if len(text) != len(_FLAGS) or text.strip("01"):

@@ -16,15 +16,27 @@ import re
 from binascii import a2b_base64, b2a_base64
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..errors import OperationError
+from .caps import Caps
 from .helpers import helper
-
-if TYPE_CHECKING:
-    from .session import Board
-
 from .host_folder import HostFolder
+from .rawrepl import RawRepl
+from .transport import Transport
+
+
+class MountHost(Protocol):
+    """What mounting needs of a board (Board is one)."""
+
+    transport: Transport
+    repl: RawRepl
+
+    @property
+    def caps(self) -> Caps: ...
+
+    def exec_capture(self, code: str) -> str: ...
+
 
 MOUNT_POINT = "/remote"
 START, SEP, END = b"\x18", "\x1f", b"\x17"
@@ -159,7 +171,7 @@ class MountError(OperationError):
     """Mounting failed, or an operation does not work on the mounted folder."""
 
 
-def install(board: Board, server: MountServer) -> None:
+def install(board: MountHost, server: MountServer) -> None:
     """Mount `server`'s folder on the board at MOUNT_POINT and make it the current folder
     (again after a reset: the board forgot it). MountError if the board cannot."""
     caps = board.caps
@@ -191,7 +203,7 @@ def install(board: Board, server: MountServer) -> None:
         )
 
 
-def uninstall(board: Board, server: MountServer) -> None:
+def uninstall(board: MountHost, server: MountServer) -> None:
     """Unmount the folder on the board (its current folder goes back to /), then stop
     serving it (also when the board does not answer)."""
     try:
@@ -203,7 +215,7 @@ def uninstall(board: Board, server: MountServer) -> None:
         stop_serving(board, server)
 
 
-def stop_serving(board: Board, server: MountServer) -> None:
+def stop_serving(board: MountHost, server: MountServer) -> None:
     """Requests in the board's output are no longer answered; open files are forgotten."""
     board.repl.intercept = None
     server.close()

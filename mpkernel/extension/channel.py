@@ -29,9 +29,9 @@ from ..services.failures import failure_of
 from . import operations as ops
 
 if TYPE_CHECKING:
-    from comm.base_comm import BaseComm
+    from comm.base_comm import BaseComm, CommManager
 
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 TARGET = "mpkernel.board"
 PROGRESS_EVERY = 0.1  # seconds between progress events of one transfer
@@ -59,14 +59,14 @@ NO_BOARD = ("ports",)
 class BoardChannel:
     """Open panels (comms) of one kernel: answers their requests and pushes events."""
 
-    def __init__(self, kernel: MicroPythonKernel) -> None:
+    def __init__(self, kernel: Context) -> None:
         self.kernel = kernel
         self.comms: dict[str, BaseComm] = {}
         self._last_state: dict[str, Any] | None = None
 
-    def register(self) -> None:
-        """Make `mpkernel.board` a comm target of the kernel."""
-        self.kernel.comm_manager.register_target(TARGET, self._opened)
+    def register(self, comm_manager: CommManager) -> None:
+        """Make `mpkernel.board` a comm target of the kernel (of its comm manager)."""
+        comm_manager.register_target(TARGET, self._opened)
 
     # -- events --------------------------------------------------------------------------
 

@@ -16,16 +16,14 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from .. import provenance
-from ..board.ports import list_serial_ports
-from ..board.session import Board
-from ..board.webrepl import is_webrepl_url
 from ..errors import OperationError as _OperationError
 from ..services import files
+from ..services.connection import Board, is_webrepl_url, list_serial_ports
 from . import wire
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
     from ..services.connection import Connection
+    from ..services.context import Context
 
 Progress = Callable[[int, int], None]
 #: Largest file the panel reads into an editor or hex view (bigger ones: download).
@@ -36,14 +34,14 @@ class OperationError(_OperationError):
     """A panel request cannot be done; the message says what to do instead."""
 
 
-def _board(kernel: MicroPythonKernel) -> Board:
+def _board(kernel: Context) -> Board:
     """The connected board (the panel never connects on first use, unlike a cell)."""
     if kernel.board is None:
         raise OperationError("Not connected to a board: connect in the panel or run %connect.")
     return kernel.board
 
 
-def _conn(kernel: MicroPythonKernel) -> Connection:
+def _conn(kernel: Context) -> Connection:
     """The kernel's Connection, once a board is connected."""
     _board(kernel)
     return kernel.connection
@@ -59,7 +57,7 @@ def _path(args: Mapping[str, object], key: str = "path") -> str:
 # -- connection ------------------------------------------------------------------------------
 
 
-def state(kernel: MicroPythonKernel) -> wire.State:
+def state(kernel: Context) -> wire.State:
     """The cheap part of the status (no board round trip): connected, port, link kind."""
     st = kernel.connection.status()
     if not st.connected:
@@ -76,7 +74,7 @@ def _record(conn: Connection) -> dict[str, Any]:
     return current.provenance
 
 
-def status(kernel: MicroPythonKernel, args: wire.NoArgs) -> wire.State:
+def status(kernel: Context, args: wire.NoArgs) -> wire.State:
     """Connection state with firmware, machine, free heap and flash, and the provenance."""
     result = state(kernel)
     board = kernel.board
@@ -95,7 +93,7 @@ def status(kernel: MicroPythonKernel, args: wire.NoArgs) -> wire.State:
     return result
 
 
-def ports(kernel: MicroPythonKernel, args: wire.NoArgs) -> wire.PortsResult:
+def ports(kernel: Context, args: wire.NoArgs) -> wire.PortsResult:
     """The serial ports the kernel sees, with USB ids and the boards they are known as."""
     return {
         "ports": [
@@ -110,7 +108,7 @@ def ports(kernel: MicroPythonKernel, args: wire.NoArgs) -> wire.PortsResult:
     }
 
 
-def connect(kernel: MicroPythonKernel, args: wire.ConnectArgs) -> wire.State:
+def connect(kernel: Context, args: wire.ConnectArgs) -> wire.State:
     """Connect to args["target"] (a port or "virtual"); the next cell records provenance."""
     target = str(args.get("target") or "").strip()
     if not target:
@@ -125,12 +123,12 @@ def connect(kernel: MicroPythonKernel, args: wire.ConnectArgs) -> wire.State:
     return status(kernel, wire.NoArgs())
 
 
-def disconnect(kernel: MicroPythonKernel, args: wire.NoArgs) -> wire.State:
+def disconnect(kernel: Context, args: wire.NoArgs) -> wire.State:
     kernel.connection.close()
     return state(kernel)
 
 
-def reset(kernel: MicroPythonKernel, args: wire.ResetArgs) -> wire.ResetResult:
+def reset(kernel: Context, args: wire.ResetArgs) -> wire.ResetResult:
     """Soft reset (args["hard"] false) or hard reset; returns what the board printed."""
     printed = _conn(kernel).reset(hard=bool(args.get("hard")))
     return {"printed": printed, **state(kernel)}
@@ -139,13 +137,13 @@ def reset(kernel: MicroPythonKernel, args: wire.ResetArgs) -> wire.ResetResult:
 # -- files -----------------------------------------------------------------------------------
 
 
-def list_files(kernel: MicroPythonKernel, args: wire.LsArgs) -> wire.LsResult:
+def list_files(kernel: Context, args: wire.LsArgs) -> wire.LsResult:
     """Every file and folder on the board (recursive), with sizes, sorted by path."""
     entries = files.list_files(_conn(kernel), str(args.get("path") or ""), recursive=True)
     return {"entries": [{"path": e.path, "dir": e.is_dir, "size": e.size} for e in entries]}
 
 
-def read(kernel: MicroPythonKernel, args: wire.ReadArgs) -> wire.ReadResult:
+def read(kernel: Context, args: wire.ReadArgs) -> wire.ReadResult:
     """A file's content: text if it is UTF-8 (and args["binary"] is not set), else base64."""
     path = _path(args)
     conn = _conn(kernel)
@@ -168,7 +166,7 @@ def _parents(conn: Connection, path: str) -> None:
 
 
 def write(
-    kernel: MicroPythonKernel,
+    kernel: Context,
     args: wire.WriteArgs,
     data: bytes | None = None,
     progress: Progress | None = None,
@@ -199,7 +197,7 @@ def write(
 
 
 def download(
-    kernel: MicroPythonKernel, args: wire.DownloadArgs, progress: Progress | None = None
+    kernel: Context, args: wire.DownloadArgs, progress: Progress | None = None
 ) -> wire.DownloadResult:
     """Copy a board file into the kernel's working folder (the notebook's folder)."""
     path = _path(args)
@@ -211,13 +209,13 @@ def download(
     return {"path": path, "local": name, "size": t.size}
 
 
-def mkdir(kernel: MicroPythonKernel, args: wire.PathArgs) -> wire.PathResult:
+def mkdir(kernel: Context, args: wire.PathArgs) -> wire.PathResult:
     path = _path(args)
     files.make_dir(_conn(kernel), path, parents=True)
     return {"path": path}
 
 
-def rename(kernel: MicroPythonKernel, args: wire.RenameArgs) -> wire.RenameResult:
+def rename(kernel: Context, args: wire.RenameArgs) -> wire.RenameResult:
     src, dst = _path(args, "path"), _path(args, "to")
     conn = _conn(kernel)
     if files.stat(conn, dst) is not None:
@@ -226,7 +224,7 @@ def rename(kernel: MicroPythonKernel, args: wire.RenameArgs) -> wire.RenameResul
     return {"path": src, "to": dst}
 
 
-def delete(kernel: MicroPythonKernel, args: wire.PathArgs) -> wire.DeleteResult:
+def delete(kernel: Context, args: wire.PathArgs) -> wire.DeleteResult:
     """Delete a file, or a folder with everything in it."""
     path = _path(args)
     conn = _conn(kernel)

@@ -10,18 +10,16 @@ from typing import TYPE_CHECKING
 from IPython.display import display
 
 from .. import provenance
-from ..board.ports import format_ports, list_serial_ports
-from ..board.session import Board
-from ..board.webrepl import is_webrepl_url
 from ..secrets import webrepl_password
-from ..services.connection import describe
+from ..services.connection import describe, format_ports, is_webrepl_url, list_serial_ports
 from .registry import arg, magic
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.connection import Board
+    from ..services.context import Context
 
 
-def announce(kernel: MicroPythonKernel, board: Board) -> None:
+def announce(kernel: Context, board: Board) -> None:
     """Tell the user what they are connected to, and record its provenance in the notebook."""
     for notice in board.take_notices():
         kernel.say(notice + "\n")
@@ -41,7 +39,7 @@ def announce(kernel: MicroPythonKernel, board: Board) -> None:
 @arg("--baud", type=int, default=115200, help="baud rate (default 115200)")
 @arg("--root", help="virtual board only: the folder that is its filesystem")
 @arg("--password-from-env", metavar="VAR", help="WebREPL only: take the password from $VAR")
-def connect_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def connect_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Connect to a board: serial port, pyserial URL, ws://HOST[:PORT] (WebREPL) or 'virtual'.
 
     With no PORT: uses MPKERNEL_PORT if set (and fails if that board does not answer),
@@ -60,7 +58,7 @@ def connect_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 
 
 @magic("disconnect")
-def disconnect_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def disconnect_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Release the board's port (the board is left in its normal REPL)."""
     if kernel.board is None:
         kernel.say("Not connected.\n")
@@ -78,7 +76,7 @@ def disconnect_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> Non
     help="the list as JSON (application/json output) for scripts: device, vid, pid, "
     "usb_id, description, board (the recognised chip or board, else null)",
 )
-def ports_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def ports_magic(kernel: Context, args: argparse.Namespace) -> None:
     """List serial ports with their USB VID:PID; known MicroPython boards are marked."""
     ports = list_serial_ports()
     if args.as_json:
@@ -91,7 +89,7 @@ def ports_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 
 @magic("reset")
 @arg("--hard", action="store_true", help="reset the chip (as the reset button does)")
-def reset_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def reset_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Soft-reset the board (variables are gone, boot.py runs); --hard resets the chip."""
     text = kernel.connection.reset(hard=args.hard)
     board = kernel.connection.board

@@ -17,7 +17,7 @@ from .libraries import warn_shadowed
 from .registry import arg, magic
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 
 def _summary(verb: str, t: Transfer) -> str:
@@ -31,7 +31,7 @@ def _summary(verb: str, t: Transfer) -> str:
 @arg("path", nargs="?", default="", help="folder or file on the board (default: current)")
 @arg("-l", dest="long", action="store_true", help="long listing: sizes and types")
 @arg("-r", dest="recursive", action="store_true", help="recurse into folders")
-def ls_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def ls_magic(kernel: Context, args: argparse.Namespace) -> None:
     """List files on the board (folders end with /)."""
     entries = files.list_files(kernel.connection, args.path, args.recursive)
     lines = []
@@ -43,7 +43,7 @@ def ls_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 
 @magic("tree")
 @arg("path", nargs="?", default="", help="folder on the board (default: current)")
-def tree_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def tree_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Show the board's folders and files as a tree, with sizes."""
     base = args.path
     entries = files.list_files(kernel.connection, base, recursive=True)
@@ -75,7 +75,7 @@ def tree_lines(labels: dict[str, str]) -> list[str]:
 
 @magic("cat")
 @arg("path", help="file on the board")
-def cat_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def cat_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Show a text file from the board."""
     data = files.read_file(kernel.connection, args.path)
     try:
@@ -89,7 +89,7 @@ def cat_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 
 @magic("rm")
 @arg("path", help="file on the board")
-def rm_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def rm_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Delete a file on the board (%rmdir for folders)."""
     files.remove(kernel.connection, args.path)
     kernel.say(f"Removed {args.path}\n")
@@ -98,7 +98,7 @@ def rm_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @magic("mkdir")
 @arg("path", help="folder to create on the board")
 @arg("-p", dest="parents", action="store_true", help="create missing parents too")
-def mkdir_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def mkdir_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Create a folder on the board (-p: and the missing folders above it)."""
     try:
         files.make_dir(kernel.connection, args.path, args.parents)
@@ -114,7 +114,7 @@ def mkdir_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 
 @magic("rmdir")
 @arg("path", help="empty folder on the board")
-def rmdir_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def rmdir_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Remove an empty folder on the board."""
     files.remove_dir(kernel.connection, args.path)
     kernel.say(f"Removed {args.path}/\n")
@@ -123,14 +123,14 @@ def rmdir_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @magic("mv")
 @arg("src", help="file or folder on the board")
 @arg("dst", help="new name or path")
-def mv_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def mv_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Rename or move a file or folder on the board."""
     files.move(kernel.connection, args.src, args.dst)
     kernel.say(f"Moved {args.src} -> {args.dst}\n")
 
 
 @magic("df")
-def df_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def df_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Free and total space on the board's filesystem."""
     free, total = files.disk_usage(kernel.connection)
     used = total - free
@@ -141,7 +141,7 @@ def df_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 
 
 def _put_one(
-    kernel: MicroPythonKernel,
+    kernel: Context,
     local: Path,
     remote: str,
     compiled: dict[Path, bytes] | None = None,
@@ -169,7 +169,7 @@ def _put_one(
     return t
 
 
-def _get_one(kernel: MicroPythonKernel, entry: Entry, local: Path) -> Transfer:
+def _get_one(kernel: Context, entry: Entry, local: Path) -> Transfer:
     remote = entry.path
     bar = Progress(f"get {remote}", entry.size)
     try:
@@ -186,7 +186,7 @@ def _get_one(kernel: MicroPythonKernel, entry: Entry, local: Path) -> Transfer:
 @arg("remote", nargs="?", help="where on the board (default: same name)")
 @arg("-r", dest="recursive", action="store_true", help="copy a folder and its contents")
 @arg("--mpy", action="store_true", help="compile .py to .mpy here first (mpy-cross)")
-def put_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def put_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Copy a file (or folder, -r) from this computer to the board, verified.
 
     With --mpy, every .py is compiled for the board first (nothing is written if one does
@@ -206,7 +206,7 @@ def put_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("remote", help="file (or folder with -r) on the board")
 @arg("local", nargs="?", help="where on this computer (default: same name, here)")
 @arg("-r", dest="recursive", action="store_true", help="copy a folder and its contents")
-def get_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def get_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Copy a file (or folder, -r) from the board to this computer, verified."""
     folders, todo = files.plan_get(kernel.connection, args.remote, args.local, args.recursive)
     for folder in folders:
@@ -218,7 +218,7 @@ def get_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @magic("writefile", cell=True)
 @arg("path", help="file on the board")
 @arg("-a", dest="append", action="store_true", help="append instead of replacing")
-def writefile_magic(kernel: MicroPythonKernel, args: argparse.Namespace, body: str) -> None:
+def writefile_magic(kernel: Context, args: argparse.Namespace, body: str) -> None:
     """Write the cell's text to a file on the board (-a appends)."""
     t = files.write_file(kernel.connection, args.path, body.encode(), args.append)
     kernel.say(f"{'Appended to' if args.append else 'Wrote'} {args.path} ({t.size} bytes)\n")
@@ -230,7 +230,7 @@ def writefile_magic(kernel: MicroPythonKernel, args: argparse.Namespace, body: s
 @arg("--delete", action="store_true", help="remove board files that are not in LOCAL")
 @arg("--dry-run", action="store_true", help="only say what would change")
 @arg("--mpy", action="store_true", help="compile .py to .mpy here first (mpy-cross)")
-def sync_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def sync_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Copy to the board only the files whose content differs (SHA-256 on the board).
 
     With --mpy, .py files are compared and copied as the NAME.mpy compiled for the board.

@@ -8,16 +8,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from ..flash.backups import sidecar_path
-from ..flash.esp import FAST_BAUD
-from ..flash.identity import human_size
 from ..services import flashing
-from ..services.flashing import AFTER, RESETS, ChipLink, FlashOptions, Skipped
+from ..services.flashing import (
+    AFTER,
+    FAST_BAUD,
+    RESETS,
+    ChipLink,
+    FlashOptions,
+    Skipped,
+    human_size,
+    sidecar_path,
+)
 from ..widgets.flash import ConfirmErase, FlashPanel, report_to
 from .registry import arg, magic
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 
 def _link(args: argparse.Namespace) -> ChipLink:
@@ -32,7 +38,7 @@ def _common(func):  # type: ignore[no-untyped-def]
 
 def _skippable(func):  # type: ignore[no-untyped-def]
     @functools.wraps(func)
-    def run(kernel: MicroPythonKernel, *rest: object) -> object:
+    def run(kernel: Context, *rest: object) -> object:
         try:
             return func(kernel, *rest)
         except Skipped as exc:
@@ -46,7 +52,7 @@ def _skippable(func):  # type: ignore[no-untyped-def]
 @arg("port", nargs="?", help="serial port of the board (default: the connected board's)")
 @_common
 @_skippable
-def chipinfo_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def chipinfo_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Chip type, features, MAC and the flash chip (maker, part, size) from the bootloader."""
     info = flashing.chip_info(kernel.connection, _link(args), report_to(kernel))
     kernel.say("\n".join(info.lines()) + "\n")
@@ -59,7 +65,7 @@ def chipinfo_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("--force", action="store_true", help="overwrite an existing FILE")
 @_common
 @_skippable
-def backup_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def backup_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Read the whole flash into FILE, verified by the chip's MD5, with a JSON sidecar."""
     image = Path(args.file).expanduser()
     info, size, record = flashing.backup(
@@ -79,7 +85,7 @@ def backup_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("--after", choices=AFTER, default="auto", help="reset after writing")
 @_common
 @_skippable
-def restore_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def restore_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Write a backup back to the flash (checked against its sidecar first), then verify."""
     image = Path(args.file).expanduser()
     size = flashing.restore(
@@ -93,7 +99,7 @@ def restore_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("--yes", action="store_true", help="do not ask (for headless runs)")
 @_common
 @_skippable
-def erase_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def erase_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Erase the whole flash (MicroPython and your files are gone); asks first."""
     link = _link(args)
     report = report_to(kernel)
@@ -128,7 +134,7 @@ def erase_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("--no-wait", action="store_true", help="do not wait for MicroPython to start")
 @_common
 @_skippable
-def flash_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def flash_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Write MicroPython (or any ESP image) to the board, verified, then wait for it to start.
 
     Each file is read with esptool's image parser for the detected chip before the board

@@ -9,7 +9,7 @@ from ..errors import UsageError
 from .registry import MAGICS, arg, magic
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 
 def magic_table() -> str:
@@ -19,14 +19,14 @@ def magic_table() -> str:
 
 
 @magic("lsmagic")
-def lsmagic_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def lsmagic_magic(kernel: Context, args: argparse.Namespace) -> None:
     """List the magics with one line of help each."""
     kernel.say(magic_table() + "\n\n%help NAME (or %NAME -h) tells more.\n")
 
 
 @magic("help")
 @arg("name", nargs="?", help="a magic's name, with or without %")
-def help_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def help_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Show a magic's full help, or all magics with no name."""
     if not args.name:
         lsmagic_magic(kernel, args)

@@ -9,8 +9,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from .. import DISTRIBUTION
-from ..board.session import BoardExecError
 from ..errors import UsageError
+from ..services.connection import BoardExecError
 from ..transfer import (
     NotDefined,
     TransferError,
@@ -22,7 +22,7 @@ from ..transfer import (
 from .registry import arg, magic
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 #: What to do when %%plot misses matplotlib or pandas.
 PLOT_EXTRA = f'install the plot extra: pip install "{DISTRIBUTION}[plot]"'
@@ -39,7 +39,7 @@ def _check_names(names: list[str], target: str | None, where: str) -> None:
 
 
 @magic("host", cell=True, on_host=True)
-def host_cell_magic(kernel: MicroPythonKernel, args: argparse.Namespace, body: str) -> None:
+def host_cell_magic(kernel: Context, args: argparse.Namespace, body: str) -> None:
     """Run the cell in Python on this computer, not the board.
 
     The kernel gives the cell's body to its own IPython (see kernel.do_execute).
@@ -48,7 +48,7 @@ def host_cell_magic(kernel: MicroPythonKernel, args: argparse.Namespace, body: s
 
 @magic("host", raw=True)
 @arg("code", nargs=argparse.REMAINDER, help="one line of Python for the host")
-def host_magic(kernel: MicroPythonKernel, line: str) -> None:
+def host_magic(kernel: Context, line: str) -> None:
     """Run one line of Python on the host (this computer), like a one-line %%host cell.
 
     Example: %host df.plot()   (then the rest of the cell, if any, runs on the board)
@@ -69,7 +69,7 @@ def host_magic(kernel: MicroPythonKernel, line: str) -> None:
 @magic("pull")
 @arg("names", nargs="+", metavar="NAME", help="variables on the board")
 @arg("--as", dest="target", metavar="HOSTNAME", help="name on the host (one NAME only)")
-def pull_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def pull_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Copy board variables to the host (%%host cells): numbers, str, bytes, lists, dicts...
 
     Values travel piece by piece, so big lists fit through small boards.
@@ -109,7 +109,7 @@ def _length(value: Any) -> str:
     return ""
 
 
-def _free_heap(kernel: MicroPythonKernel) -> int | None:
+def _free_heap(kernel: Context) -> int | None:
     board = kernel.require_board()
     with kernel.board_lock:
         try:
@@ -121,7 +121,7 @@ def _free_heap(kernel: MicroPythonKernel) -> int | None:
 @magic("push")
 @arg("names", nargs="+", metavar="NAME", help="variables on the host (%%host cells)")
 @arg("--as", dest="target", metavar="BOARDNAME", help="name on the board (one NAME only)")
-def push_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def push_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Copy host variables to the board: numbers, str, bytes, lists, tuples, dicts, sets.
 
     Refuses what the board cannot hold (other types; more than its free heap).
@@ -171,7 +171,7 @@ def push_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 
 @magic("capture")
 @arg("name", metavar="NAME", help="host variable that receives the cell's board output")
-def capture_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def capture_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Keep this cell's board output (text) in a host variable; output is still shown.
 
     Put it on its own line at the top of a board cell:  %capture out
@@ -195,7 +195,7 @@ def capture_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @magic("plot", cell=True)
 @arg("--window", type=int, default=0, metavar="N", help="live plot shows the last N points")
 @arg("--x", choices=("index", "time"), default="index", help="x axis: sample number or seconds")
-def plot_magic(kernel: MicroPythonKernel, args: argparse.Namespace, body: str) -> dict[str, Any]:
+def plot_magic(kernel: Context, args: argparse.Namespace, body: str) -> dict[str, Any]:
     """Run the cell on the board and plot, live, the numbers it prints; data goes to _plot.
 
     Lines of numbers ("1.5, 3" or "1.5 3") give one series per column; name=value pairs

@@ -17,7 +17,7 @@ from ..widgets.progress import Progress
 from .registry import arg, magic
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 
 @magic("mip")
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 @arg("--target", metavar="DIR", help="folder on the board (default: the lib folder in sys.path)")
 @arg("--index", metavar="URL", help="package index (default: micropython-lib)")
 @arg("--no-mpy", action="store_true", help="install .py source, not compiled .mpy")
-def mip_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def mip_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Install packages from micropython-lib or GitHub/GitLab/URLs, fetched by this computer.
 
     This computer reads the index and every file, checks each file's hash, and only then
@@ -49,7 +49,7 @@ def mip_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     display(install_bundle(records, plan.target, plan.index), raw=True)
 
 
-def _write(kernel: MicroPythonKernel, installer: Installer, plan: Plan) -> None:
+def _write(kernel: Context, installer: Installer, plan: Plan) -> None:
     todo = plan.to_write
     skipped = sum(len(p.files) for p in plan.packages) - len(todo)
     bar = Progress("mip install", plan.bytes_to_write) if todo else None
@@ -76,7 +76,7 @@ def _write(kernel: MicroPythonKernel, installer: Installer, plan: Plan) -> None:
     warn_shadowed(kernel, shadowed(kernel.connection, paths))
 
 
-def warn_shadowed(kernel: MicroPythonKernel, paths: list[str]) -> None:
+def warn_shadowed(kernel: Context, paths: list[str]) -> None:
     """Say which written .mpy files a .py beside them hides (import prefers the .py)."""
     for path in paths:
         source = path[:-4] + ".py"

@@ -9,12 +9,12 @@ from ..services import mount as mounting
 from .registry import arg, magic
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 
 @magic("mount")
 @arg("folder", nargs="?", help="folder on this computer (e.g. . for the notebook's folder)")
-def mount_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def mount_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Mount a folder of this computer on the board at /remote, as its current folder.
 
     import and open() on the board then read and write this computer's files over the
@@ -36,7 +36,7 @@ def mount_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 
 
 @magic("umount")
-def umount_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def umount_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Unmount the folder mounted with %mount (the board's current folder goes back to /)."""
     folder = mounting.unmount(kernel.connection)
     kernel.say(f"Unmounted {folder}.\n" if folder else "Nothing was mounted.\n")

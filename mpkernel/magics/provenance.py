@@ -11,12 +11,12 @@ from ..provenance import bundle, record
 from .registry import arg, magic
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 
 @magic("provenance")
 @arg("--with-mac", action="store_true", help="include the WiFi MAC address")
-def provenance_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def provenance_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Record the board's identity (firmware, unique id, flash, heap) in the notebook.
 
     The record is also kept in `_provenance` for %%host cells.

@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..services.host_paths import host_paths
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 
 #: The old name of UsageError, for code written before the errors module.
@@ -110,7 +110,7 @@ def host_body(code: str) -> str | None:
     return body if found is not None and found.on_host and not rest.strip() else None
 
 
-def run_magic_line(kernel: MicroPythonKernel, line: str, body: str | None = None) -> Any:
+def run_magic_line(kernel: Context, line: str, body: str | None = None) -> Any:
     """Run one magic line (`%name args` or, with a body, `%%name args`)."""
     head, _, rest = line.strip().partition(" ")
     found = MAGICS.get(head)

@@ -12,10 +12,10 @@ from ..services.webrepl import BOOT, CFG, PORT
 from .registry import arg, magic
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 
-def _setup(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def _setup(kernel: Context, args: argparse.Namespace) -> None:
     kernel.require_board()
     password = ask_secret(
         kernel.getpass,
@@ -42,7 +42,7 @@ def _setup(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
         )
 
 
-def _status(kernel: MicroPythonKernel) -> None:
+def _status(kernel: Context) -> None:
     st = webrepl.status(kernel.connection)
     if st.boot_starts:
         boot_says = "starts WebREPL"
@@ -77,7 +77,7 @@ def _status(kernel: MicroPythonKernel) -> None:
     kernel.say("\n".join(lines) + "\n")
 
 
-def _connect(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def _connect(kernel: Context, args: argparse.Namespace) -> None:
     from .connection import announce
 
     # Link-kind branch 3 of 3: already on the WebREPL, there is nothing to switch to.
@@ -102,7 +102,7 @@ def _connect(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
 @arg("--password-from-env", metavar="VAR", help="setup, connect: take the password from $VAR")
 @arg("--reset", action="store_true", help="setup: soft-reset afterwards, so WebREPL starts")
 @arg("--remove-password", action="store_true", help=f"disable: also delete {CFG}")
-def webrepl_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def webrepl_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Enable, inspect or disable the board's WebREPL (REPL over WiFi, %connect ws://IP).
 
     setup asks for a new password (4-9 characters) in a hidden prompt, writes webrepl_cfg.py

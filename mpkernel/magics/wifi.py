@@ -21,7 +21,7 @@ from ..widgets.wifi import WifiPanel
 from .registry import arg, magic
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 PERSIST_NOTE = (
     "Note: the board saved this network and reconnects to it at every boot "
@@ -106,7 +106,7 @@ def _describe(title: str, data: dict[str, Any], station: bool) -> list[str]:
 @arg("--timeout", type=float, default=DEFAULT_TIMEOUT, help="connect: seconds to wait")
 @arg("--essid", help="ap on: the access point's name")
 @arg("--open", action="store_true", help="connect, ap on: no password (an open network)")
-def wifi_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def wifi_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Set up the board's WiFi: scan, connect SSID, status, disconnect, ap on|off, forget.
 
     %wifi scan                 networks around the board, strongest first
@@ -148,7 +148,7 @@ def wifi_magic(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
             )
 
 
-def _connect(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def _connect(kernel: Context, args: argparse.Namespace) -> None:
     ssid = args.target
     if not ssid:
         raise UsageError("Which network? Usage: %wifi connect SSID (see %wifi scan).")
@@ -181,7 +181,7 @@ def _connect(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
     kernel.say("\n".join(lines) + "\n" + PERSIST_NOTE)
 
 
-def _status(kernel: MicroPythonKernel) -> None:
+def _status(kernel: Context) -> None:
     conn = kernel.connection
     sta = wifi.info(conn, "STA_IF")
     try:
@@ -193,7 +193,7 @@ def _status(kernel: MicroPythonKernel) -> None:
     kernel.say("\n".join(lines) + "\n")
 
 
-def _ap(kernel: MicroPythonKernel, args: argparse.Namespace) -> None:
+def _ap(kernel: Context, args: argparse.Namespace) -> None:
     conn = kernel.connection
     state = (args.target or "").lower()
     if state not in ("on", "off"):

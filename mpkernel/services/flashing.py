@@ -16,6 +16,7 @@ from typing import Protocol
 from ..errors import OperationError, UsageError
 from ..flash import mock
 from ..flash.backups import backups_of, read_backup, write_backup
+from ..flash.backups import sidecar_path as sidecar_path  # for the surfaces
 from ..flash.esp import FAST_BAUD, Chip, ChipInfo, FlashError, has_reset_lines, open_chip
 from ..flash.esp import wait_for_micropython as wait_banner
 from ..flash.identity import human_size, parse_size
@@ -331,3 +332,8 @@ def finish(chip: Chip, after: str, wait: bool, report: Report) -> None:
             "--flash-mode dio (dout for ESP-01S) and check the image is for this board.\n",
             error=True,
         )
+
+
+def simulator_available() -> bool:
+    """Whether the simulated ESP8266 bootloader (esp32-mock-bootloader) is installed."""
+    return mock.available()

@@ -8,22 +8,20 @@ from typing import TYPE_CHECKING
 import ipywidgets as widgets
 from IPython.display import display
 
-from ..board.ports import list_serial_ports
 from ..errors import MpkError
-from ..flash import mock
-from ..flash.esp import FAST_BAUD
 from ..services import flashing
-from ..services.flashing import ChipLink, FlashOptions, Report
+from ..services.connection import list_serial_ports
+from ..services.flashing import FAST_BAUD, ChipLink, FlashOptions, Report
 from .progress import Progress, widget_bundle
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 BAUDS = [115_200, 230_400, 460_800, 921_600]
 MODES = ["keep", "dio", "qio", "dout"]
 
 
-def report_to(kernel: MicroPythonKernel) -> Report:
+def report_to(kernel: Context) -> Report:
     """Messages to the cell's output, progress as bars, esptool's own messages to the cell
     too (among them "hold GPIO0 low and press reset now" while esptool waits)."""
     return Report(
@@ -36,7 +34,7 @@ def report_to(kernel: MicroPythonKernel) -> Report:
 class ConfirmErase:
     """Two buttons: erase the flash now, or cancel."""
 
-    def __init__(self, kernel: MicroPythonKernel, link: ChipLink, chip: str) -> None:
+    def __init__(self, kernel: Context, link: ChipLink, chip: str) -> None:
         self.kernel = kernel
         self.link = link
         self.question = widgets.HTML(f"<b>Erase the whole flash of this {chip}?</b>")
@@ -75,13 +73,13 @@ class ConfirmErase:
 class FlashPanel:
     """Port, firmware file, baud and options, a Flash button, progress and the outcome."""
 
-    def __init__(self, kernel: MicroPythonKernel) -> None:
+    def __init__(self, kernel: Context) -> None:
         self.kernel = kernel
         ports = [p.device for p in list_serial_ports()]
         mine = kernel.board.transport.tool_port if kernel.board is not None else None
         if mine:
             ports = [mine, *[p for p in ports if p != mine]]
-        if mock.available():
+        if flashing.simulator_available():
             ports.append("mock")
         self.port = widgets.Combobox(
             value=ports[0] if ports else "",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.display import display, update_display
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 #: Seconds between live frames (at most ~5 per second).
 FRAME_INTERVAL = 0.2
@@ -50,7 +50,7 @@ def parse_line(line: str) -> dict[str, float | int] | None:
 class LivePlot:
     """Collects rows from board output; shows them as a PNG updated in place."""
 
-    def __init__(self, kernel: MicroPythonKernel, window: int = 0, x: str = "index") -> None:
+    def __init__(self, kernel: Context, window: int = 0, x: str = "index") -> None:
         self.kernel = kernel
         self.window = window
         self.x = x

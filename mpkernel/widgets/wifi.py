@@ -17,7 +17,7 @@ from ..errors import MpkError
 from ..services import wifi
 
 if TYPE_CHECKING:
-    from ..kernel import MicroPythonKernel
+    from ..services.context import Context
 
 
 class SecretPassword(widgets.Password):
@@ -34,7 +34,7 @@ class SecretPassword(widgets.Password):
 class WifiPanel(widgets.VBox):
     """Networks (dropdown), password, Connect and Rescan buttons, and a status line."""
 
-    def __init__(self, kernel: MicroPythonKernel, timeout: float = wifi.DEFAULT_TIMEOUT) -> None:
+    def __init__(self, kernel: Context, timeout: float = wifi.DEFAULT_TIMEOUT) -> None:
         self.kernel = kernel
         self.timeout = timeout
         self.networks = widgets.Dropdown(options=[], description="Network")
