@@ -11,6 +11,7 @@ from typing import Protocol
 
 from ..errors import BoardError
 from .run_end import RunEnd, end_statement, new_mark
+from .silent_code import is_silent
 from .transport import Transport
 
 CTRL_A = b"\x01"  # enter raw REPL (or reprint its banner)
@@ -98,6 +99,7 @@ class RawRepl:
         self._idle_tail = b""  # the last bytes the idle reader took (a reset shows there)
         self._mark: bytes | None = None  # what the code sent last prints when it completes
         self._probed = False  # a probe (Ctrl-A) was queued behind the code sent last
+        self._silent = False  # the code sent last can print nothing (silent_code)
         self._legacy_run = False  # the code sent last runs through exec() (see LEGACY_PACES)
         self._pace = 0  # index into LEGACY_PACES that delivered code intact last
         self._before_ok = b""  # printed by a running thread while the code went in
@@ -320,6 +322,7 @@ class RawRepl:
         `OK` came within `timeout` seconds."""
         self.read_until(b"OK", timeout)
         self._mark, self._probed, self._legacy_run = None, True, False
+        self._silent = False
         return self.follow(on_output)
 
     def send(self, code: bytes) -> None:
@@ -328,8 +331,10 @@ class RawRepl:
         So that `follow` knows the run's real end whatever the program prints (run_end), a
         probe (Ctrl-A) is queued right behind the code: the board answers it with its raw
         banner only once the run is over. Code that may read stdin (and so take the probe)
-        gets a last statement that prints a fresh mark instead. Empty code is never sent (the
-        raw REPL would take it as a soft reset), nor code holding a byte the protocol reserves.
+        gets a last statement that prints a fresh mark instead. Code that can print nothing
+        (silent_code) needs neither: its end costs nothing on the wire. Empty code is never
+        sent (the raw REPL would take it as a soft reset), nor code holding a byte the
+        protocol reserves.
         """
         reserved = _RESERVED.search(code)
         if reserved:
@@ -352,14 +357,15 @@ class RawRepl:
         if not code.strip():
             code = b"pass"
         self._mark, self._probed = None, False
-        if _READS_STDIN.search(code):
+        self._silent = is_silent(code)
+        if not self._silent and _READS_STDIN.search(code):
             self._mark = new_mark()
             if not code.endswith(b"\n"):
                 code += b"\n"
             if code.rstrip(b" \t\r\n").endswith(b"\\"):
                 code += b"\n"  # a blank line ends a dangling line continuation
             code += end_statement(self._mark)
-        probe = b"" if self._mark else CTRL_A
+        probe = b"" if self._mark or self._silent else CTRL_A
         small = self.small_code if self.raw_paste else min(self.small_code, SAFE_BURST)
         self._legacy_run = False
         if len(code) < small:
@@ -411,9 +417,9 @@ class RawRepl:
         result = ExecResult()
         interrupts = 0
         deadline: float | None = None
-        ends = RunEnd(on_output, self._mark, self.transport.write, self._probed)
+        ends = RunEnd(on_output, self._mark, self.transport.write, self._probed, self._silent)
         ends.pty_echo = self.transport.echoes
-        self._mark, self._probed = None, False
+        self._mark, self._probed, self._silent = None, False, False
         intercept = self.intercept
         queued_probe = ends.probes > 0  # still in the board's stdin, unless a request took it
         if intercept is not None:

@@ -14,6 +14,11 @@ without it: a tail shaped like the end with nothing after it is then confirmed b
 sent at that moment, harmless if the program still runs (it stays queued until the end).
 A probe that never gets its answer (input() took it, a Ctrl-C flushed it) is sent again.
 
+Code that can print nothing (silent_code) needs neither: its output is the end alone, so
+the first `\x04<traceback>\x04>` right after `OK` is it, at no cost on the wire. Any other
+byte there (a thread's output) leaves room for doubt: the run is then treated as any other,
+and a tail shaped like the end is confirmed by a probe sent at that moment.
+
 Output is passed on as it arrives; only bytes that may belong to the end are held back.
 """
 
@@ -76,10 +81,13 @@ class RunEnd:
         mark: bytes | None,
         probe: Callable[[bytes], None],
         probed: bool = False,
+        silent: bool = False,
     ) -> None:
         self.emit = emit
         self.mark = mark + b"\x04" if mark else None  # the mark, then the end of stdout
         self._probe = probe
+        #: The code can print nothing (silent_code): its output is the end alone.
+        self.silent = silent
         self.probes = int(probed)  # Ctrl-As sent (one queued behind the code: `probed`)
         self.answered = 0  # their banners consumed
         self._probed_at = time.monotonic()
@@ -132,10 +140,28 @@ class RunEnd:
             at = self.buf.find(self.mark)
             if at >= 0:
                 return self._marked_end(at)
+        if self.silent and self._silent_end():
+            return True
         if self._found_end():
             return True
         self._pass(self._hold_from())
         return False
+
+    def _silent_end(self) -> bool:
+        """Whether buf, all a silent run printed, is its end: `\x04<traceback>\x04>` then
+        whatever a thread prints after it. Any other byte clears `silent` (doubt)."""
+        if not self.buf:
+            return False
+        if self.passed or self.buf[0] != EOT:
+            self.silent = False
+            return False
+        second = self.buf.find(b"\x04", 1)
+        if second < 0 or second + 1 == len(self.buf):
+            return False  # the end so far: wait for the rest
+        if self.buf[second + 1] != ord(">") or self._start_before(second) != 0:
+            self.silent = False
+            return False
+        return self._end(0, bytes(self.buf[1:second]), bytes(self.buf[second + 1 :]))
 
     def _found_end(self) -> bool:
         """Whether buf holds the run's end (answered probe, reboot, or our Ctrl-C's answer)."""

@@ -1,0 +1,116 @@
+"""A run's end costs nothing on the wire when the code can print nothing; any doubt is paid
+for with a probe (issue 28). Against a real MicroPython on a PTY (the virtual board)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mpkernel.board.rawrepl import RAW_BANNER, RawRepl
+from mpkernel.board.run_end import RunEnd
+from mpkernel.board.serial_transport import SerialTransport
+from mpkernel.board.silent_code import is_silent
+from mpkernel.board.virtual import VirtualBoard
+
+
+class WireLog(SerialTransport):
+    """The real serial transport, keeping what crossed it (both ways)."""
+
+    def __init__(self, port: str) -> None:
+        super().__init__(port)
+        self.sent = bytearray()
+        self.received = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.sent += data
+        super().write(data)
+
+    def read(self, timeout: float) -> bytes:
+        data = super().read(timeout)
+        self.received += data
+        return data
+
+
+@pytest.fixture
+def repl(virtual_board: VirtualBoard) -> Iterator[RawRepl]:
+    transport = WireLog(virtual_board.port)
+    r = RawRepl(transport)
+    r.enter()
+    yield r
+    transport.close()
+
+
+def run(r: RawRepl, code: str) -> tuple[bytes, object]:
+    out = bytearray()
+    result = r.exec(code, out.extend)
+    return bytes(out), result
+
+
+@pytest.mark.parametrize(
+    ("code", "silent"),
+    [
+        ("x = 1", True),
+        ("x = 1 + 1", True),
+        ("a, b = 1, 'two'", True),
+        ("y = x", True),  # a name's value is not looked at
+        ("d = {'k': y, 2: [3, 4.5]}", True),
+        ("", True),
+        ("print(1)", False),
+        ("x", False),  # the kernel shows its value: a print
+        ("y = x + 1", False),  # x may be an object whose __add__ prints
+        ("a, b = x", False),  # unpacking runs x's __iter__
+        ("s = {x}", False),  # hashing runs x's __hash__
+        ("o.v = 1", False),
+        ("import os", False),
+        ("s = 'a\\x04b'", False),  # an error message could quote it
+        ("def f(: pass", False),  # the host cannot parse it: not known
+    ],
+)
+def test_what_counts_as_code_that_prints_nothing(code: str, silent: bool) -> None:
+    assert is_silent(code.encode()) is silent
+
+
+def test_a_silent_cell_costs_only_the_protocol_bytes(repl: RawRepl) -> None:
+    transport = repl.transport
+    assert isinstance(transport, WireLog)
+    for code in ("x = 1", "y = x", "z = 1 / 0"):
+        transport.sent.clear()
+        transport.received.clear()
+        out, result = run(repl, code)
+        assert out == b""
+        assert transport.sent == code.encode() + b"\x04"  # no probe behind the code
+        assert transport.received.startswith(b"OK\x04")
+        assert transport.received.endswith(b"\x04>")
+        assert RAW_BANNER not in transport.received
+    assert "ZeroDivisionError" in result.error
+    out, result = run(repl, "print(x, y)")
+    assert (out, result.error) == (b"1 1\n", "")
+
+
+def test_code_that_may_print_still_queues_its_probe(repl: RawRepl) -> None:
+    transport = repl.transport
+    assert isinstance(transport, WireLog)
+    transport.sent.clear()
+    out, _ = run(repl, "import sys\nsys.stdout.write('\\x04\\x04>')")
+    assert out == b"\x04\x04>"
+    assert transport.sent.endswith(b"\x04\x01")
+
+
+def test_a_silent_run_ends_at_once_without_a_probe() -> None:
+    probes: list[bytes] = []
+    out: list[bytes] = []
+    ends = RunEnd(out.append, None, probes.append, probed=False, silent=True)
+    assert ends.feed(b"\x04\x04>")
+    assert (probes, ends.error, ends.after) == ([], b"", b">")
+
+
+def test_a_silent_run_with_a_stray_byte_first_is_probed() -> None:
+    probes: list[bytes] = []
+    out: list[bytes] = []
+    ends = RunEnd(out.append, None, probes.append, probed=False, silent=True)
+    assert not ends.feed(b"X\x04\x04>")  # a thread printed: that could be a fake end
+    assert probes == [b"\x01"]
+    assert ends.feed(b"raw REPL; CTRL-B to exit\r\n>")
+    ends.flush()
+    assert b"".join(out) == b"X"
