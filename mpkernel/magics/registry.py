@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,7 +52,63 @@ class Magic:
         return (self.func.__doc__ or "").strip().splitlines()[0]
 
 
-MAGICS: dict[str, Magic] = {}
+#: The modules that declare magics, one per group (each registers its own on import).
+GROUPS = (
+    "connection", "files", "flash", "help", "host", "libraries", "mount", "provenance",
+    "webrepl", "wifi",
+)  # fmt: skip
+
+
+class _Registry(dict[str, Magic]):
+    """The magics by name (`%name`, `%%name`). The groups are imported when a magic is first
+    looked up, not when the kernel starts: some bring esptool, ipywidgets and the like, which
+    a cell without magics never needs."""
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            for group in GROUPS:
+                importlib.import_module(f"{__package__}.{group}")
+
+    def add(self, name: str, found: Magic) -> None:
+        super().__setitem__(name, found)
+
+    def __getitem__(self, name: str) -> Magic:
+        self._load()
+        return super().__getitem__(name)
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return super().__contains__(name)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self._load()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._load()
+        return super().__len__()
+
+    def get(self, name: str, default: Magic | None = None) -> Magic | None:  # type: ignore[override]
+        self._load()
+        return super().get(name, default)
+
+    def items(self):  # type: ignore[no-untyped-def]
+        self._load()
+        return super().items()
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        self._load()
+        return super().keys()
+
+    def values(self):  # type: ignore[no-untyped-def]
+        self._load()
+        return super().values()
+
+
+MAGICS = _Registry()
 
 
 def arg(*names: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -92,7 +149,7 @@ def magic(
         )
         for names, options in func.__dict__.get("_mpk_args", []):
             parser.add_argument(*names, **options)
-        MAGICS[prefix + name] = Magic(name, func, cell, parser, raw, on_host)
+        MAGICS.add(prefix + name, Magic(name, func, cell, parser, raw, on_host))
         return func
 
     return register
