@@ -40,11 +40,16 @@ def timings(call: Callable[[], object], runs: int) -> list[float]:
     return times
 
 
-def median_ms(call: Callable[[], object], runs: int) -> float:
-    return statistics.median(timings(call, runs)) * 1000
+Spread = tuple[float, float, float]  # min, median, max (ms)
 
 
-def bare_raw_repl(port: str, runs: int) -> float:
+def spread_ms(call: Callable[[], object], runs: int) -> Spread:
+    """min, median and max milliseconds of `runs` calls."""
+    ms = [t * 1000 for t in timings(call, runs)]
+    return min(ms), statistics.median(ms), max(ms)
+
+
+def bare_raw_repl(port: str, runs: int) -> Spread:
     """The floor: write code + Ctrl-D in raw mode, read to the closing `\\x04>`."""
     with serial.Serial(port, 115200, timeout=5, exclusive=True) as ser:
         ser.write(b"\r\x03\x03\r\x01")
@@ -55,7 +60,7 @@ def bare_raw_repl(port: str, runs: int) -> float:
             ser.write(msg)
             _read_until(ser, b"\x04>")
 
-        result = median_ms(once, runs)
+        result = spread_ms(once, runs)
         ser.write(b"\x02")
         return result
 
@@ -70,22 +75,22 @@ def _read_until(ser: serial.Serial, end: bytes) -> bytes:
     return bytes(data)
 
 
-def mpremote_exec(port: str, runs: int) -> float:
+def mpremote_exec(port: str, runs: int) -> Spread:
     transport = MpremoteTransport(port, 115200)
     try:
         transport.enter_raw_repl(soft_reset=False)
-        result = median_ms(lambda: transport.exec(CODE), runs)
+        result = spread_ms(lambda: transport.exec(CODE), runs)
         transport.exit_raw_repl()
         return result
     finally:
         transport.close()
 
 
-def engine_run_cell(port: str, runs: int) -> float:
+def engine_run_cell(port: str, runs: int) -> Spread:
     """mpkernel's own engine in-process (what mpremote's row compares with)."""
     board = Board.open(port)
     try:
-        return median_ms(lambda: board.run_cell(CODE, lambda text: None), runs)
+        return spread_ms(lambda: board.run_cell(CODE, lambda text: None), runs)
     finally:
         board.close()
 
@@ -102,8 +107,8 @@ class KernelUnderTest:
             raise RuntimeError(f"{code[:40]!r} failed: {reply['content']}")
         return reply
 
-    def cell_ms(self, runs: int, code: str = CODE) -> float:
-        return median_ms(lambda: self.run(code), runs)
+    def cell_ms(self, runs: int, code: str = CODE) -> Spread:
+        return spread_ms(lambda: self.run(code), runs)
 
     def close(self) -> None:
         self.kc.stop_channels()
@@ -144,16 +149,23 @@ def main() -> None:
                 else:
                     with throttled(board.port) as slow:
                         rows = measure(slow, kernel, runs)
-                bare = rows["bare raw REPL (pyserial)"]
-                print(f"(a) {link}, median of {runs}:")
-                for name, ms in rows.items():
-                    print(f"    {name:28s} {ms:8.2f} ms   {ms / bare:5.2f}x bare")
-                print(f"    {'IPython kernel, host x = 1':28s} {host_ms:8.2f} ms   (Jupyter floor)")
-                ratio = rows["mpremote SerialTransport"] / rows["mpkernel engine (run_cell)"]
-                board_part = rows["mpkernel (execute to idle)"] - rows["mpkernel, empty cell"]
+                bare = rows["bare raw REPL (pyserial)"][1]
+                print(f"(a) {link}, {runs} runs, ms min / median / max:")
+                for name, (low, mid, high) in rows.items():
+                    print(
+                        f"    {name:28s} {low:7.2f} {mid:7.2f} {high:7.2f}   "
+                        f"{mid / bare:5.2f}x bare"
+                    )
+                low, mid, high = host_ms
+                print(f"    {'IPython kernel, host x = 1':28s} {low:7.2f} {mid:7.2f} {high:7.2f}")
+                engine = rows["mpkernel engine (run_cell)"][1]
+                ratio = rows["mpremote SerialTransport"][1] / engine
+                idle = rows["mpkernel (execute to idle)"][1]
+                board_part = idle - rows["mpkernel, empty cell"][1]
                 print(
-                    f"    engine vs mpremote: {ratio:.2f}x as fast; board part of a kernel cell "
-                    f"(cell - empty cell) {board_part:.2f} ms = {board_part / bare:.2f}x bare\n"
+                    f"    engine: {engine / bare:.2f}x bare, {ratio:.2f}x as fast as mpremote; "
+                    f"execute to idle {idle / host_ms[1]:.2f}x the IPython kernel's; board part "
+                    f"of a kernel cell (cell - empty cell) {board_part:.2f} ms\n"
                 )
 
             with throttled(board.port) as slow:
@@ -174,7 +186,7 @@ def main() -> None:
             board.stop()
 
 
-def measure(port: str, kernel: KernelUnderTest, runs: int) -> dict[str, float]:
+def measure(port: str, kernel: KernelUnderTest, runs: int) -> dict[str, Spread]:
     rows = {"bare raw REPL (pyserial)": bare_raw_repl(port, runs)}
     rows["mpremote SerialTransport"] = mpremote_exec(port, runs)
     rows["mpkernel engine (run_cell)"] = engine_run_cell(port, runs)

@@ -36,9 +36,7 @@ def start_and_first_cell(name: str) -> float:
 
 
 def spread(times: list[float]) -> str:
-    return (
-        f"min {min(times):.3f}  median {statistics.median(times):.3f}  max {max(times):.3f} s"
-    )
+    return f"min {min(times):.3f}  median {statistics.median(times):.3f}  max {max(times):.3f} s"
 
 
 def main() -> None:
