@@ -43,6 +43,10 @@ def timings(call: Callable[[], object], runs: int) -> list[float]:
 Spread = tuple[float, float, float]  # min, median, max (ms)
 
 
+def median_ms(call: Callable[[], object], runs: int) -> float:
+    return statistics.median(timings(call, runs)) * 1000
+
+
 def spread_ms(call: Callable[[], object], runs: int) -> Spread:
     """min, median and max milliseconds of `runs` calls."""
     ms = [t * 1000 for t in timings(call, runs)]
