@@ -4,6 +4,7 @@ for with a probe (issue 28). Against a real MicroPython on a PTY (the virtual bo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +115,23 @@ def test_a_silent_run_with_a_stray_byte_first_is_probed() -> None:
     assert ends.feed(b"raw REPL; CTRL-B to exit\r\n>")
     ends.flush()
     assert b"".join(out) == b"X"
+
+
+def test_silent_code_through_each_delivery_path(tmp_path: Path) -> None:
+    """Plain raw mode, raw-paste and the legacy path (firmware without raw-paste) alike."""
+    lines = "\n".join(f"w{i} = {i}" for i in range(40))  # silent, over 48 and 254 bytes
+    for legacy in (False, True):
+        with VirtualBoard(root=tmp_path / str(legacy), legacy=legacy) as vb:
+            transport = WireLog(vb.port)
+            r = RawRepl(transport)
+            r.enter()
+            for code in ("x = 1", lines, lines + "\nz = 1 / 0"):
+                transport.sent.clear()
+                out, result = run(r, code)
+                assert out == b""
+                assert ("ZeroDivisionError" in result.error) == code.endswith("/ 0")
+                assert not transport.sent.endswith(b"\x04\x01")  # no probe behind the code
+            assert r.raw_paste is (not legacy)
+            out, result = run(r, "print(x, w39)")
+            assert (out, result.error) == (b"1 39\n", "")
+            transport.close()
