@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,53 +59,33 @@ GROUPS = (
 )  # fmt: skip
 
 
-class _Registry(dict[str, Magic]):
+class _Registry(Mapping[str, Magic]):
     """The magics by name (`%name`, `%%name`). The groups are imported when a magic is first
     looked up, not when the kernel starts: some bring esptool, ipywidgets and the like, which
     a cell without magics never needs."""
 
-    _loaded = False
+    def __init__(self) -> None:
+        self._magics: dict[str, Magic] = {}
+        self._loaded = False
 
-    def _load(self) -> None:
+    def _load(self) -> dict[str, Magic]:
         if not self._loaded:
             self._loaded = True
             for group in GROUPS:
                 importlib.import_module(f"{__package__}.{group}")
+        return self._magics
 
     def add(self, name: str, found: Magic) -> None:
-        super().__setitem__(name, found)
+        self._magics[name] = found
 
     def __getitem__(self, name: str) -> Magic:
-        self._load()
-        return super().__getitem__(name)
+        return self._load()[name]
 
-    def __contains__(self, name: object) -> bool:
-        self._load()
-        return super().__contains__(name)
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        self._load()
-        return super().__iter__()
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
 
     def __len__(self) -> int:
-        self._load()
-        return super().__len__()
-
-    def get(self, name: str, default: Magic | None = None) -> Magic | None:  # type: ignore[override]
-        self._load()
-        return super().get(name, default)
-
-    def items(self):  # type: ignore[no-untyped-def]
-        self._load()
-        return super().items()
-
-    def keys(self):  # type: ignore[no-untyped-def]
-        self._load()
-        return super().keys()
-
-    def values(self):  # type: ignore[no-untyped-def]
-        self._load()
-        return super().values()
+        return len(self._load())
 
 
 MAGICS = _Registry()
