@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+from mpkernel.magics import registry
 
 HEAVY = ("esptool", "ipywidgets", "mpkernel.flash", "mpkernel.widgets", "mpkernel.libraries")
 
@@ -25,3 +28,9 @@ def test_the_kernel_module_imports_none_of_the_heavy_libraries() -> None:
 def test_looking_up_a_magic_loads_every_group() -> None:
     code = "from mpkernel.magics import MAGICS\nassert '%flash' in MAGICS and '%mip' in MAGICS"
     assert {"esptool", "mpkernel.flash", "mpkernel.libraries"} <= loaded_after(code)
+
+
+def test_every_magic_group_is_listed_for_the_first_lookup() -> None:
+    package = Path(registry.__file__).parent
+    modules = {p.stem for p in package.glob("*.py")} - {"__init__", "registry"}
+    assert set(registry.GROUPS) == modules
