@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import BoardError
+from .helpers import helper
 from .run_end import RunEnd, end_statement, new_mark
 from .transport import Transport
 
@@ -29,8 +30,19 @@ LEGACY_PACES = ((64, 0.01), (32, 0.01), (16, 0.01), (8, 0.01), (4, 0.02))  # (by
 #: Code this short goes in one write even without raw-paste: it fits a 64-byte receive buffer
 #: with the end and probe bytes, whatever the board is doing.
 SAFE_BURST = 48
+#: Longer code goes to such a board in verified pieces of this many bytes: a piece, its
+#: literal and the step's source fit a 2 KB heap.
+LEGACY_PIECE = 256
 _LEGACY_VAR = b"_mpk_code"
 _LEGACY_RUN = b"exec(globals().pop('_mpk_code'))"
+_COLLECT = b"import gc\ngc.collect()\nprint(0)"
+#: How a long cell's pieces are kept on the board (helpers/cell_pieces): in a file, or in
+#: RAM where no file can be written (the file of an attempt that ran out of room goes).
+_INTO_FILE = b"_mpk_f=open('.mpk_cell','wb')\n" + _COLLECT
+_INTO_RAM = (
+    b"try:\n _mpk_f.close()\n import os\n os.remove('.mpk_cell')\nexcept Exception:\n pass\n"
+    b"_mpk_f=None\n" + _COLLECT
+)
 #: Code shorter than this goes in one write in plain raw mode: with its Ctrl-D and the probe
 #: it fits the smallest stdin buffer (ESP8266: 256 bytes, 255 usable) and one WebREPL text
 #: frame, and saves raw-paste's handshake round trip.
@@ -98,7 +110,8 @@ class RawRepl:
         self._idle_tail = b""  # the last bytes the idle reader took (a reset shows there)
         self._mark: bytes | None = None  # what the code sent last prints when it completes
         self._probed = False  # a probe (Ctrl-A) was queued behind the code sent last
-        self._legacy_run = False  # the code sent last runs through exec() (see LEGACY_PACES)
+        #: The size of the code sent last when it runs through exec() (see LEGACY_PACES), or 0.
+        self._legacy_run = 0
         self._pace = 0  # index into LEGACY_PACES that delivered code intact last
         self._before_ok = b""  # printed by a running thread while the code went in
         #: Serves requests in the output of every run (a mounted folder). The first request
@@ -255,19 +268,71 @@ class RawRepl:
         return bytes(buf[:n])
 
     def _send_legacy(self, code: bytes, probe: bytes = b"") -> None:
-        """For firmware without raw-paste: deliver the code verified, then start it."""
-        stage = b"%s=%s\nprint(len(%s),sum(%s)%%65521)" % (
-            _LEGACY_VAR, _bytes_literal(code), _LEGACY_VAR, _LEGACY_VAR,
-        )  # fmt: skip
-        expect = b"%d %d" % (len(code), sum(code) % 65521)
+        """For firmware without raw-paste: deliver the code verified, then start it.
+
+        Code up to one piece goes as a bytes literal into a board variable, checked (length
+        and checksum) before it runs. Longer code goes piece by piece (helpers/cell_pieces:
+        each piece checked, resent until it arrives intact, kept in a file on the board), and
+        runs as one bytes object read back: the board holds no more than the raw REPL's own
+        buffer of the code would, so a cell it cannot hold gets its own MemoryError.
+        """
+        if len(code) <= LEGACY_PIECE:  # one piece: one step, no file
+            stage = b"%s=%s\nprint(len(%s),sum(%s)%%65521)" % (
+                _LEGACY_VAR, _bytes_literal(code), _LEGACY_VAR, _LEGACY_VAR,
+            )  # fmt: skip
+            self._stage(stage, b"%d %d" % (len(code), sum(code) % 65521), len(code))
+            run = _LEGACY_RUN
+        else:
+            self._stage_pieces(code)
+            run = b"exec(_mpk_r(%d,%d))" % (len(code), sum(code) % 65521)
+        self.transport.write(run + CTRL_D + probe)
+        self._probed = bool(probe)
+        self._legacy_run = len(code)
+        self._expect_ok()
+
+    def _stage_pieces(self, code: bytes) -> None:
+        """Hand `code` to the board's cell_pieces helper, piece by verified piece, into a
+        file; into RAM where the board has no room for the file (the board's OSError)."""
+        size = len(code)
+        for opening in (_INTO_FILE, _INTO_RAM):
+            # A collection first: the little the helper keeps sits low, out of the way.
+            if not self._stage(opening, b"0", size, missing=b"OSError"):
+                continue  # no file can be written here
+            self._stage(helper("cell_pieces").encode() + b"print(0)", b"0", size)
+            for pos in range(0, size, LEGACY_PIECE):
+                piece = code[pos : pos + LEGACY_PIECE]
+                call = b"_mpk_w(%s,%d,%d,%d)" % (
+                    _bytes_literal(piece), pos, len(piece), sum(piece) % 65521,
+                )  # fmt: skip
+                if not self._stage(call, b"%d" % (pos + len(piece)), size, b"OSError"):
+                    break  # no room for the file
+            else:
+                self._stage(helper("cell_read").encode() + _COLLECT, b"0", size)
+                return
+        raise ReplError("The board could not keep the cell anywhere: %reset, then run it again.")
+
+    def _stage(self, stage: bytes, expect: bytes, size: int, missing: bytes = b"") -> bool:
+        """Run one delivery step, paced, until the board answers `expect` (sent again, more
+        slowly, when it answers something else: bytes were lost on the way). False where
+        its error holds `missing`; the board's MemoryError is said as it is."""
         while True:
-            size, pause = LEGACY_PACES[self._pace]
-            for i in range(0, len(stage), size):
-                self.transport.write(stage[i : i + size])
+            size_, pause = LEGACY_PACES[self._pace]
+            for i in range(0, len(stage), size_):
+                self.transport.write(stage[i : i + size_])
                 time.sleep(pause)
             self.transport.write(CTRL_D)
-            if self._legacy_answer() == expect:
-                break
+            got, error = self._legacy_answer()
+            if got == expect:
+                return True
+            if missing and missing in error:
+                return False
+            if b"MemoryError" in error:
+                self.enter(interrupt=False)
+                raise ReplError(
+                    f"{_last_line(error)} (the cell is {size} bytes): the board has too "
+                    "little free memory for it; split it into smaller cells, or free memory "
+                    "(del big variables, %reset)."
+                )
             if self._pace == len(LEGACY_PACES) - 1:
                 raise ReplError(
                     "The board keeps losing bytes of the code sent to it, even sent slowly: "
@@ -275,13 +340,10 @@ class RawRepl:
                     "has a flow-controlled paste mode)."
                 )
             self._pace += 1
-        self.transport.write(_LEGACY_RUN + CTRL_D + probe)
-        self._probed = bool(probe)
-        self._legacy_run = True
-        self._expect_ok()
 
-    def _legacy_answer(self) -> bytes:
-        """What the delivery check printed; b"" if it failed (the board is back at `>`)."""
+    def _legacy_answer(self) -> tuple[bytes, bytes]:
+        """What a delivery step printed and its error; (b"", b"") when its answer did not
+        arrive whole (the board is back at `>`)."""
         try:
             self.read_until(b"OK", 3.0)
             got = self.read_until(b"\x04", 5.0)
@@ -290,8 +352,8 @@ class RawRepl:
         except TimeoutError:
             # Bytes lost on the way (the end of code among them?): clear the line, start over.
             self.enter()
-            return b""
-        return got[:-1].strip() if error == b"\x04" else b""
+            return b"", b""
+        return got[:-1].strip(), error[:-1]
 
     def _expect_ok(self) -> None:
         """Plain raw mode: the board answers OK when it has taken the code. What came before
@@ -470,8 +532,8 @@ class RawRepl:
         self._pending[:0] = ends.after
         result.error = ends.error.decode("utf-8", "replace")
         if self._legacy_run:
-            result.error = _unwrap_exec(result.error)
-            self._legacy_run = False
+            result.error = _unwrap_exec(result.error, self._legacy_run)
+            self._legacy_run = 0
         result.reset = ends.reset
         last = result.error.strip().splitlines()[-1:]
         if last and last[0].startswith("KeyboardInterrupt"):
@@ -544,12 +606,27 @@ def _bytes_literal(data: bytes) -> bytes:
     return repr(data).encode("ascii")
 
 
-def _unwrap_exec(error: str) -> str:
-    """A traceback from code run by exec() as if the code had been sent as it is."""
+def _unwrap_exec(error: str, size: int = 0) -> str:
+    """A traceback from code run by exec() as if the code had been sent as it is; a
+    MemoryError before the code ran (compiling or reading it back) names the cell's size."""
+    before_run = '"<string>"' not in error
     outer = '  File "<stdin>", line 1, in <module>\n'
     if error.startswith("Traceback") and outer in error:
         error = error.replace(outer, "", 1)
-    return error.replace('File "<string>"', 'File "<stdin>"')
+    error = error.replace('File "<string>"', 'File "<stdin>"')
+    last = error.rstrip().splitlines()[-1:]
+    if size and before_run and last and last[0].startswith("MemoryError"):
+        error = error.rstrip() + (
+            f" (the cell is {size} bytes: the board has too little free memory for it; split "
+            "it into smaller cells, or free memory)\n"
+        )
+    return error
+
+
+def _last_line(error: bytes) -> str:
+    """The last line of a traceback the board printed."""
+    lines = error.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else "MemoryError"
 
 
 def _rebooted(tail: bytes) -> bool:
