@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 FIRMWARE = "/usr/share/firmware-microbit-micropython/firmware.hex"
 INSTALL = "apt-get install qemu-system-arm firmware-microbit-micropython"
-BANNER = b"Type \"help()\" for more information."
+BANNER = b'Type "help()" for more information.'
 #: Seconds for QEMU to print its PTY and for the firmware to print its banner.
 START_TIMEOUT = 30.0
 
