@@ -7,7 +7,7 @@ class _mpk_In:
     def line(self, p=""):
         import sys
 
-        sys.stdout.write("\x1empk-in\x1e" + p + "\x1e\x1f")
+        print("\x1empk-in\x1e" + p + "\x1e\x1f", end="")  # no sys.stdout on 1.9 micro:bit
         s = ""
         r = getattr(sys, "stdin", None)
         if r:
