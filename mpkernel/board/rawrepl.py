@@ -11,6 +11,7 @@ from typing import Protocol
 
 from ..errors import BoardError
 from .helpers import helper
+from .lean_code import lean
 from .run_end import RunEnd, end_statement, new_mark
 from .transport import Transport
 
@@ -38,11 +39,14 @@ _LEGACY_RUN = b"exec(globals().pop('_mpk_code'))"
 _COLLECT = b"import gc\ngc.collect()\nprint(0)"
 #: How a long cell's pieces are kept on the board (helpers/cell_pieces): in a file, or in
 #: RAM where no file can be written (the file of an attempt that ran out of room goes).
-_INTO_FILE = b"_mpk_f=open('.mpk_cell','wb')\n" + _COLLECT
+#: A NameError for _mpk_w: the helper is not (or no longer) defined.
+_INTO_FILE = b"_mpk_w\n_mpk_t=0\n_mpk_l=0\n_mpk_f=open('.mpk_cell','wb')\n" + _COLLECT
 _INTO_RAM = (
-    b"try:\n _mpk_f.close()\n import os\n os.remove('.mpk_cell')\nexcept Exception:\n pass\n"
-    b"_mpk_f=None\n" + _COLLECT
+    b"_mpk_w\ntry:\n _mpk_f.close()\n import os\n os.remove('.mpk_cell')\nexcept Exception:\n"
+    b" pass\n_mpk_t=0\n_mpk_l=[]\n_mpk_f=None\n" + _COLLECT
 )
+#: All pieces kept: the file is closed, and what the pieces left collected.
+_PIECES_KEPT = b"if _mpk_f:\n _mpk_f.close()\n_mpk_f=None\n" + _COLLECT
 #: Code shorter than this goes in one write in plain raw mode: with its Ctrl-D and the probe
 #: it fits the smallest stdin buffer (ESP8266: 256 bytes, 255 usable) and one WebREPL text
 #: frame, and saves raw-paste's handshake round trip.
@@ -270,51 +274,59 @@ class RawRepl:
     def _send_legacy(self, code: bytes, probe: bytes = b"") -> None:
         """For firmware without raw-paste: deliver the code verified, then start it.
 
-        Code up to one piece goes as a bytes literal into a board variable, checked (length
-        and checksum) before it runs. Longer code goes piece by piece (helpers/cell_pieces:
-        each piece checked, resent until it arrives intact, kept in a file on the board), and
-        runs as one bytes object read back: the board holds no more than the raw REPL's own
-        buffer of the code would, so a cell it cannot hold gets its own MemoryError.
+        The code goes lean (lean_code: no comments, empty docstrings, same lines): the
+        board's heap holds its text before compiling it. Up to one piece it goes as a bytes
+        literal into a board variable, checked (length and checksum) before it runs. Longer
+        code goes piece by piece (helpers/cell_pieces: each piece checked, resent until it
+        arrives intact, kept in a file on the board), and runs as one bytes object read
+        back: the board holds no more than the raw REPL's own buffer of the code would, so
+        a cell it cannot hold gets its own MemoryError.
         """
+        size = len(code)
+        code = lean(code)
         if len(code) <= LEGACY_PIECE:  # one piece: one step, no file
             stage = b"%s=%s\nprint(len(%s),sum(%s)%%65521)" % (
                 _LEGACY_VAR, _bytes_literal(code), _LEGACY_VAR, _LEGACY_VAR,
             )  # fmt: skip
-            self._stage(stage, b"%d %d" % (len(code), sum(code) % 65521), len(code))
+            self._stage(stage, b"%d %d" % (len(code), sum(code) % 65521), size)
             run = _LEGACY_RUN
         else:
-            self._stage_pieces(code)
+            self._stage_pieces(code, size)
             run = b"exec(_mpk_r(%d,%d))" % (len(code), sum(code) % 65521)
         self.transport.write(run + CTRL_D + probe)
         self._probed = bool(probe)
-        self._legacy_run = len(code)
+        self._legacy_run = size
         self._expect_ok()
 
-    def _stage_pieces(self, code: bytes) -> None:
-        """Hand `code` to the board's cell_pieces helper, piece by verified piece, into a
-        file; into RAM where the board has no room for the file (the board's OSError)."""
-        size = len(code)
+    def _stage_pieces(self, code: bytes, size: int) -> None:
+        """Hand `code` (a cell of `size` bytes) to the board's cell_pieces helper, piece by
+        verified piece, into a file; into RAM where the board has no room for the file (the
+        board's OSError). The helper is defined first where the board lacks it."""
         for opening in (_INTO_FILE, _INTO_RAM):
-            # A collection first: the little the helper keeps sits low, out of the way.
-            if not self._stage(opening, b"0", size, missing=b"OSError"):
+            failed = self._stage(_checked(opening), b"0", size, (b"NameError", b"OSError"))
+            if failed == b"NameError":
+                self._stage(_checked(helper("cell_pieces").encode() + b"print(0)"), b"0", size)
+                failed = self._stage(_checked(opening), b"0", size, (b"OSError",))
+            if failed:
                 continue  # no file can be written here
-            self._stage(helper("cell_pieces").encode() + b"print(0)", b"0", size)
-            for pos in range(0, size, LEGACY_PIECE):
+            for pos in range(0, len(code), LEGACY_PIECE):
                 piece = code[pos : pos + LEGACY_PIECE]
                 call = b"_mpk_w(%s,%d,%d,%d)" % (
                     _bytes_literal(piece), pos, len(piece), sum(piece) % 65521,
                 )  # fmt: skip
-                if not self._stage(call, b"%d" % (pos + len(piece)), size, b"OSError"):
+                if self._stage(call, b"%d" % (pos + len(piece)), size, (b"OSError",)):
                     break  # no room for the file
             else:
-                self._stage(helper("cell_read").encode() + _COLLECT, b"0", size)
+                self._stage(_checked(_PIECES_KEPT), b"0", size)
                 return
         raise ReplError("The board could not keep the cell anywhere: %reset, then run it again.")
 
-    def _stage(self, stage: bytes, expect: bytes, size: int, missing: bytes = b"") -> bool:
+    def _stage(
+        self, stage: bytes, expect: bytes, size: int, missing: tuple[bytes, ...] = ()
+    ) -> bytes:
         """Run one delivery step, paced, until the board answers `expect` (sent again, more
-        slowly, when it answers something else: bytes were lost on the way). False where
-        its error holds `missing`; the board's MemoryError is said as it is."""
+        slowly, when it answers something else: bytes were lost on the way); b"". Where its
+        error names one of `missing`, that one; the board's MemoryError is said as it is."""
         while True:
             size_, pause = LEGACY_PACES[self._pace]
             for i in range(0, len(stage), size_):
@@ -323,11 +335,11 @@ class RawRepl:
             self.transport.write(CTRL_D)
             got, error = self._legacy_answer()
             if got == expect:
-                return True
-            if missing and missing in error:
-                return False
+                return b""
+            for word in missing:
+                if word in error:
+                    return word
             if b"MemoryError" in error:
-                self.enter(interrupt=False)
                 raise ReplError(
                     f"{_last_line(error)} (the cell is {size} bytes): the board has too "
                     "little free memory for it; split it into smaller cells, or free memory "
@@ -604,6 +616,15 @@ def _flush_calmly(ends: RunEnd) -> None:
 def _bytes_literal(data: bytes) -> bytes:
     """A bytes literal of data in plain ASCII (no byte the raw REPL reserves)."""
     return repr(data).encode("ascii")
+
+
+def _checked(code: bytes) -> bytes:
+    """A delivery step that runs `code` only if it arrived intact (length and checksum):
+    a step with a lost byte prints nothing, and is sent again."""
+    return b"%s=%s\nif len(%s)==%d and sum(%s)%%65521==%d:exec(globals().pop('%s'))" % (
+        _LEGACY_VAR, _bytes_literal(code), _LEGACY_VAR, len(code), _LEGACY_VAR,
+        sum(code) % 65521, _LEGACY_VAR,
+    )  # fmt: skip
 
 
 def _unwrap_exec(error: str, size: int = 0) -> str:
