@@ -630,6 +630,9 @@ def _checked(code: bytes) -> bytes:
 def _unwrap_exec(error: str, size: int = 0) -> str:
     """A traceback from code run by exec() as if the code had been sent as it is; a
     MemoryError before the code ran (compiling or reading it back) names the cell's size."""
+    # Frames of the delivery helper (cell_pieces' _mpk_r) are not the user's.
+    lines = error.splitlines(keepends=True)
+    error = "".join(line for line in lines if not line.rstrip().endswith(", in _mpk_r"))
     before_run = '"<string>"' not in error
     outer = '  File "<stdin>", line 1, in <module>\n'
     if error.startswith("Traceback") and outer in error:
