@@ -45,6 +45,10 @@ _INTO_RAM = (
     b"_mpk_w\ntry:\n _mpk_f.close()\n import os\n os.remove('.mpk_cell')\nexcept Exception:\n"
     b" pass\n_mpk_t=0\n_mpk_l=[]\n_mpk_f=None\n" + _COLLECT
 )
+#: A delivery given up: its file closed, its pieces dropped.
+_DROP_PIECES = (
+    b"try:\n _mpk_f.close()\nexcept Exception:\n pass\n_mpk_f=_mpk_l=None\nimport gc\ngc.collect()"
+)
 #: All pieces kept: the file is closed, and what the pieces left collected.
 _PIECES_KEPT = b"if _mpk_f:\n _mpk_f.close()\n_mpk_f=None\n" + _COLLECT
 #: Code shorter than this goes in one write in plain raw mode: with its Ctrl-D and the probe
@@ -302,6 +306,15 @@ class RawRepl:
         """Hand `code` (a cell of `size` bytes) to the board's cell_pieces helper, piece by
         verified piece, into a file; into RAM where the board has no room for the file (the
         board's OSError). The helper is defined first where the board lacks it."""
+        try:
+            self._stage_all(code, size)
+        except ReplError:
+            # Close the file and drop the pieces kept so far: the board keeps no stale heap.
+            self.transport.write(_DROP_PIECES + CTRL_D)
+            self._legacy_answer()
+            raise
+
+    def _stage_all(self, code: bytes, size: int) -> None:
         for opening in (_INTO_FILE, _INTO_RAM):
             failed = self._stage(_checked(opening), b"0", size, (b"NameError", b"OSError"))
             if failed == b"NameError":
