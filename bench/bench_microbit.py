@@ -37,22 +37,34 @@ def bare(board: Board, code: bytes) -> bytes:
 
 
 def four_kb() -> str:
+    """A lesson's 4 KB cell: a two-line function among comment lines."""
     note = "# a comment line of the kind a lesson has, %04d, to make the cell long ..."
     lines = [note % i for i in range(52)]
-    return "\n".join(
-        [*lines[:26], "def f(a, b):", "    return a * b", *lines[26:], "print(f(6, 7))"]
-    )
+    body = ["def f(a, b):", "    return a * b"]
+    return "\n".join([*lines[:26], *body, *lines[26:], "print(f(6, 7))"])
+
+
+def code_only() -> str:
+    """1 KB of code with nothing to leave out (every byte goes to the board either way)."""
+    body = "".join(f"def h{i}(x):\n    return x * {i} + 1\n" for i in range(30))
+    return body + "print(h1(41))\n"
 
 
 def check(answer: bytes) -> None:
     assert b"42" in answer, answer[-80:]
 
 
-def timed(runs: int, step: Callable[[], object]) -> str:
+def timed(runs: int, step: Callable[[], object], reset: Callable[[], object]) -> str:
+    """min/median/max seconds of `step`, each run on a freshly soft-reset board (its whole
+    heap: a failed plain send can leave the board unable to answer)."""
     times = []
     for _ in range(runs):
+        reset()
         start = time.perf_counter()
-        step()
+        try:
+            step()
+        except (TimeoutError, AssertionError):
+            return "the board stopped answering (or ran out of memory)"
         times.append(time.perf_counter() - start)
     return f"min {min(times):.3f}  median {statistics.median(times):.3f}  max {max(times):.3f} s"
 
@@ -72,14 +84,20 @@ def main() -> None:
 
             return step
 
-        print("trivial cell, mpkernel:     ", timed(args.runs, cell("x = 1")))
-        print("trivial cell, bare raw REPL:", timed(args.runs, lambda: bare(board, b"x = 1")))
-        code = four_kb()
-        print(f"{len(code)} B cell, mpkernel:     ", timed(args.runs, cell(code)))
-        print(
-            f"{len(code)} B cell, pyboard.py way:",
-            timed(args.runs, lambda: check(pyboard_way(board, code.encode()))),
-        )
+        def reset() -> None:
+            board.soft_reset()
+
+        def nothing() -> None:
+            pass
+
+        print("trivial cell, mpkernel:     ", timed(args.runs, cell("x = 1"), nothing))
+        raw = timed(args.runs, lambda: bare(board, b"x = 1"), nothing)
+        print("trivial cell, bare raw REPL:", raw)
+        for name, code in (("4 KB lesson", four_kb()), ("1 KB code", code_only())):
+            sent = code.encode()
+            print(f"{name} ({len(code)} B), mpkernel:      ", timed(args.runs, cell(code), reset))
+            plain = timed(args.runs, lambda s=sent: check(pyboard_way(board, s)), reset)
+            print(f"{name} ({len(code)} B), pyboard.py way:", plain)
         board.close()
 
 
