@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what the tests need: the venv .venv with mpkernel and its test extra, at the
 # exact versions CI tests (constraints.txt), and (when this user may use apt-get) Debian's
-# Chromium for the browser tests. Without Chromium those tests are skipped, with the
+# Chromium for the browser tests and qemu-system-arm + firmware-microbit-micropython for the
+# micro:bit tests. Without them those tests are skipped (they fail under CI=true), with the
 # reason; everything else still runs. The test extra also brings the command-line tools
 # the README uses: mpremote, papermill, jupyter nbconvert, and pandas for %%plot's _plot.
 #
@@ -18,10 +19,17 @@ fi
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
 
 CHROMIUM="${MPKERNEL_CHROMIUM:-/usr/bin/chromium}"  # where the browser tests look
-if [ -x "$CHROMIUM" ]; then
+# Debian packages the tests use when present: Chromium (browser tests) and the BBC
+# micro:bit's MicroPython 1.9.2 under QEMU (tests/microbit.py: old, small firmware).
+PACKAGES=""
+[ -x "$CHROMIUM" ] || PACKAGES="chromium chromium-driver"
+command -v qemu-system-arm >/dev/null 2>&1 || PACKAGES="$PACKAGES qemu-system-arm"
+[ -f /usr/share/firmware-microbit-micropython/firmware.hex ] \
+    || PACKAGES="$PACKAGES firmware-microbit-micropython"
+if [ -z "$PACKAGES" ]; then
     :
 elif ! command -v apt-get >/dev/null 2>&1; then
-    echo "test-tools: no apt-get here: install Chromium yourself, or the browser tests are skipped."
+    echo "test-tools: no apt-get here: install$PACKAGES yourself, or the tests that need them are skipped."
 else
     if [ "$(id -u)" = 0 ]; then
         SUDO=""
@@ -31,12 +39,12 @@ else
         SUDO="none"
     fi
     if [ "$SUDO" = none ]; then
-        echo "test-tools: not root and no passwordless sudo: Chromium not installed, browser tests are skipped."
-    elif $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+        echo "test-tools: not root and no passwordless sudo: $PACKAGES not installed, the tests that need them are skipped."
+    elif $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $PACKAGES >/dev/null 2>&1 \
         || { $SUDO apt-get update -q >/dev/null 2>&1 \
-             && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; }; then
-        echo "test-tools: installed Chromium ($("$CHROMIUM" --version 2>/dev/null || echo '?'))."
+             && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $PACKAGES >/dev/null 2>&1; }; then
+        echo "test-tools: installed$PACKAGES."
     else
-        echo "test-tools: apt-get could not install chromium: browser tests are skipped."
+        echo "test-tools: apt-get could not install$PACKAGES: the tests that need them are skipped."
     fi
 fi

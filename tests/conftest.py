@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager, start_new_kernel
+from microbit import MicrobitUnavailable, qemu_microbit
 
 from mpkernel.board.virtual import VirtualBoard
 
@@ -199,3 +200,16 @@ def virtual_board(tmp_path: Path) -> Iterator[VirtualBoard]:
     board = VirtualBoard(root=tmp_path)
     yield board
     board.stop()
+
+
+@pytest.fixture(scope="module")
+def microbit_port() -> Iterator[str]:
+    """The BBC micro:bit's MicroPython 1.9.2 under QEMU (tests/microbit.py), its PTY's path.
+    Where it cannot start the test is skipped, saying what to install; under CI it fails."""
+    try:
+        with qemu_microbit() as port:
+            yield port
+    except MicrobitUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs the QEMU micro:bit: {exc}")
+        pytest.skip(str(exc))

@@ -120,7 +120,7 @@ def test_small_tier_code_runs_on_a_small_heap(tmp_path: Path) -> None:
     parses within MicroPython's first parser stack (deeper code reallocates it: 1.25 KB)."""
     (tmp_path / "x.bin").write_bytes(DATA)
     (tmp_path / "y.bin").write_bytes(b"y" * 100)
-    assert run_small(tmp_path, helper("caps"), heap="5k").strip() == "111111111"
+    assert run_small(tmp_path, helper("caps"), heap="5k").strip() == "1111111111"
     assert run_small(tmp_path, "P = 'x.bin'\n" + helper("fs_stat")).strip() == "(False, 2048)"
     assert "('x.bin', False, 2048)" in run_small(tmp_path, "P = ''\n" + helper("fs_ls"))
     size = run_small(tmp_path, FLAT_OS + "P = 'x.bin'\n" + helper("fs_size"), "5k")

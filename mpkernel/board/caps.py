@@ -23,8 +23,8 @@ TINY_HEAP = 12_000
 
 #: What helpers/caps.py prints, one 0/1 flag each, in this order.
 _FLAGS = (
-    "stdin_buffer", "kbd_intr", "binascii", "hashlib", "deflate", "iobase", "stat", "statvfs",
-    "rename",
+    "stdin", "stdin_buffer", "kbd_intr", "binascii", "hashlib", "deflate", "iobase", "stat",
+    "statvfs", "rename",
 )  # fmt: skip
 
 
@@ -43,6 +43,7 @@ class Caps:
     rename: bool = True  # os.rename
     iobase: bool = True  # io.IOBase subclasses work as streams (needed by %mount)
     stdin_buffer: bool = True  # sys.stdin.buffer (reads count bytes, not characters)
+    stdin: bool = True  # sys.stdin (1.9-era firmware has none: input() reads the UART)
 
     @property
     def tiny(self) -> bool:
@@ -71,4 +72,5 @@ def probe(board: Asked) -> Caps:
         rename=has["rename"],
         iobase=has["iobase"],
         stdin_buffer=has["stdin_buffer"],
+        stdin=has["stdin"],
     )

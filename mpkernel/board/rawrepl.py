@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import BoardError
+from .helpers import helper
+from .lean_code import lean
 from .run_end import RunEnd, end_statement, new_mark
 from .silent_code import is_silent
 from .transport import Transport
@@ -30,8 +32,26 @@ LEGACY_PACES = ((64, 0.01), (32, 0.01), (16, 0.01), (8, 0.01), (4, 0.02))  # (by
 #: Code this short goes in one write even without raw-paste: it fits a 64-byte receive buffer
 #: with the end and probe bytes, whatever the board is doing.
 SAFE_BURST = 48
+#: Longer code goes to such a board in verified pieces of this many bytes: a piece, its
+#: literal and the step's source fit a 2 KB heap.
+LEGACY_PIECE = 256
 _LEGACY_VAR = b"_mpk_code"
 _LEGACY_RUN = b"exec(globals().pop('_mpk_code'))"
+_COLLECT = b"import gc\ngc.collect()\nprint(0)"
+#: How a long cell's pieces are kept on the board (helpers/cell_pieces): in a file, or in
+#: RAM where no file can be written (the file of an attempt that ran out of room goes).
+#: A NameError for _mpk_w: the helper is not (or no longer) defined.
+_INTO_FILE = b"_mpk_w\n_mpk_t=0\n_mpk_l=0\n_mpk_f=open('.mpk_cell','wb')\n" + _COLLECT
+_INTO_RAM = (
+    b"_mpk_w\ntry:\n _mpk_f.close()\n import os\n os.remove('.mpk_cell')\nexcept Exception:\n"
+    b" pass\n_mpk_t=0\n_mpk_l=[]\n_mpk_f=None\n" + _COLLECT
+)
+#: A delivery given up: its file closed, its pieces dropped.
+_DROP_PIECES = (
+    b"try:\n _mpk_f.close()\nexcept Exception:\n pass\n_mpk_f=_mpk_l=None\nimport gc\ngc.collect()"
+)
+#: All pieces kept: the file is closed, and what the pieces left collected.
+_PIECES_KEPT = b"if _mpk_f:\n _mpk_f.close()\n_mpk_f=None\n" + _COLLECT
 #: Code shorter than this goes in one write in plain raw mode: with its Ctrl-D and the probe
 #: it fits the smallest stdin buffer (ESP8266: 256 bytes, 255 usable) and one WebREPL text
 #: frame, and saves raw-paste's handshake round trip.
@@ -100,7 +120,8 @@ class RawRepl:
         self._mark: bytes | None = None  # what the code sent last prints when it completes
         self._probed = False  # a probe (Ctrl-A) was queued behind the code sent last
         self._silent = False  # the code sent last can print nothing (silent_code)
-        self._legacy_run = False  # the code sent last runs through exec() (see LEGACY_PACES)
+        #: The size of the code sent last when it runs through exec() (see LEGACY_PACES), or 0.
+        self._legacy_run = 0
         self._pace = 0  # index into LEGACY_PACES that delivered code intact last
         self._before_ok = b""  # printed by a running thread while the code went in
         #: Serves requests in the output of every run (a mounted folder). The first request
@@ -257,19 +278,88 @@ class RawRepl:
         return bytes(buf[:n])
 
     def _send_legacy(self, code: bytes, probe: bytes = b"") -> None:
-        """For firmware without raw-paste: deliver the code verified, then start it."""
-        stage = b"%s=%s\nprint(len(%s),sum(%s)%%65521)" % (
-            _LEGACY_VAR, _bytes_literal(code), _LEGACY_VAR, _LEGACY_VAR,
-        )  # fmt: skip
-        expect = b"%d %d" % (len(code), sum(code) % 65521)
+        """For firmware without raw-paste: deliver the code verified, then start it.
+
+        The code goes lean (lean_code: no comments, empty docstrings, same lines): the
+        board's heap holds its text before compiling it. Up to one piece it goes as a bytes
+        literal into a board variable, checked (length and checksum) before it runs. Longer
+        code goes piece by piece (helpers/cell_pieces: each piece checked, resent until it
+        arrives intact, kept in a file on the board), and runs as one bytes object read
+        back: the board holds no more than the raw REPL's own buffer of the code would, so
+        a cell it cannot hold gets its own MemoryError.
+        """
+        size = len(code)
+        code = lean(code)
+        if len(code) <= LEGACY_PIECE:  # one piece: one step, no file
+            stage = b"%s=%s\nprint(len(%s),sum(%s)%%65521)" % (
+                _LEGACY_VAR, _bytes_literal(code), _LEGACY_VAR, _LEGACY_VAR,
+            )  # fmt: skip
+            self._stage(stage, b"%d %d" % (len(code), sum(code) % 65521), size)
+            run = _LEGACY_RUN
+        else:
+            self._stage_pieces(code, size)
+            run = b"exec(_mpk_r(%d,%d))" % (len(code), sum(code) % 65521)
+        self.transport.write(run + CTRL_D + probe)
+        self._probed = bool(probe)
+        self._legacy_run = size
+        self._expect_ok()
+
+    def _stage_pieces(self, code: bytes, size: int) -> None:
+        """Hand `code` (a cell of `size` bytes) to the board's cell_pieces helper, piece by
+        verified piece, into a file; into RAM where the board has no room for the file (the
+        board's OSError). The helper is defined first where the board lacks it."""
+        try:
+            self._stage_all(code, size)
+        except ReplError:
+            # Close the file and drop the pieces kept so far: the board keeps no stale heap.
+            self.transport.write(_DROP_PIECES + CTRL_D)
+            self._legacy_answer()
+            raise
+
+    def _stage_all(self, code: bytes, size: int) -> None:
+        for opening in (_INTO_FILE, _INTO_RAM):
+            failed = self._stage(_checked(opening), b"0", size, (b"NameError", b"OSError"))
+            if failed == b"NameError":
+                self._stage(_checked(helper("cell_pieces").encode() + b"print(0)"), b"0", size)
+                failed = self._stage(_checked(opening), b"0", size, (b"OSError",))
+            if failed:
+                continue  # no file can be written here
+            for pos in range(0, len(code), LEGACY_PIECE):
+                piece = code[pos : pos + LEGACY_PIECE]
+                call = b"_mpk_w(%s,%d,%d,%d)" % (
+                    _bytes_literal(piece), pos, len(piece), sum(piece) % 65521,
+                )  # fmt: skip
+                if self._stage(call, b"%d" % (pos + len(piece)), size, (b"OSError",)):
+                    break  # no room for the file
+            else:
+                self._stage(_checked(_PIECES_KEPT), b"0", size)
+                return
+        raise ReplError("The board could not keep the cell anywhere: %reset, then run it again.")
+
+    def _stage(
+        self, stage: bytes, expect: bytes, size: int, missing: tuple[bytes, ...] = ()
+    ) -> bytes:
+        """Run one delivery step, paced, until the board answers `expect` (sent again, more
+        slowly, when it answers something else: bytes were lost on the way); b"". Where its
+        error names one of `missing`, that one; the board's MemoryError is said as it is."""
         while True:
-            size, pause = LEGACY_PACES[self._pace]
-            for i in range(0, len(stage), size):
-                self.transport.write(stage[i : i + size])
+            size_, pause = LEGACY_PACES[self._pace]
+            for i in range(0, len(stage), size_):
+                self.transport.write(stage[i : i + size_])
                 time.sleep(pause)
             self.transport.write(CTRL_D)
-            if self._legacy_answer() == expect:
-                break
+            got, error = self._legacy_answer()
+            if got == expect:
+                return b""
+            for word in missing:
+                if word in error:
+                    return word
+            if b"MemoryError" in error:
+                raise ReplError(
+                    f"{_last_line(error)} (the cell is {size} bytes): the board has too "
+                    "little free memory for it; split it into smaller cells, or free memory "
+                    "(del big variables, %reset)."
+                )
             if self._pace == len(LEGACY_PACES) - 1:
                 raise ReplError(
                     "The board keeps losing bytes of the code sent to it, even sent slowly: "
@@ -277,13 +367,10 @@ class RawRepl:
                     "has a flow-controlled paste mode)."
                 )
             self._pace += 1
-        self.transport.write(_LEGACY_RUN + CTRL_D + probe)
-        self._probed = bool(probe)
-        self._legacy_run = True
-        self._expect_ok()
 
-    def _legacy_answer(self) -> bytes:
-        """What the delivery check printed; b"" if it failed (the board is back at `>`)."""
+    def _legacy_answer(self) -> tuple[bytes, bytes]:
+        """What a delivery step printed and its error; (b"", b"") when its answer did not
+        arrive whole (the board is back at `>`)."""
         try:
             self.read_until(b"OK", 3.0)
             got = self.read_until(b"\x04", 5.0)
@@ -292,8 +379,8 @@ class RawRepl:
         except TimeoutError:
             # Bytes lost on the way (the end of code among them?): clear the line, start over.
             self.enter()
-            return b""
-        return got[:-1].strip() if error == b"\x04" else b""
+            return b"", b""
+        return got[:-1].strip(), error[:-1]
 
     def _expect_ok(self) -> None:
         """Plain raw mode: the board answers OK when it has taken the code. What came before
@@ -321,7 +408,7 @@ class RawRepl:
         """The run of the next command written as `queued` gave it: TimeoutError when no
         `OK` came within `timeout` seconds."""
         self.read_until(b"OK", timeout)
-        self._mark, self._probed, self._legacy_run = None, True, False
+        self._mark, self._probed, self._legacy_run = None, True, 0
         self._silent = False
         return self.follow(on_output)
 
@@ -367,7 +454,7 @@ class RawRepl:
             code += end_statement(self._mark)
         probe = b"" if self._mark or self._silent else CTRL_A
         small = self.small_code if self.raw_paste else min(self.small_code, SAFE_BURST)
-        self._legacy_run = False
+        self._legacy_run = 0
         if len(code) < small:
             self.transport.write(code + CTRL_D + probe)
             self._probed = bool(probe)
@@ -476,8 +563,8 @@ class RawRepl:
         self._pending[:0] = ends.after
         result.error = ends.error.decode("utf-8", "replace")
         if self._legacy_run:
-            result.error = _unwrap_exec(result.error)
-            self._legacy_run = False
+            result.error = _unwrap_exec(result.error, self._legacy_run)
+            self._legacy_run = 0
         result.reset = ends.reset
         last = result.error.strip().splitlines()[-1:]
         if last and last[0].startswith("KeyboardInterrupt"):
@@ -550,12 +637,39 @@ def _bytes_literal(data: bytes) -> bytes:
     return repr(data).encode("ascii")
 
 
-def _unwrap_exec(error: str) -> str:
-    """A traceback from code run by exec() as if the code had been sent as it is."""
+def _checked(code: bytes) -> bytes:
+    """A delivery step that runs `code` only if it arrived intact (length and checksum):
+    a step with a lost byte prints nothing, and is sent again."""
+    return b"%s=%s\nif len(%s)==%d and sum(%s)%%65521==%d:exec(globals().pop('%s'))" % (
+        _LEGACY_VAR, _bytes_literal(code), _LEGACY_VAR, len(code), _LEGACY_VAR,
+        sum(code) % 65521, _LEGACY_VAR,
+    )  # fmt: skip
+
+
+def _unwrap_exec(error: str, size: int = 0) -> str:
+    """A traceback from code run by exec() as if the code had been sent as it is; a
+    MemoryError before the code ran (compiling or reading it back) names the cell's size."""
+    # Frames of the delivery helper (cell_pieces' _mpk_r) are not the user's.
+    lines = error.splitlines(keepends=True)
+    error = "".join(line for line in lines if not line.rstrip().endswith(", in _mpk_r"))
+    before_run = '"<string>"' not in error
     outer = '  File "<stdin>", line 1, in <module>\n'
     if error.startswith("Traceback") and outer in error:
         error = error.replace(outer, "", 1)
-    return error.replace('File "<string>"', 'File "<stdin>"')
+    error = error.replace('File "<string>"', 'File "<stdin>"')
+    last = error.rstrip().splitlines()[-1:]
+    if size and before_run and last and last[0].startswith("MemoryError"):
+        error = error.rstrip() + (
+            f" (the cell is {size} bytes: the board has too little free memory for it; split "
+            "it into smaller cells, or free memory)\n"
+        )
+    return error
+
+
+def _last_line(error: bytes) -> str:
+    """The last line of a traceback the board printed."""
+    lines = error.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else "MemoryError"
 
 
 def _rebooted(tail: bytes) -> bool:

@@ -1,6 +1,7 @@
-# Prints one 0/1 flag per ability, in this order: sys.stdin.buffer, micropython.kbd_intr,
-# binascii, hashlib, deflate, io.IOBase, os.stat (folders), os.statvfs, os.rename.
-# A missing module is a 0. Small and shallow (see fs_stat): this runs on 2 KB heaps.
+# Prints one 0/1 flag per ability, in this order: sys.stdin, sys.stdin.buffer,
+# micropython.kbd_intr, binascii, hashlib, deflate, io.IOBase, os.stat (folders), os.statvfs,
+# os.rename. A missing module or attribute is a 0, never an error: 1.9-era firmware (the
+# micro:bit's) has no sys.stdin. Small and shallow (see fs_stat): this runs on 2 KB heaps.
 import sys
 
 
@@ -12,7 +13,8 @@ def _mpk_has(m, a):
     return "1" if hasattr(m, a) else "0"
 
 
-_f = "1" if hasattr(sys.stdin, "buffer") else "0"
+_f = _mpk_has("sys", "stdin")
+_f += "1" if hasattr(getattr(sys, "stdin", None), "buffer") else "0"
 _a = "micropython.kbd_intr binascii.a2b_base64 hashlib.sha256 deflate.DeflateIO "
 _a += "io.IOBase os.stat os.statvfs os.rename"
 for _a in _a.split():

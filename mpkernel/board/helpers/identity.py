@@ -8,10 +8,10 @@ _i = sys.implementation
 _d = {}
 _d["implementation"] = _i.name
 _d["version"] = "%d.%d.%d" % _i.version[:3]
-_d["sys_version"] = sys.version
-_d["platform"] = sys.platform
+_d["sys_version"] = getattr(sys, "version", "")
+_d["platform"] = getattr(sys, "platform", "")
 _d["machine"] = getattr(_i, "_machine", "")
-if sys.modules.get("_mpk"):
+if getattr(sys, "modules", {}).get("_mpk"):  # 1.9-era micro:bit: no sys.modules
     _d["simulated"] = True  # mpkernel's virtual board, even when reached over WebREPL
 try:
     import os

@@ -4,9 +4,10 @@ import os
 import sys
 
 _n = set()
-for _d in sys.path:
+_d = _f = 0
+for _d in getattr(sys, "path", [""]):  # 1.9-era micro:bit: no sys.path, os.listdir()
     try:
-        for _f in os.listdir(_d or "."):
+        for _f in os.listdir(_d) if _d else os.listdir():
             if _f.endswith(".py") or _f.endswith(".mpy"):
                 _n.add(_f.rsplit(".", 1)[0])
     except Exception:

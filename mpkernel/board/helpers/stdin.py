@@ -7,10 +7,21 @@ class _mpk_In:
     def line(self, p=""):
         import sys
 
-        sys.stdout.write("\x1empk-in\x1e" + p + "\x1e\x1f")
+        print("\x1empk-in\x1e" + p + "\x1e\x1f", end="")  # no sys.stdout on 1.9 micro:bit
         s = ""
+        r = getattr(sys, "stdin", None)
+        if r:
+            r = r.read
+        else:  # 1.9-era micro:bit: no sys.stdin, its REPL's UART is microbit.uart
+            from microbit import uart
+
+            def r(n):
+                while not uart.any():
+                    pass
+                return chr(uart.read(1)[0])
+
         while 1:
-            c = sys.stdin.read(1)
+            c = r(1)
             if not c or c in "\r\n":
                 break
             s += c
