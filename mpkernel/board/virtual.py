@@ -14,8 +14,10 @@ behave like a board on a UART:
   and the port stays the same.
 - SIGUSR1 to the relay is the reset button: `boot.py` and `main.py` run, friendly REPL.
 - `--legacy` answers like firmware older than 1.14, which lacks raw-paste mode.
-- WebREPL: the board's `webrepl.start()` (sim/webrepl.py) asks the relay, over a local
-  control socket whose port and token only the board gets, to serve WebREPL; the relay then
+- WebREPL: the board's `webrepl.start()` (sim/webrepl.py) asks the relay to serve WebREPL,
+  over the board's control channel: one end of a socket pair that the child inherits (only
+  its number is on the command line; no other account can reach it, nor any other
+  process of ours). The kernel reaches the relay the same way (`--control-fd`). The relay then
   listens on 127.0.0.1 (8266 when free) and bridges it to the same REPL, as the firmware
   does beside its UART (webrepl_server.py). A reset ends it; boot.py starts it again.
 - The board sees its folder as "/" with a flash of --fs-size bytes (sim/_mpk.py), and
@@ -30,7 +32,6 @@ import contextlib
 import ctypes
 import fcntl
 import os
-import secrets
 import select
 import signal
 import socket
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import termios
+import threading
 import time
 import tty
 from pathlib import Path
@@ -124,11 +126,10 @@ class Relay:
         self.legacy = legacy
         self.hide = hide
         self.fs_size = fs_size
-        self.control = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.control.bind(("127.0.0.1", 0))
-        self.control.listen(4)
-        self.control_port = self.control.getsockname()[1]
-        self.token = secrets.token_hex(8)
+        #: Control channels (socket pair ends): the board's (new for each start of the
+        #: child) and, when the kernel started us, the kernel's.
+        self.board_control: socket.socket | None = None
+        self.kernel_control: socket.socket | None = None
         self.webrepl: WebReplServer | None = None
         self.webrepl_port = DEFAULT_WEBREPL_PORT
         self.port_master, port_slave = os.openpty()
@@ -170,8 +171,11 @@ class Relay:
         argv = ["micropython"]
         if self.heap:
             argv += ["-X", f"heapsize={heap_bytes(self.heap) + SETUP_HEAP}"]
+        ours, theirs = socket.socketpair()
+        self.close_board_control()
+        self.board_control = ours
         argv += ["-i", str(SIM_DIR / "_start.py"), f"root={self.root}"]
-        argv += [f"ctl={self.control_port}:{self.token}", f"fs={self.fs_size}"]
+        argv += [f"ctl={theirs.fileno()}", f"fs={self.fs_size}"]
         if self.heap:
             argv.append(f"heap={heap_bytes(self.heap)}")
         if power_on:
@@ -191,18 +195,26 @@ class Relay:
             env=env,
             preexec_fn=_child_setup,
             close_fds=True,
+            pass_fds=(theirs.fileno(),),
         )
+        theirs.close()
         os.close(slave)
         self.board_master = master
         self.ready_by = time.monotonic() + READY_TIMEOUT
         if self.raw_mode:
             self.swallow = b""
 
+    def close_board_control(self) -> None:
+        if self.board_control is not None:
+            self.board_control.close()
+            self.board_control = None
+
     def stop_child(self) -> None:
         if self.child and self.child.poll() is None:
             self.child.kill()
         if self.child:
             self.child.wait()
+        self.close_board_control()
         if self.board_master >= 0:
             os.close(self.board_master)
             self.board_master = -1
@@ -298,10 +310,7 @@ class Relay:
 
     def answer(self, line: str) -> str:
         """One request from the board (sim/_mpk.py ask()) or from VirtualBoard."""
-        token, _, rest = line.partition(" ")
-        if not secrets.compare_digest(token, self.token):
-            return "error not allowed"
-        cmd, _, args = rest.partition(" ")
+        cmd, _, args = line.partition(" ")
         if cmd == "webrepl-start":
             port, _, password = args.partition(" ")
             try:
@@ -321,31 +330,39 @@ class Relay:
             return "ok"
         return "error unknown request"
 
-    def on_control(self) -> None:
-        conn, _ = self.control.accept()
-        with conn:
-            conn.settimeout(2.0)
-            data = b""
-            try:
-                while b"\n" not in data and len(data) < 400:
-                    got = conn.recv(400)
-                    if not got:
-                        break
-                    data += got
-                reply = self.answer(data.decode("utf-8", "replace").strip())
-                conn.sendall(reply.encode() + b"\n")
-            except OSError:
-                pass
+    def on_control(self, conn: socket.socket) -> bool:
+        """Answer the request line that arrived on a control channel; False if it closed.
+
+        Each side writes one line and waits for its answer, so a request is read whole here
+        (within a deadline) before the next one can come.
+        """
+        data = b""
+        conn.settimeout(2.0)
+        try:
+            while not data.endswith(b"\n") and len(data) < 4096:
+                got = conn.recv(4096 - len(data))
+                if not got:
+                    return False
+                data += got
+            seq, _, line = data.decode("utf-8", "replace").strip().partition(" ")
+            conn.sendall(f"{seq} {self.answer(line)}\n".encode())
+        except OSError:
+            return False
+        return True
 
     def run(self) -> None:
         self.start_child(power_on=True)
         while True:
-            waits = [self.port_master, self.board_master, self.control]
+            controls = [c for c in (self.board_control, self.kernel_control) if c is not None]
+            waits = [self.port_master, self.board_master, *controls]
             if self.webrepl is not None:
                 waits += self.webrepl.sockets()
             ready, _, _ = select.select(waits, [], [], 0.5)
-            if self.control in ready:
-                self.on_control()
+            for conn in controls:
+                if conn in ready and not self.on_control(conn):
+                    if conn is self.kernel_control:  # the kernel closed its end: it is done
+                        return
+                    self.close_board_control()  # the board's: it ends, its restart makes one
             if self.held:
                 self.setting_up()  # hands held input on after the timeout
             if self.webrepl is not None:
@@ -400,6 +417,12 @@ def main(argv: list[str] | None = None) -> int:
         help="act like a smaller port: modules or functions to leave out, e.g. "
         "binascii,hashlib,os.ilistdir",
     )
+    parser.add_argument(
+        "--control-fd",
+        type=int,
+        help="an inherited socket (one end of a socket pair) to take requests on, one line "
+        "each: how the kernel that started this board reaches it",
+    )
     args = parser.parse_args(argv)
     die_with_parent()
     root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="mpkernel-board-"))
@@ -407,9 +430,10 @@ def main(argv: list[str] | None = None) -> int:
     relay = Relay(root.resolve(), args.heap, args.legacy, args.hide, args.fs_size, args.flat)
     signal.signal(signal.SIGUSR1, relay.press_reset)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args.control_fd is not None:
+        relay.kernel_control = socket.socket(fileno=args.control_fd)
     print(relay.port, flush=True)
     print(root.resolve(), flush=True)
-    print(f"{relay.control_port} {relay.token}", flush=True)
     try:
         relay.run()
     except (KeyboardInterrupt, SystemExit):
@@ -450,21 +474,30 @@ class VirtualBoard:
             argv += ["--hide", hide]
         if flat:
             argv.append("--flat")
-        self._proc = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-            env=clean_env(),
-        )
+        # The board's control channel: a socket pair, one end inherited by the board's
+        # process; nothing another process could use is on its command line.
+        self._control, theirs = socket.socketpair()
+        self._control_lock = threading.Lock()
+        self._seq = 0
+        argv += ["--control-fd", str(theirs.fileno())]
+        try:
+            self._proc = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+                env=clean_env(),
+                pass_fds=(theirs.fileno(),),
+            )
+        finally:
+            theirs.close()
         assert self._proc.stdout is not None
         self.port = self._proc.stdout.readline().decode().strip()
         self.root = Path(self._proc.stdout.readline().decode().strip())
-        control = self._proc.stdout.readline().decode().split()
-        if not self.port or len(control) != 2:
+        if not self.port or not self.root.name:
+            self._control.close()
             raise RuntimeError("the virtual board did not start (is micropython installed?)")
-        self._control = (int(control[0]), control[1])
         self._wait_for_prompt()
 
     @classmethod
@@ -478,14 +511,32 @@ class VirtualBoard:
                 return vb
         return cls(root=root)
 
-    def ask(self, request: str) -> str:
-        """One request to the board's process (see Relay.answer); "" when it is gone."""
-        try:
-            with socket.create_connection(("127.0.0.1", self._control[0]), timeout=2.0) as s:
-                s.sendall(f"{self._control[1]} {request}\n".encode())
-                return s.makefile("rb").readline().decode().strip()
-        except OSError:
-            return ""
+    def ask(self, request: str, timeout: float = 2.0) -> str:
+        """One request to the board's process (see Relay.answer); "" when it is gone or
+        does not answer in time (a late answer is told apart by its number and dropped)."""
+        with self._control_lock:
+            self._seq += 1
+            seq = str(self._seq)
+            deadline = time.monotonic() + timeout
+            try:
+                self._control.sendall(f"{seq} {request}\n".encode())
+                data = b""
+                while True:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return ""
+                    self._control.settimeout(left)
+                    got = self._control.recv(4096)
+                    if not got:
+                        return ""
+                    data += got
+                    while b"\n" in data:
+                        line, _, data = data.partition(b"\n")
+                        number, _, answer = line.decode("utf-8", "replace").partition(" ")
+                        if number == seq:
+                            return answer.strip()
+            except OSError:
+                return ""
 
     def webrepl_url(self) -> str | None:
         """ws://127.0.0.1:PORT while the board's WebREPL serves, else None."""
@@ -525,6 +576,7 @@ class VirtualBoard:
                 self._proc.wait()
         if self._proc.stdout:
             self._proc.stdout.close()
+        self._control.close()
 
     def __enter__(self) -> VirtualBoard:
         return self

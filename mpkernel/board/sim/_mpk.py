@@ -7,7 +7,6 @@
 # as built-in modules are found on a board; they are not listed. ilistdir gives sizes and
 # statvfs gives the virtual board's flash, as the firmware's filesystems do.
 import os
-import socket  # kept here: hide=socket must not cut the board off from its host process
 import sys
 
 ROOT = SIM = CTL = None
@@ -102,21 +101,22 @@ def shrink_heap(free):
     gc.collect()
 
 
+SEQ = [0]
+
+
 def ask(line):
-    # One request to the host process; returns its one-line answer ("ok ..." or "error ...").
-    s = socket.socket()
-    try:
-        s.connect(socket.getaddrinfo("127.0.0.1", CTL[0])[0][-1])
-        s.send(("%s %s\n" % (CTL[1], line)).encode())
-        got = b""
-        while not got.endswith(b"\n"):
-            d = s.recv(100)
-            if not d:
-                break
-            got += d
-    finally:
-        s.close()
-    return got.decode().strip()
+    # One request to the host process over the control channel it handed this process (an
+    # inherited socket, CTL); returns its one-line answer ("ok ..." or "error ..."). Answers
+    # are numbered: one left over from a request that a Ctrl-C cut short is skipped.
+    SEQ[0] += 1
+    n = "%d " % SEQ[0]
+    CTL.write((n + line + "\n").encode())
+    while True:
+        got = CTL.readline().decode()
+        if not got:
+            return "error no answer"
+        if got.startswith(n):
+            return got[len(n) :].strip()
 
 
 class Flat:
@@ -171,7 +171,7 @@ def _hide(names):
 
 
 def start(g):
-    # argv: root=FOLDER ctl=PORT:TOKEN [fs=BYTES] [heap=BYTES] [main] [flat] [hide=a,b.c]
+    # argv: root=FOLDER ctl=FD [fs=BYTES] [heap=BYTES] [main] [flat] [hide=a,b.c]
     global CTL, FS_SIZE
     args = {}
     for a in sys.argv[1:]:
@@ -179,8 +179,7 @@ def start(g):
         args[k] = v
     sys.argv[:] = []  # as on a board
     if "ctl" in args:
-        port, _, token = args["ctl"].partition(":")
-        CTL = (int(port), token)
+        CTL = os.VfsPosix().open(int(args["ctl"]), "r+b")  # the socket, as a file
     FS_SIZE = int(args.get("fs", FS_SIZE))
     mount(args.get("root", "."), sys.path[0], ("machine.py", "network.py", "webrepl.py"))
     sys.path[:] = ["", ".frozen", "/lib"]

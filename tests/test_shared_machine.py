@@ -1,0 +1,134 @@
+"""Safe on a shared machine (issue 26): another local account cannot reach a kernel's virtual
+board, and the board's files stay in its own private folder, removed when it goes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mpkernel.board.virtual import VirtualBoard
+
+NOBODY = ("--reuid=65534", "--regid=65534", "--clear-groups")
+
+#: What another account tries (run as nobody): read every process's command line and
+#: environment, take anything that looks like a control address out of them, and try it;
+#: open the board processes' inherited sockets through /proc.
+INTRUDER = r"""
+import json, os, re, socket, sys
+pids, marker = [int(p) for p in sys.argv[1].split(",")], sys.argv[2]
+seen = {"cmdline": False, "environ": False, "reached": [], "opened": [], "tried": 0}
+text = ""
+for pid in pids:
+    for part in ("cmdline", "environ"):
+        try:
+            with open(f"/proc/{pid}/{part}", "rb") as f:
+                text += f.read().decode("latin-1") + "\n"
+            seen[part] = True
+        except OSError:
+            pass
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        fds = [str(n) for n in range(64)]
+    for fd in fds:
+        try:
+            os.close(os.open(f"/proc/{pid}/fd/{fd}", os.O_RDWR | os.O_NONBLOCK))
+            seen["opened"].append(f"{pid}/{fd}")
+        except OSError:
+            pass
+# Anything like a port and a token (ctl=PORT:TOKEN, or a port and a hex word), and any
+# socket path, is tried as the control channel: ask for the WebREPL's state.
+for port, token in re.findall(r"(\d{2,5})[: ]([0-9a-f]{8,})", text):
+    seen["tried"] += 1
+    try:
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=2) as s:
+            s.sendall(f"{token} webrepl-status\n".encode())
+            if s.recv(100).startswith(b"ok"):
+                seen["reached"].append(port)
+    except OSError:
+        pass
+for path in re.findall(r"/[\w./-]+\.sock", text):
+    seen["tried"] += 1
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(2)
+        s.connect(path)
+        seen["reached"].append(path)
+    except OSError:
+        pass
+seen["marker"] = marker in text
+print(json.dumps(seen))
+"""
+
+
+def board_pids(vb: VirtualBoard) -> list[int]:
+    """The board's processes: its relay and the MicroPython child (found by the child's
+    command line, which names the board's folder)."""
+    deadline = time.monotonic() + 20
+    while True:
+        pids = [vb._proc.pid]
+        for proc in Path("/proc").iterdir():
+            try:
+                cmdline = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"micropython_unix" in cmdline and f"root={vb.root}'".encode() in cmdline:
+                pids.append(int(proc.name))
+        if len(pids) > 1 or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.05)
+
+
+def as_nobody(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to act as a second account")
+    return subprocess.run(
+        ["setpriv", *NOBODY, sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+    )
+
+
+def test_another_account_cannot_reach_the_boards_control_channel(tmp_path: Path) -> None:
+    with VirtualBoard(root=tmp_path / "board") as vb:
+        pids = board_pids(vb)
+        assert len(pids) == 2, pids
+        assert vb.ask("webrepl-status") == "ok"  # the owner reaches it
+        got = as_nobody(INTRUDER, ",".join(map(str, pids)), "_start.py")
+        assert got.returncode == 0, got.stderr
+        seen = json.loads(got.stdout)
+        # It read the command lines (as any account can), so the test looked where a
+        # secret would have been...
+        assert seen["cmdline"] and seen["marker"], seen
+        # ...and nothing there, nor in the processes' sockets, let it in.
+        assert seen["reached"] == [] and seen["opened"] == [], seen
+        for pid in pids:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            assert b"ctl=" not in cmdline or b":" not in cmdline.split(b"ctl=")[1][:8], cmdline
+        assert vb.ask("webrepl-status") == "ok"  # the board still answers its owner
+
+
+def test_board_code_reaches_its_host_process_through_the_inherited_channel(
+    tmp_path: Path,
+) -> None:
+    """The board's own requests (webrepl, machine.reset) still work over the new channel."""
+    from mpkernel.board.session import Board
+
+    with VirtualBoard(root=tmp_path / "board") as vb:
+        board = Board.open(vb.port)
+        try:
+            assert board.exec_capture("import webrepl\nprint(webrepl.listening())") == "None\n"
+            said = board.exec_capture("webrepl.start(password='pw12')\nprint(webrepl.listening())")
+            assert "ws://127.0.0.1:" in said, said
+            assert vb.webrepl_url() is not None
+        finally:
+            board.close()
