@@ -132,3 +132,50 @@ def test_board_code_reaches_its_host_process_through_the_inherited_channel(
             assert vb.webrepl_url() is not None
         finally:
             board.close()
+
+
+def wait_gone(path: Path, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not path.exists()
+
+
+def test_the_boards_own_folder_is_private_and_removed_with_the_board() -> None:
+    from mpkernel.board.session import Board
+
+    vb = VirtualBoard()
+    try:
+        root = vb.root
+        assert root.name.startswith("mpkernel-board-")
+        assert root.stat().st_mode & 0o777 == 0o700
+        board = Board.open(vb.port)
+        board.exec_capture(
+            "f = open('webrepl_cfg.py', 'w')\nf.write(\"PASS = 'pw12'\\n\")\nf.close()"
+        )
+        board.close()
+        assert (root / "webrepl_cfg.py").exists()
+    finally:
+        vb.stop()
+    assert wait_gone(root), list(root.iterdir())
+
+
+def test_the_boards_folder_goes_when_its_kernel_is_killed() -> None:
+    owner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nfrom mpkernel.board.virtual import VirtualBoard\n"
+         "vb = VirtualBoard()\nprint(vb.root, flush=True)\ntime.sleep(120)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert owner.stdout is not None
+    root = Path(owner.stdout.readline().strip())
+    assert root.is_dir()
+    owner.kill()
+    owner.wait()
+    assert wait_gone(root)
+
+
+def test_a_folder_given_with_root_is_kept(tmp_path: Path) -> None:
+    with VirtualBoard(root=tmp_path / "mine") as vb:
+        (vb.root / "main.py").write_text("print(1)\n")
+    assert (tmp_path / "mine" / "main.py").exists()

@@ -20,8 +20,10 @@ behave like a board on a UART:
   process of ours). The kernel reaches the relay the same way (`--control-fd`). The relay then
   listens on 127.0.0.1 (8266 when free) and bridges it to the same REPL, as the firmware
   does beside its UART (webrepl_server.py). A reset ends it; boot.py starts it again.
-- The board sees its folder as "/" with a flash of --fs-size bytes (sim/_mpk.py), and
-  gets a clean environment: nothing of the kernel's (no passwords) reaches it.
+- The board sees its folder as "/" with a flash of --fs-size bytes (sim/_mpk.py); without
+  --root the folder is a new private one (0700), removed with everything in it when the
+  board stops (also when its kernel is killed). The board gets a clean environment:
+  nothing of the kernel's (no passwords) reaches it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import ctypes
 import fcntl
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -76,11 +79,11 @@ def heap_bytes(size: str) -> int:
     return int(text.rstrip("km")) * scale
 
 
-def die_with_parent() -> None:
-    """Linux: have the kernel deliver SIGKILL to this process when its parent dies."""
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Linux: have the kernel deliver `sig` to this process when its parent dies."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
 
 
 def _child_setup() -> None:
@@ -398,7 +401,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Run a MicroPython (unix port) behind a pseudo-terminal that acts as a "
         "serial port. Prints the port's path on the first line of output.",
     )
-    parser.add_argument("--root", help="the board's filesystem folder (default: a new temp dir)")
+    parser.add_argument(
+        "--root",
+        help="the board's filesystem folder (default: a new private temp dir, removed when "
+        "the board stops)",
+    )
     parser.add_argument("--heap", help="MicroPython heap size, e.g. 30k for an ESP8266-sized heap")
     parser.add_argument("--legacy", action="store_true", help="act as firmware without raw-paste")
     parser.add_argument(
@@ -424,12 +431,20 @@ def main(argv: list[str] | None = None) -> int:
         "each: how the kernel that started this board reaches it",
     )
     args = parser.parse_args(argv)
-    die_with_parent()
-    root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="mpkernel-board-"))
-    root.mkdir(parents=True, exist_ok=True)
-    relay = Relay(root.resolve(), args.heap, args.legacy, args.hide, args.fs_size, args.flat)
-    signal.signal(signal.SIGUSR1, relay.press_reset)
+    # Its parent gone (the kernel stopped or was killed), the board stops and tidies up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    die_with_parent(signal.SIGTERM)
+    # A folder of its own (mode 0700, only this account), removed when the board stops,
+    # with what it holds (webrepl_cfg.py has the WebREPL password); one given is kept.
+    root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="mpkernel-board-"))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        relay = Relay(root.resolve(), args.heap, args.legacy, args.hide, args.fs_size, args.flat)
+    except BaseException:
+        if not args.root:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+    signal.signal(signal.SIGUSR1, relay.press_reset)
     if args.control_fd is not None:
         relay.kernel_control = socket.socket(fileno=args.control_fd)
     print(relay.port, flush=True)
@@ -441,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         relay.stop_webrepl()
         relay.stop_child()
+        if not args.root:
+            shutil.rmtree(root, ignore_errors=True)
     return 0
 
 
