@@ -179,3 +179,83 @@ def test_a_folder_given_with_root_is_kept(tmp_path: Path) -> None:
     with VirtualBoard(root=tmp_path / "mine") as vb:
         (vb.root / "main.py").write_text("print(1)\n")
     assert (tmp_path / "mine" / "main.py").exists()
+
+
+@pytest.fixture(scope="module")
+def confined(tmp_path_factory: pytest.TempPathFactory):
+    """A kernel on a virtual board whose folder is `board`, beside a folder `outside` that
+    holds secret.txt, with a link board/away -> outside; and a panel on it."""
+    from conftest import run, start_kernel
+    from panel_client import PanelClient
+
+    top = tmp_path_factory.mktemp("confined")
+    (top / "board").mkdir()
+    (top / "outside").mkdir()
+    (top / "outside" / "secret.txt").write_text("host secret\n")
+    (top / "board" / "away").symlink_to(top / "outside")
+    km, kc = start_kernel()
+    assert run(kc, f"%connect virtual --root {top / 'board'}").status == "ok"
+    panel = PanelClient(kc)
+    yield kc, panel, top
+    panel.close()
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def outside_untouched(top: Path) -> None:
+    assert sorted(p.name for p in (top / "outside").iterdir()) == ["secret.txt"]
+    assert (top / "outside" / "secret.txt").read_text() == "host secret\n"
+
+
+@pytest.mark.parametrize("path", ["/../outside/secret.txt", "../../outside/secret.txt",
+                                  "away/secret.txt", "/away/../away/secret.txt"])  # fmt: skip
+def test_board_code_cannot_read_or_write_beside_the_boards_folder(confined, path: str) -> None:
+    from conftest import run
+
+    kc, _, top = confined
+    r = run(kc, f"try:\n print(open({path!r}).read())\nexcept OSError as e:\n print('refused', e)")
+    assert r.status == "ok" and r.stdout.startswith("refused"), r.text
+    folder = path.rsplit("/", 1)[0]
+    r = run(kc, f"import os\ntry:\n open({folder + '/new.txt'!r}, 'w').write('x')\n"
+                f" os.remove({path!r})\nexcept OSError as e:\n print('refused', e)")  # fmt: skip
+    assert r.status == "ok", r.text
+    outside_untouched(top)
+
+
+def test_cwd_has_no_parent_above_the_boards_root(confined) -> None:
+    from conftest import run
+
+    kc, _, _ = confined
+    r = run(
+        kc, "import os\nos.chdir('/..')\nos.chdir('..')\nprint(os.getcwd(), sorted(os.listdir()))"
+    )
+    assert r.status == "ok", r.text
+    assert r.stdout.split()[0] == "/" and "outside" not in r.stdout, r.text  # "away" is hidden
+    assert "away" not in r.stdout, r.text
+
+
+def test_magics_stay_in_the_boards_folder(confined) -> None:
+    from conftest import run
+
+    kc, _, top = confined
+    r = run(kc, "%cat /../outside/secret.txt")
+    assert "host secret" not in r.text and r.status == "error", r.text
+    run(kc, "%rm /../outside/secret.txt")
+    run(kc, "%mkdir /../outside/made")
+    run(kc, "%mv /away/secret.txt /stolen.txt")
+    outside_untouched(top)
+    assert not (top / "board" / "stolen.txt").exists()
+
+
+def test_panel_requests_stay_in_the_boards_folder(confined) -> None:
+    _, panel, top = confined
+    panel.request("write", path="/../outside/planted.py", text="x = 1\n", parents=True)
+    panel.request("mkdir", path="/../outside/made")
+    panel.request("rename", path="/../outside/secret.txt", to="/taken.txt")
+    panel.request("delete", path="/../outside")
+    panel.request("delete", path="/away/secret.txt")
+    reply = panel.request("read", path="/../outside/secret.txt")
+    assert not reply["ok"], reply
+    outside_untouched(top)
+    listed = [e["path"] for e in panel.ok("ls", path="/")["entries"]]
+    assert not any("secret" in p for p in listed), listed

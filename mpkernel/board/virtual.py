@@ -150,6 +150,7 @@ class Relay:
         #: While the board sets itself up: when to stop waiting for it; input is held.
         self.ready_by = 0.0
         self.held = b""
+        self.ready_asked = False
 
     def start_child(self, power_on: bool) -> None:
         master, slave = os.openpty()
@@ -320,8 +321,10 @@ class Relay:
                 return f"ok {self.start_webrepl(int(port), password)}"
             except (OSError, ValueError) as exc:
                 return f"error {exc}"
+        if cmd == "inside":  # a path of the board's filesystem (or "?" and its UTF-8 in hex)
+            return "ok" if self.inside(args) else "error outside the board's folder"
         if cmd == "ready":  # the board's set-up is done: boot.py runs now
-            self.board_ready()
+            self.ready_asked = True  # input flows once the answer is out (on_control)
             return "ok"
         if cmd == "webrepl-stop":
             self.stop_webrepl()
@@ -332,6 +335,17 @@ class Relay:
             self.press_reset()
             return "ok"
         return "error unknown request"
+
+    def inside(self, path: str) -> bool:
+        """Whether a board path ("/a/b", normalised by the board) stays in the board's folder
+        with links followed: the board's filesystem must never reach the rest of the host."""
+        if path.startswith("?"):
+            try:
+                path = bytes.fromhex(path[1:]).decode("utf-8", "surrogateescape")
+            except ValueError:
+                return False
+        real = os.path.realpath(os.path.join(self.root, path.lstrip("/")))
+        return real == str(self.root) or real.startswith(str(self.root) + os.sep)
 
     def on_control(self, conn: socket.socket) -> bool:
         """Answer the request line that arrived on a control channel; False if it closed.
@@ -347,10 +361,13 @@ class Relay:
                 if not got:
                     return False
                 data += got
-            seq, _, line = data.decode("utf-8", "replace").strip().partition(" ")
+            seq, _, line = data.decode("utf-8", "surrogateescape").rstrip("\n").partition(" ")
             conn.sendall(f"{seq} {self.answer(line)}\n".encode())
         except OSError:
             return False
+        if self.ready_asked:  # a Ctrl-C held until now must not cut that answer short
+            self.ready_asked = False
+            self.board_ready()
         return True
 
     def run(self) -> None:

@@ -15,15 +15,41 @@ BLOCK = 4096
 
 
 class Root:
+    # Every path is made absolute and normalised here ("/" has no parent, as on a board),
+    # and the host process checks that it stays in the folder with links followed
+    # (ask "inside"): the board's filesystem never reaches the rest of this computer.
     def __init__(self, root, sim, names):
         self.b = os.VfsPosix(root)  # the board's folder
         self.m = os.VfsPosix(sim)  # the simulated firmware modules
         self.h = os.VfsPosix()  # this computer, for rename (VfsPosix(root) renames wrongly)
         self.root = root
         self.names = names
+        self.cwd = "/"
 
-    def __getattr__(self, name):
-        return getattr(self.b, name)
+    def mount(self, readonly, mkfs):
+        pass
+
+    def umount(self):
+        pass
+
+    def _norm(self, p):
+        if p[:1] != "/":
+            p = self.cwd + "/" + p
+        parts = []
+        for q in p.split("/"):
+            if q == "..":
+                if parts:
+                    parts.pop()
+            elif q and q != ".":
+                parts.append(q)
+        return "/" + "/".join(parts)
+
+    def _in(self, p):
+        # The normalised path, once the host says that it stays in the folder (EACCES if not).
+        p = self._norm(p)
+        if CTL and p != "/" and ask("inside " + _line(p)) != "ok":
+            raise OSError(13)  # EACCES
+        return p
 
     def _sim(self, p):
         if p[:5] == "/lib/" and p[5:] in self.names:
@@ -33,33 +59,62 @@ class Root:
                 return p[4:]
 
     def open(self, p, mode):
+        p = self._norm(p)
         q = self._sim(p)
-        return self.m.open(q, mode) if q else self.b.open(p, mode)
+        return self.m.open(q, mode) if q else self.b.open(self._in(p), mode)
 
     def stat(self, p):
+        p = self._norm(p)
         q = self._sim(p)
-        return self.m.stat(q) if q else self.b.stat(p)
+        return self.m.stat(q) if q else self.b.stat(self._in(p))
 
-    def _host(self, p):
-        if p[:1] != "/":
-            p = self.b.getcwd().rstrip("/") + "/" + p
-        return self.root + p
+    def chdir(self, p):
+        p = self._in(p)
+        if not self.b.stat(p)[0] & 0x4000:
+            raise OSError(20)  # ENOTDIR
+        self.b.chdir(p)
+        self.cwd = p
+
+    def getcwd(self):
+        return self.cwd
+
+    def mkdir(self, p):
+        self.b.mkdir(self._in(p))
+
+    def rmdir(self, p):
+        p = self._in(p)
+        if p == "/":
+            raise OSError(13)  # EACCES: the board's own root stays
+        self.b.rmdir(p)
+
+    def remove(self, p):
+        self.b.remove(self._in(p))
 
     def rename(self, a, b):
-        self.h.rename(self._host(a), self._host(b))
+        self.h.rename(self.root + self._in(a), self.root + self._in(b))
 
     def ilistdir(self, p):
+        p = self._in(p)
         for e in self.b.ilistdir(p):
-            s = 0
-            if e[1] != 0x4000:
-                s = self.b.stat(p.rstrip("/") + "/" + e[0] if p else e[0])[6]
-            yield (e[0], e[1], e[2], s)
+            q = p.rstrip("/") + "/" + e[0]
+            if e[1] == 0x4000:
+                yield (e[0], 0x4000, e[2], 0)
+                continue
+            try:  # a plain file in a folder that is inside is inside; a link is checked
+                st = self.b.stat(q) if e[1] == 0x8000 else self.stat(q)
+            except OSError:
+                continue  # a link that leads out of the folder (or nowhere) is not listed
+            kind = 0x4000 if st[0] & 0x4000 else 0x8000
+            yield (e[0], kind, e[2], 0 if kind == 0x4000 else st[6])
 
     def _used(self, p):
         n = 0
-        for e in self.b.ilistdir(p):
+        for e in self.b.ilistdir(p or "/"):
             q = p + "/" + e[0]
-            n += 1 + self._used(q) if e[1] == 0x4000 else (self.b.stat(q)[6] + BLOCK - 1) // BLOCK
+            if e[1] == 0x4000:
+                n += 1 + self._used(q)
+            elif e[1] == 0x8000:
+                n += (self.b.stat(q)[6] + BLOCK - 1) // BLOCK
         return n
 
     def statvfs(self, p):
@@ -102,6 +157,13 @@ def shrink_heap(free):
 
 
 SEQ = [0]
+
+
+def _line(p):
+    # A path as one line for ask(): as it is, or (rarely) its UTF-8 in hex after a "?".
+    if "\n" in p or "\r" in p or p[:1] == "?":
+        return "?" + "".join("%02x" % c for c in p.encode())
+    return p
 
 
 def ask(line):
@@ -188,18 +250,15 @@ def start(g):
     if "hide" in args:
         _hide(args["hide"])
     g.pop("__file__", None)
-    if CTL:
-        try:
-            ask("ready")  # the host process holds input (Ctrl-C) until now
-        except Exception:
-            pass
     heap = int(args.get("heap", 0))
     if heap:
         # About what a plain heap of that size leaves free once MicroPython has started
         # (what start-up still holds now is given back when it ends: ~1 KB).
+        shrink_heap(heap - 2912)
+    if CTL:
         try:
-            shrink_heap(heap - 2240)
-        except KeyboardInterrupt:  # input flows again: a Ctrl-C for boot.py came early
+            ask("ready")  # the host process holds input (Ctrl-C) until now
+        except Exception:
             pass
     _run("boot.py", g)
     if "main" in args:
