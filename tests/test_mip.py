@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import http.server
+import json
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -239,3 +243,91 @@ def test_sync_mpy(kc: BlockingKernelClient, tmp_path: Path, board_root: Path) ->
     assert "remove app.py" in ok(run(kc, f"%sync --mpy --delete {src} proj"))
     code = "import sys\nsys.path.insert(0, 'proj')\nimport app\napp.RESULT"
     assert run(kc, code).result == "42"
+
+
+class Hostile(http.server.BaseHTTPRequestHandler):
+    """A server that does not end a file: /endless.py streams far more than a board holds,
+    /trickle.py sends a byte every 2 s, /deep/N/package.json depends on /deep/N+1/ (300 deep).
+    (Each ends after all, so that a run before the bounds existed ends too.)"""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        try:
+            if self.path == "/endless.py":  # endless for the board: 100 MB (a test's bound)
+                self._head()
+                for _ in range(1600):
+                    self.wfile.write(b"# " + b"x" * 65_000 + b"\n")
+            elif self.path == "/trickle.py":
+                self._head()
+                for _ in range(60):
+                    self.wfile.write(b"#")
+                    self.wfile.flush()
+                    time.sleep(2)
+            elif self.path.startswith("/deep/"):
+                n = int(self.path.split("/")[2])
+                host = f"http://127.0.0.1:{self.server.server_address[1]}"
+                deps = [[f"{host}/deep/{n + 1}/", "latest"]] if n < 300 else []
+                body = json.dumps({"version": str(n), "urls": [], "deps": deps})
+                self._head(len(body))
+                self.wfile.write(body.encode())
+            else:
+                self.send_error(404)
+        except OSError:  # the client gave up
+            pass
+
+    def _head(self, length: int | None = None) -> None:
+        self.send_response(200)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        self.end_headers()
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def kernel_rss(km: KernelManager) -> int:
+    """The kernel process's resident memory, in bytes."""
+    pid = km.provisioner.process.pid  # type: ignore[union-attr]
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_an_endless_file_stops_at_the_boards_free_flash(
+    mip_kernel: tuple[KernelManager, BlockingKernelClient], hostile: str, board_root: Path
+) -> None:
+    km, kc = mip_kernel
+    before = kernel_rss(km)
+    message = failed(run(kc, f"%mip install {hostile}/endless.py --target endless", timeout=120))
+    assert "endless.py is bigger than" in message and "(the board's free flash)" in message
+    assert kernel_rss(km) - before < 64 * 1024 * 1024
+    assert not (board_root / "endless").exists()
+
+
+def test_a_trickling_server_meets_the_installs_deadline(
+    kc: BlockingKernelClient, hostile: str, board_root: Path
+) -> None:
+    started = time.monotonic()
+    r = run(kc, f"%mip install {hostile}/trickle.py --timeout 5 --target trickle", timeout=60)
+    took = time.monotonic() - started
+    message = failed(r)
+    assert "took longer than 5 s" in message and "nothing written" in message
+    assert took < 20, took
+    assert not (board_root / "trickle").exists()
+
+
+def test_a_dependency_chain_has_a_depth_bound(
+    kc: BlockingKernelClient, hostile: str, board_root: Path
+) -> None:
+    message = failed(run(kc, f"%mip install {hostile}/deep/1/ --target deep", timeout=120))
+    assert "dependencies more than 16 deep" in message and "nothing written" in message
+    assert not (board_root / "deep").exists()

