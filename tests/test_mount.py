@@ -261,3 +261,52 @@ def test_a_folder_gone_before_a_reset_is_said_and_unmounted(tmp_path: Path) -> N
         stale = run(kc, "open('/remote/x.txt')", timeout=30)  # a stale mount would hang
         assert stale.error["evalue"] == "[Errno 2] ENOENT", stale.error
         assert "Nothing is mounted" in ok(run(kc, "%mount"))
+
+
+def still_in_step(kc) -> None:
+    """The next cell runs as code (not read as a mount answer) and the mount still works."""
+    assert ok(run(kc, "print(6 * 7)")).strip() == "42"
+    assert ok(run(kc, "print(open('data/log.txt').readline().strip())")).strip() == "one"
+
+
+def test_a_symlink_loop_is_an_errno_and_the_link_stays_in_step(kc, mounted: Path) -> None:
+    (mounted / "loop").symlink_to(mounted / "loop")
+    try:
+        r = run(kc, "open('loop').read()", timeout=20)
+        assert r.status == "error" and r.error["ename"] == "OSError", r.shown
+        assert r.error["evalue"] in ("40", "[Errno 40] ELOOP"), r.error
+        still_in_step(kc)
+    finally:
+        (mounted / "loop").unlink()
+
+
+def test_a_hard_linked_file_is_refused(kc, mounted: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("kept")
+    os.link(outside, mounted / "linked.txt")
+    try:
+        for code in ("open('linked.txt', 'w').write('changed')", "open('linked.txt').read()"):
+            r = run(kc, code, timeout=20)
+            assert r.status == "error" and r.error["evalue"] == "[Errno 13] EACCES", r.shown
+        assert outside.read_text() == "kept"
+        still_in_step(kc)
+    finally:
+        (mounted / "linked.txt").unlink()
+
+
+def test_a_control_character_in_a_path_is_an_errno_not_a_hang(kc) -> None:
+    for name in ("a\x04b.txt", "x\x17y", "\x18Rz"):
+        r = run(kc, f"open({name!r}, 'w')", timeout=20)
+        assert r.status == "error" and r.error["evalue"] == "[Errno 22] EINVAL", r.shown
+    still_in_step(kc)
+
+
+def test_a_fifo_does_not_block_this_computer(kc, mounted: Path) -> None:
+    os.mkfifo(mounted / "fifo")
+    try:
+        for code in ("open('fifo').read()", "open('fifo', 'w').write('x')"):
+            r = run(kc, code, timeout=20)  # EACCES, or ENXIO: no reader at the other end
+            assert r.status == "error" and r.error["ename"] == "OSError", r.shown
+        still_in_step(kc)
+    finally:
+        (mounted / "fifo").unlink()

@@ -2,7 +2,9 @@
 
 Board paths are resolved inside the folder: `..` never climbs above it, and a path whose
 real location (links followed) is outside it is refused with EACCES, as is a name with a
-control character. Everything else fails as the host's OS says, by errno.
+control character. Only regular files are opened, and none with more than one hard link
+(its other name may be outside the folder): EACCES. Everything else fails as the host's
+OS says, by errno.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 S_IFDIR, S_IFREG = 0x4000, 0x8000  # the file types a MicroPython VFS reports
 MAX_OPEN = 10_000  # open files remembered for the board (the oldest are forgotten)
@@ -102,8 +105,11 @@ class HostFolder:
         full = self.path(board_path)
         if full.is_dir():
             raise OSError(errno.EISDIR, board_path)
-        with open(full, {"r": "rb", "w": "wb", "a": "ab"}[kind[0]]):
-            pass  # exists and may be read (r), created or emptied (w), created (a)
+        flags = {"r": os.O_RDONLY, "w": os.O_WRONLY | os.O_CREAT, "a": os.O_WRONLY | os.O_CREAT}
+        with _open_regular(full, flags[kind[0]]):  # exists and may be read (r) or written
+            pass
+        if kind[0] == "w":
+            os.truncate(full, 0)
         number, self._next = self._next, self._next + 1
         self._files[number] = _OpenFile(full, kind[0] == "a")
         if len(self._files) > MAX_OPEN:  # the oldest that a program forgot to close
@@ -119,7 +125,7 @@ class HostFolder:
     def read(self, number: str, size: int) -> bytes:
         """The next `size` bytes (fewer at the end) of an open file."""
         found = self._open_file(number)
-        with open(found.path, "rb") as handle:
+        with _open_regular(found.path, os.O_RDONLY) as handle:
             handle.seek(found.position)
             data = handle.read(size)
         found.position += len(data)
@@ -127,7 +133,8 @@ class HostFolder:
 
     def write(self, number: str, data: bytes) -> None:
         found = self._open_file(number)
-        with open(found.path, "ab" if found.append else "r+b") as handle:
+        flags = os.O_WRONLY | os.O_APPEND if found.append else os.O_RDWR
+        with _open_regular(found.path, flags) as handle:
             if not found.append:
                 handle.seek(found.position)
             handle.write(data)
@@ -155,3 +162,25 @@ class HostFolder:
 
     def rename(self, old: str, new: str) -> None:
         os.replace(self.path(old), self.path(new))
+
+
+def _open_regular(path: Path, flags: int) -> BinaryIO:
+    """The file at path, opened with os.open flags, if it is a regular file with one link.
+
+    Non-blocking, so that a FIFO never blocks this computer's open(); a hard link's other
+    name may be anywhere on this computer, so such a file is refused (EACCES).
+    """
+    fd = os.open(path, flags | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EACCES, "not a regular file")
+        if st.st_nlink > 1:
+            raise OSError(errno.EACCES, "a file with more than one hard link")
+        os.set_blocking(fd, True)
+        if flags & os.O_APPEND:
+            return os.fdopen(fd, "ab")
+        return os.fdopen(fd, {os.O_RDWR: "r+b", os.O_WRONLY: "wb"}.get(flags & 3, "rb"))
+    except BaseException:
+        os.close(fd)
+        raise

@@ -111,12 +111,18 @@ class MountServer:
         return bytes(out)
 
     def _answer(self, letter: str, args: list[str]) -> None:
+        """Answer one request; whatever goes wrong, the board gets an answer it understands
+        (an errno), so the exchange ends and the link stays in step."""
         try:
             status, text = b"O", self._serve(letter, args)
         except OSError as exc:
             status, text = b"E", str(exc.errno or errno.EIO).encode()
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, UnicodeError):
             status, text = b"E", str(errno.EINVAL).encode()
+        except RuntimeError:  # Path.resolve() on a symlink loop
+            status, text = b"E", str(errno.ELOOP).encode()
+        except Exception:  # a bug of ours must not leave the board waiting for its answer
+            status, text = b"E", str(errno.EIO).encode()
         size = len(text.decode("utf-8", "replace")) if self.chars else len(text)
         self.write(status + b"%05x" % size + text)
 

@@ -20,8 +20,9 @@ def mount_magic(kernel: Context, args: argparse.Namespace) -> None:
     import and open() on the board then read and write this computer's files over the
     link, while the kernel is connected: edit a module here and import it there, without
     copying. A soft reset keeps it mounted; %umount ends it. The board sees only this
-    folder (no `..` out of it, no links leading out). %put/%get/%cat on paths in
-    /remote copy on this computer. Without FOLDER: what is mounted.
+    folder (no `..` out of it, no links leading out); files with more than one hard link
+    (their other name may be outside it), FIFOs and devices are refused. %put/%get/%cat
+    on paths in /remote copy on this computer. Without FOLDER: what is mounted.
     """
     if args.folder is None:
         folder = mounting.mounted(kernel.connection)

@@ -15,6 +15,8 @@ from binascii import b2a_base64 as _mpk_b
 
 
 def _mpk_q(c, *a):
+    if c != "W" and min("".join(a) or " ") < " ":
+        raise OSError(22)  # EINVAL: a control character (\x04 would end the run) in a path
     sys.stdout.write("\x18" + c + "\x1f".join(a) + "\x17")
     i = getattr(sys.stdin, "buffer", sys.stdin)
     h = i.read(6)
