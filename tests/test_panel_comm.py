@@ -4,6 +4,7 @@ the extension drives it, against the virtual board (real MicroPython on a PTY)."
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 from collections.abc import Iterator
@@ -268,3 +269,32 @@ def test_console_gets_what_the_board_prints_between_cells(
         line for line in seen.splitlines() if line.startswith("console tick")
     ]
     assert board_says(kc, "print(2)") == "2"
+
+
+def test_download_never_writes_through_a_link(
+    panel: PanelClient, work: Path, tmp_path: Path
+) -> None:
+    """A linked folder in the working folder, or a link planted as NAME.part, cannot make a
+    download write outside the working folder."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.txt"
+    victim.write_text("keep")
+    panel.ok("write", path="dl.txt", text="from the board")
+    (work / "linked").symlink_to(outside)
+    (work / "planted.txt.part").symlink_to(victim)
+    (work / "pointer.txt").symlink_to(victim)
+    try:
+        refused = panel.request("download", path="dl.txt", dest="linked/dl.txt")
+        assert not refused["ok"] and "outside the working folder" in refused["error"], refused
+        refused = panel.request("download", path="dl.txt", dest="pointer.txt")
+        assert not refused["ok"] and "outside the working folder" in refused["error"], refused
+        panel.ok("download", path="dl.txt", dest="planted.txt")
+        assert (work / "planted.txt").read_text() == "from the board"
+        assert not (work / "planted.txt").is_symlink()
+        assert not os.path.lexists(work / "planted.txt.part")
+        assert victim.read_text() == "keep" and sorted(os.listdir(outside)) == ["victim.txt"]
+    finally:
+        for name in ("linked", "planted.txt.part", "pointer.txt", "planted.txt"):
+            with contextlib.suppress(FileNotFoundError):
+                (work / name).unlink()

@@ -47,6 +47,11 @@ def _conn(kernel: Context) -> Connection:
     return kernel.connection
 
 
+def _shown(text: str, most: int = 200) -> str:
+    """Text from a request as an error shows it: at most `most` characters."""
+    return text if len(text) <= most else f"{text[:most]}... ({len(text):,} characters)"
+
+
 def _path(args: Mapping[str, object], key: str = "path") -> str:
     value = args.get(key)
     if not isinstance(value, str) or not value.strip("/ "):
@@ -202,9 +207,15 @@ def download(
     """Copy a board file into the kernel's working folder (the notebook's folder)."""
     path = _path(args)
     name = str(args.get("dest") or PurePosixPath(path).name)
-    local = Path(os.getcwd()) / name
+    work = Path(os.getcwd()).resolve()
+    local = work / name
     if Path(name).is_absolute() or ".." in Path(name).parts:
-        raise OperationError(f"{name}: give a name inside the working folder.")
+        raise OperationError(f"{_shown(name)}: give a name inside the working folder.")
+    real = Path(os.path.realpath(local))  # links followed: a linked folder, a planted link
+    if work not in real.parents:
+        raise OperationError(
+            f"{_shown(name)}: a link there leads outside the working folder; give another name."
+        )
     t = files.get_file(_conn(kernel), path, local, progress)
     return {"path": path, "local": name, "size": t.size}
 
