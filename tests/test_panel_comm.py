@@ -7,6 +7,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -298,3 +299,50 @@ def test_download_never_writes_through_a_link(
         for name in ("linked", "planted.txt.part", "pointer.txt", "planted.txt"):
             with contextlib.suppress(FileNotFoundError):
                 (work / name).unlink()
+
+
+def raw_reply(panel: PanelClient, data: object, timeout: float = 30) -> dict:
+    """Send `data` as a comm message's data as it is; the next reply (events kept aside)."""
+    panel._send("comm_msg", {"data": data})
+    deadline = time.monotonic() + timeout
+    while True:
+        got = panel._next_data(deadline)
+        if "event" in got:
+            panel.events.append(got)
+        else:
+            return got
+
+
+@pytest.mark.parametrize(
+    "data",
+    [[1, 2], "ls", 7, None, {"id": 1, "op": ["ls"]}, {"id": 2, "op": {"a": 1}},
+     {"id": 3, "op": None}, {"id": [1], "op": "status"}],
+)  # fmt: skip
+def test_malformed_requests_get_an_error_reply(panel: PanelClient, data: object) -> None:
+    reply = raw_reply(panel, data)
+    assert reply["ok"] is False or data == {"id": [1], "op": "status"}, reply
+    if not reply["ok"]:
+        assert "\n" not in reply["error"] and "see log" not in reply["error"], reply
+    assert panel.ok("status")["connected"]  # and the channel still answers
+
+
+@pytest.mark.parametrize("baud", ["fast", 10**30, -5, 1.5, True, [115200]])
+def test_bad_values_are_one_line_user_errors(panel: PanelClient, baud: object) -> None:
+    reply = panel.request("connect", target="virtual", baud=baud)
+    assert not reply["ok"] and reply["error"].startswith("baud "), reply
+    assert "see log" not in reply["error"] and "\n" not in reply["error"]
+    assert panel.ok("status")["connected"]
+
+
+def test_a_huge_path_is_not_echoed_back(panel: PanelClient) -> None:
+    huge = "/" + "a" * 1_000_000
+    requests = [
+        ("read", {"path": huge}),
+        ("delete", {"path": huge}),
+        (huge, {}),
+        ("rename", {"path": "x", "to": huge}),
+        ("download", {"path": "x", "dest": huge}),
+    ]
+    for op, args in requests:
+        reply = panel.request(op, **args)
+        assert not reply["ok"] and len(reply["error"]) < 300, (op, len(reply["error"]))

@@ -107,11 +107,18 @@ class BoardChannel:
         comm.send({"event": "state", "state": ops.state(self.kernel)})
 
     def _request(self, comm: BaseComm, msg: dict[str, Any]) -> None:
-        data = msg["content"].get("data") or {}
+        """Answer one request; a malformed one gets an error reply, never an exception."""
+        data = msg.get("content", {}).get("data")
+        if not isinstance(data, dict):
+            comm.send(self._failed(None, 'A request is an object: {"id": n, "op": "...", ...}.'))
+            return
         rid = data.get("id")
+        if not (isinstance(rid, int) or (isinstance(rid, str) and len(rid) <= 64)):
+            rid = None  # not echoed: a request's id is a number
         op = data.get("op")
-        if op not in REQUESTS:
-            comm.send({"id": rid, "ok": False, "busy": False, "error": f"Unknown request {op!r}."})
+        if not isinstance(op, str) or op not in REQUESTS:
+            shown = ops.shown(repr(op), 60)
+            comm.send(self._failed(rid, f"Unknown request {shown}: the panel and kernel differ."))
             return
         handler, takes_bytes, reports = REQUESTS[op]
         kwargs: dict[str, Any] = {}
@@ -125,6 +132,9 @@ class BoardChannel:
             return
         try:
             reply = {"id": rid, "ok": True, "result": handler(self.kernel, data, **kwargs)}
+        except (TypeError, ValueError, OverflowError) as exc:  # a value of the wrong kind
+            self.kernel.log.info("mpkernel panel %s: bad request: %s", op, exc)
+            reply = self._failed(rid, f"Bad request {op}: {ops.shown(str(exc), 200)}")
         except (KeyboardInterrupt, Exception) as exc:  # each as one line (a bug: also logged)
             failure = failure_of(exc, self.kernel.connection)
             if failure.internal:

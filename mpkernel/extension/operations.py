@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 #: Largest file the panel reads into an editor or hex view (bigger ones: download).
 MAX_READ = 1_000_000
+#: Longest board path a request may name (boards' filesystems allow far less).
+MAX_PATH = 1024
+#: Baud rates a serial link may be opened at.
+BAUDS = range(300, 10_000_001)
 
 
 class OperationError(_OperationError):
@@ -47,7 +51,7 @@ def _conn(kernel: Context) -> Connection:
     return kernel.connection
 
 
-def _shown(text: str, most: int = 200) -> str:
+def shown(text: str, most: int = 200) -> str:
     """Text from a request as an error shows it: at most `most` characters."""
     return text if len(text) <= most else f"{text[:most]}... ({len(text):,} characters)"
 
@@ -56,6 +60,8 @@ def _path(args: Mapping[str, object], key: str = "path") -> str:
     value = args.get(key)
     if not isinstance(value, str) or not value.strip("/ "):
         raise OperationError(f"A board path is needed ({key}).")
+    if len(value) > MAX_PATH:
+        raise OperationError(f"{shown(value, 60)}: a board path is at most {MAX_PATH} characters.")
     return value
 
 
@@ -118,11 +124,19 @@ def connect(kernel: Context, args: wire.ConnectArgs) -> wire.State:
     target = str(args.get("target") or "").strip()
     if not target:
         raise OperationError("Choose a port (or 'virtual') to connect to.")
+    if len(target) > MAX_PATH:
+        raise OperationError(f"{shown(target, 60)}: not a port name.")
     if is_webrepl_url(target):
         raise OperationError(
             f"WebREPL needs its password: run %connect {target} in a cell (hidden prompt)."
         )
-    baud = int(args.get("baud") or 115200)
+    baud = args.get("baud") or 115200
+    if isinstance(baud, str) and baud.isdigit():
+        baud = int(baud)
+    if isinstance(baud, bool) or not isinstance(baud, int) or baud not in BAUDS:
+        raise OperationError(
+            f"baud {shown(repr(baud), 40)}: give a number of bits per second, e.g. 115200."
+        )
     # The next cell says what is connected and records it.
     kernel.connection.open(target, baud, unannounced=True)
     return status(kernel, wire.NoArgs())
@@ -207,14 +221,16 @@ def download(
     """Copy a board file into the kernel's working folder (the notebook's folder)."""
     path = _path(args)
     name = str(args.get("dest") or PurePosixPath(path).name)
+    if len(name) > MAX_PATH:
+        raise OperationError(f"{shown(name, 60)}: give a shorter name.")
     work = Path(os.getcwd()).resolve()
     local = work / name
     if Path(name).is_absolute() or ".." in Path(name).parts:
-        raise OperationError(f"{_shown(name)}: give a name inside the working folder.")
+        raise OperationError(f"{shown(name)}: give a name inside the working folder.")
     real = Path(os.path.realpath(local))  # links followed: a linked folder, a planted link
     if work not in real.parents:
         raise OperationError(
-            f"{_shown(name)}: a link there leads outside the working folder; give another name."
+            f"{shown(name)}: a link there leads outside the working folder; give another name."
         )
     t = files.get_file(_conn(kernel), path, local, progress)
     return {"path": path, "local": name, "size": t.size}
