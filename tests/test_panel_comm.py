@@ -7,6 +7,8 @@ import base64
 import contextlib
 import hashlib
 import os
+import re
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -346,3 +348,37 @@ def test_a_huge_path_is_not_echoed_back(panel: PanelClient) -> None:
     for op, args in requests:
         reply = panel.request(op, **args)
         assert not reply["ok"] and len(reply["error"]) < 300, (op, len(reply["error"]))
+
+
+def test_writing_dot_is_refused_and_leaves_nothing(panel: PanelClient, root: Path) -> None:
+    for path in (".", "/.", "lib/..", "./"):
+        reply = panel.request("write", path=path, text="x")
+        assert not reply["ok"] and "not '.' or '..'" in reply["error"], (path, reply)
+    assert not [p.name for p in root.iterdir() if "mpk-part" in p.name]
+
+
+def board_child(root: Path) -> int:
+    """The MicroPython process of the virtual board whose folder is root."""
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"micropython_unix" in cmdline and f"root={root}'".encode() in cmdline:
+            return int(proc.name)
+    raise AssertionError("no board process")
+
+
+def test_a_board_killed_mid_upload_is_said_so(panel: PanelClient, root: Path) -> None:
+    rid = panel.send("write", [os.urandom(400_000)], path="killed.bin")
+    deadline = time.monotonic() + 60
+    while not any(e.get("event") == "progress" and e.get("id") == rid for e in panel.events):
+        data = panel._next_data(deadline)
+        assert "event" in data or data.get("id") != rid, data  # still under way
+        panel.events.append(data)
+    os.kill(board_child(root.resolve()), signal.SIGKILL)
+    reply = panel.reply(rid)
+    assert not reply["ok"], reply
+    assert "cable" not in reply["error"], reply["error"]
+    assert re.search(r"reset|stopped answering|broke", reply["error"]), reply["error"]
+    assert not (root / "killed.bin").exists()

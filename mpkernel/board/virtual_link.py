@@ -15,6 +15,8 @@ class VirtualTransport(SerialTransport):
 
     kind = "virtual"
     simulated = True
+    #: No cable here: a damaged transfer means the board reset or stopped answering.
+    retry_hint = "The board reset or stopped answering meanwhile: try again."
 
     def __init__(self, root: str | Path | None = None, baudrate: int = 115200) -> None:
         self.virtual = VirtualBoard.reuse(root)  # one kept for its WebREPL, or a new one

@@ -62,6 +62,8 @@ def _path(args: Mapping[str, object], key: str = "path") -> str:
         raise OperationError(f"A board path is needed ({key}).")
     if len(value) > MAX_PATH:
         raise OperationError(f"{shown(value, 60)}: a board path is at most {MAX_PATH} characters.")
+    if value.rstrip("/").rsplit("/", 1)[-1] in (".", ".."):
+        raise OperationError(f"{shown(value, 60)}: name a file or folder, not '.' or '..'.")
     return value
 
 
