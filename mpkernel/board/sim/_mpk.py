@@ -142,14 +142,16 @@ def shrink_heap(free):
     import gc
 
     gc.collect()
+    BALLAST.extend([None] * 128)  # room made now: a list growing later fails when full
     try:
         hole = bytearray(max(free - 64, 16))
     except MemoryError:
         hole = None
-    size = 1 << 20
-    while size >= 16:
+    size, n = 1 << 20, 0
+    while size >= 16 and n < len(BALLAST):
         try:
-            BALLAST.append(bytearray(size))
+            BALLAST[n] = bytearray(size)
+            n += 1
         except MemoryError:
             size //= 2
     del hole  # now free: one block
@@ -253,8 +255,8 @@ def start(g):
     heap = int(args.get("heap", 0))
     if heap:
         # About what a plain heap of that size leaves free once MicroPython has started
-        # (what start-up still holds now is given back when it ends: ~1 KB).
-        shrink_heap(heap - 2912)
+        # (before the host lets input through, so that no Ctrl-C cuts it short).
+        shrink_heap(heap - 1600)
     if CTL:
         try:
             ask("ready")  # the host process holds input (Ctrl-C) until now
