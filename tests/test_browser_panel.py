@@ -9,6 +9,7 @@ import base64
 import hashlib
 import os
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -200,6 +201,57 @@ def test_rename_and_delete(lab) -> None:
     expect(dialog).to_contain_text("everything in it")
     dialog.locator(".jp-mod-accept").click()
     expect(panel.row("lib2")).to_have_count(0)
+
+
+#: A board file name that must show as text: HTML that would run script if it were parsed
+#: (and the test's other name has a right-to-left override, which would reverse it).
+HTML_NAME = '<img src=x onerror="window.mpkPwned=1">.py'
+
+
+def test_board_file_names_show_as_text_with_controls_escaped(lab) -> None:
+    page, nb, panel = lab
+    nb.run(f"for n in [{HTML_NAME!r}, 'evil\\u202etxt.py']:\n    open(n, 'w').close()")
+    panel.node.locator('.mpk-Button[title="Refresh the list"]').click()
+    names = panel.node.locator(".mpk-Files-name")
+    expect(names.filter(has_text=HTML_NAME)).to_have_count(1)  # the name as text
+    expect(names.filter(has_text="evil\\u202etxt.py")).to_have_count(1)  # escaped, in order
+    assert page.evaluate("window.mpkPwned") is None  # the name was never parsed as HTML
+    nb.run(f"import os\nfor n in [{HTML_NAME!r}, 'evil\\u202etxt.py']:\n    os.remove(n)")
+    panel.node.locator('.mpk-Button[title="Refresh the list"]').click()
+    expect(names.filter(has_text="evil")).to_have_count(0)
+
+
+def kernel_pids() -> list[int]:
+    """Our kernels' processes (started by the test's Jupyter server)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"mpkernel" in cmdline and b"-f" in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def test_a_request_the_kernel_never_answers_gives_up_in_one_line(lab, server: Server) -> None:
+    page, _, panel = lab
+    page.evaluate("window.mpkernelRequestTimeoutMs = 3000")
+    stopped = [pid for pid in kernel_pids() if str(server.root) in os.readlink(f"/proc/{pid}/cwd")]
+    assert stopped
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)  # the kernel hears nothing, says nothing
+    try:
+        panel.node.locator('.mpk-Button[title="Refresh the list"]').click()
+        expect(panel.node.locator(".mpk-Files-empty")).to_contain_text(
+            "did not answer the panel (ls) within 3 s", timeout=20_000
+        )
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+        page.evaluate("delete window.mpkernelRequestTimeoutMs")
+    panel.node.locator('.mpk-Button[title="Refresh the list"]').click()  # answered again
+    expect(panel.node.locator(".mpk-Files")).not_to_contain_text("did not answer", timeout=30_000)
 
 
 def test_greyed_for_another_kernel(lab) -> None:

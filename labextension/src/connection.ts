@@ -24,6 +24,14 @@ import {
 export type { Availability, IBoardState, IProgress } from './tokens';
 
 export const TARGET = 'mpkernel.board';
+/** How long a request may go without a word from the kernel before the panel gives up
+ * (a page may lower it for tests: `window.mpkernelRequestTimeoutMs`). */
+const REQUEST_TIMEOUT_MS = 120_000;
+
+function requestTimeoutMs(): number {
+  const set = (window as unknown as { mpkernelRequestTimeoutMs?: number }).mpkernelRequestTimeoutMs;
+  return typeof set === 'number' && set > 0 ? set : REQUEST_TIMEOUT_MS;
+}
 
 
 /** A request that failed; `busy` when the board was in use. */
@@ -118,7 +126,42 @@ export class BoardConnection implements IBoardConnection {
     const transfer = options.buffers !== undefined || op === 'download';
     return new Promise<Result<K>>((resolve, reject) => {
       const settle = resolve as (value: Result<Op>) => void;
-      this._pending.set(id, { resolve: settle, reject, progress: options.progress });
+      // Give up when the kernel says nothing about the request for REQUEST_TIMEOUT_MS
+      // (progress counts; so does a cell running, as requests wait behind it).
+      let timer = 0;
+      const limit = requestTimeoutMs();
+      const arm = (): void => {
+        window.clearTimeout(timer);
+        timer = window.setTimeout(() => {
+          if (this._cellRunning) {
+            arm();
+            return;
+          }
+          this._pending.delete(id);
+          reject(
+            new BoardRequestError(
+              `The kernel did not answer the panel (${op}) within ${limit / 1000} s: ` +
+                'it may be stuck; interrupt or restart it.',
+              false
+            )
+          );
+        }, limit);
+      };
+      this._pending.set(id, {
+        resolve: value => {
+          window.clearTimeout(timer);
+          settle(value);
+        },
+        reject: error => {
+          window.clearTimeout(timer);
+          reject(error);
+        },
+        progress: p => {
+          arm();
+          options.progress?.(p);
+        }
+      });
+      arm();
       if (transfer) {
         this._setTransfer(true);
       }

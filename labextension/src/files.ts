@@ -34,6 +34,16 @@ function joinPath(folder: string, name: string): string {
   return folder ? `${folder}/${name}` : name;
 }
 
+/** A board file name as the list shows it: control and bidirectional-override characters
+ * (a right-to-left override would show the name reversed) escaped, as `\u202e`. */
+export function shownName(name: string): string {
+  return name.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are what it escapes
+    /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+  );
+}
+
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   className: string,
@@ -168,7 +178,8 @@ export class FilesView extends Widget {
     li.dataset.path = entry.path;
     li.dataset.dir = String(entry.dir);
     const depth = entry.path.split('/').length - 1;
-    const name = el('span', 'mpk-Files-name', (entry.dir ? '📁 ' : '') + entry.path.split('/').pop());
+    const base = shownName(entry.path.split('/').pop() ?? '');
+    const name = el('span', 'mpk-Files-name', (entry.dir ? '📁 ' : '') + base);
     name.style.paddingLeft = `${depth * 14}px`;
     const size = el('span', 'mpk-Files-size', entry.dir ? '' : humanBytes(entry.size));
     const actions = el('span', 'mpk-Files-actions');
