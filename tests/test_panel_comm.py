@@ -7,6 +7,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import random
 import re
 import signal
 import time
@@ -357,28 +358,70 @@ def test_writing_dot_is_refused_and_leaves_nothing(panel: PanelClient, root: Pat
     assert not [p.name for p in root.iterdir() if "mpk-part" in p.name]
 
 
-def board_child(root: Path) -> int:
-    """The MicroPython process of the virtual board whose folder is root."""
+def children(pid: int) -> list[int]:
+    found = []
     for proc in Path("/proc").iterdir():
         try:
-            cmdline = (proc / "cmdline").read_bytes()
-        except OSError:
+            if (
+                proc.name.isdigit()
+                and int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid
+            ):
+                found.append(int(proc.name))
+        except (OSError, ValueError, IndexError):
             continue
-        if b"micropython_unix" in cmdline and f"root={root}'".encode() in cmdline:
-            return int(proc.name)
+    return found
+
+
+def board_child(kernel_pid: int) -> int:
+    """The MicroPython process of the kernel's virtual board (its relay's child)."""
+    for relay in children(kernel_pid):
+        if b"mpkernel.board.virtual" in Path(f"/proc/{relay}/cmdline").read_bytes():
+            for child in children(relay):
+                if b"micropython_unix" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    return child
     raise AssertionError("no board process")
 
 
-def test_a_board_killed_mid_upload_is_said_so(panel: PanelClient, root: Path) -> None:
+def test_a_board_killed_mid_upload_is_said_so(panel: PanelClient, kernel) -> None:
+    km, _, _ = kernel
     rid = panel.send("write", [os.urandom(400_000)], path="killed.bin")
     deadline = time.monotonic() + 60
     while not any(e.get("event") == "progress" and e.get("id") == rid for e in panel.events):
         data = panel._next_data(deadline)
         assert "event" in data or data.get("id") != rid, data  # still under way
         panel.events.append(data)
-    os.kill(board_child(root.resolve()), signal.SIGKILL)
+    os.kill(board_child(km.provisioner.process.pid), signal.SIGKILL)
     reply = panel.reply(rid)
     assert not reply["ok"], reply
     assert "cable" not in reply["error"], reply["error"]
     assert re.search(r"reset|stopped answering|broke", reply["error"]), reply["error"]
-    assert not (root / "killed.bin").exists()
+    assert "killed.bin" not in [e["path"] for e in panel.ok("ls")["entries"]]
+
+
+def test_200_random_requests_among_cells_are_all_answered_with_the_link_in_step(
+    panel: PanelClient, kc: BlockingKernelClient
+) -> None:
+    rng = random.Random(26)
+    sent, cells = [], []
+    for i in range(200):
+        name = f"r{rng.randrange(5)}.txt"
+        op, args = rng.choice([
+            ("status", {}), ("ls", {}), ("read", {"path": name}), ("delete", {"path": name}),
+            ("write", {"path": name, "text": f"{i}\n"}), ("mkdir", {"path": f"d{i % 3}"}),
+            ("rename", {"path": name, "to": f"m{i}.txt"}), ("read", {"path": "/../x"}),
+            ("no-such-op", {}), ("connect", {"target": "virtual", "baud": "fast"}),
+        ])  # fmt: skip
+        sent.append(panel.send(op, **args))
+        if i % 10 == 0:
+            cells.append(kc.execute(f"print({i} * 3)"))
+    for rid in sent:
+        reply = panel.reply(rid, timeout=120)
+        assert reply["ok"] or reply["error"], reply
+        assert "see the log" not in reply.get("error", ""), reply
+    for msg_id in cells:
+        while True:
+            shell = kc.get_shell_msg(timeout=120)
+            if shell["parent_header"].get("msg_id") == msg_id:
+                assert shell["content"]["status"] == "ok", shell["content"]
+                break
+    assert board_says(kc, "print(6 * 7)") == "42"  # the next cell runs as itself
