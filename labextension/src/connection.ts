@@ -28,8 +28,15 @@ export const TARGET = 'mpkernel.board';
  * (a page may lower it for tests: `window.mpkernelRequestTimeoutMs`). */
 const REQUEST_TIMEOUT_MS = 120_000;
 
+declare global {
+  interface Window {
+    /** A test page's lower bound for the panel's requests, in milliseconds. */
+    mpkernelRequestTimeoutMs?: number;
+  }
+}
+
 function requestTimeoutMs(): number {
-  const set = (window as unknown as { mpkernelRequestTimeoutMs?: number }).mpkernelRequestTimeoutMs;
+  const set = window.mpkernelRequestTimeoutMs;
   return typeof set === 'number' && set > 0 ? set : REQUEST_TIMEOUT_MS;
 }
 
