@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -74,19 +77,51 @@ def test_non_utf8_and_control_bytes_do_not_break_the_engine(repl: RawRepl) -> No
     assert out == b"1\n"
 
 
+#: A busy loop that ends by itself after 30 s: a stop that never arrives fails the test
+#: instead of hanging it.
+BUSY_LOOP = (
+    "import time\nt = time.ticks_ms()\nwhile time.ticks_diff(time.ticks_ms(), t) < 30000:\n    pass"
+)
+
+
+@contextlib.contextmanager
+def sigint_is_keyboard_interrupt() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt here, as ipykernel makes it while a cell runs. A process
+    started in the background without job control (a CI job) inherits SIGINT ignored, and
+    Python then installs no handler: the stop would be lost and the run go on."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.timing
 def test_interrupt_stops_a_busy_loop(repl: RawRepl) -> None:
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
     start = time.monotonic()
-    timer.start()
-    out, result = run(repl, "while True:\n    pass")
+    with sigint_is_keyboard_interrupt():
+        timer.start()
+        out, result = run(repl, BUSY_LOOP)
     elapsed = time.monotonic() - start
-    assert result.interrupted
+    assert result.interrupted, f"not stopped: the loop ran to its end ({elapsed:.1f} s)"
     assert "KeyboardInterrupt" in result.error
     assert elapsed < 1.3
     assert b"^C" not in out
     out, result = run(repl, "print('next')")
     assert out == b"next\n"
+
+
+def test_interrupt_works_where_sigint_was_ignored_at_start() -> None:
+    """The busy-loop test in a pytest started with SIGINT ignored (as `cmd &` in a script,
+    how a CI job may run): it must pass, not hang until pytest's timeout."""
+    test = f"{__file__}::test_interrupt_stops_a_busy_loop"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout", "60", test],
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
 
 
 def test_soft_reset_clears_state_and_runs_boot_py(virtual_board: VirtualBoard) -> None:
