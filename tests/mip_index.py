@@ -151,6 +151,22 @@ def build(root: Path) -> Index:
     return index
 
 
+#: The packages shipped with mpkernel for offline use (mpkernel/libraries/shipped_index):
+#: what the notebooks install. `python tests/mip_index.py` writes them again.
+SHIPPED = {"bisect": ("1.0", BISECT)}
+
+
+def ship(root: Path) -> Index:
+    """Write the shipped index: each package as .py and as .mpy (v6), like micropython-lib."""
+    index = Index(root)
+    for name, (version, source) in SHIPPED.items():
+        module = name + ".py"
+        index.add_package(name, version, "py", [[module, index.add_file(source)]])
+        mpy = mpy_cross(source, module)
+        index.add_package(name, version, "6", [[name + ".mpy", index.add_file(mpy)]])
+    return index
+
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """No request log on the test's stderr."""
@@ -171,3 +187,10 @@ def serve(root: Path) -> Iterator[Index]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+if __name__ == "__main__":
+    from mpkernel.libraries.installer import SHIPPED_INDEX
+
+    ship(SHIPPED_INDEX)
+    print(f"wrote {SHIPPED_INDEX}")

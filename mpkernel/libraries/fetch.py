@@ -41,7 +41,12 @@ class Budget:
 
 
 class NotFound(LibraryError):
-    """The server answered 404: no such package, version or file."""
+    """The server answered 404 (or a local index has no such file): no such package,
+    version or file."""
+
+
+class Unreachable(LibraryError):
+    """No answer from the server: this computer is offline, or its network blocks it."""
 
 
 def fetch(url: str, what: str, budget: Budget, limit: int | None = None) -> bytes:
@@ -64,14 +69,16 @@ def fetch(url: str, what: str, budget: Budget, limit: int | None = None) -> byte
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError) and budget.left() <= 0:
             raise budget.over_time(what) from None
+        if url.startswith("file:") and isinstance(exc.reason, FileNotFoundError):
+            raise NotFound(f"{what}: not found ({url}).") from None
         reason = exc.reason if not isinstance(exc.reason, OSError) else _why(exc.reason)
-        raise LibraryError(
+        raise Unreachable(
             f"{what}: cannot reach {_host(url)} ({reason}): is this computer online?"
         ) from None
     except TimeoutError:
         if budget.left() <= 0:
             raise budget.over_time(what) from None
-        raise LibraryError(f"{what}: {_host(url)} did not answer within {timeout:.0f} s.") from None
+        raise Unreachable(f"{what}: {_host(url)} did not answer within {timeout:.0f} s.") from None
     except (OSError, ValueError) as exc:
         raise LibraryError(f"{what}: cannot read {url} ({exc}).") from None
 

