@@ -1,7 +1,7 @@
 """Install or remove the ``micropython`` Jupyter kernelspec.
 
-``pip install micropython-board-kernel`` already registers the kernel in the environment's
-``share/jupyter/kernels``; these commands re-register it elsewhere
+Installing the package (``pip install .``, or its wheel) already registers the kernel in
+the environment's ``share/jupyter/kernels``; these commands re-register it elsewhere
 (``--user``, ``--sys-prefix``, ``--prefix``) with ``argv[0]`` set to the
 interpreter that runs them::
 
@@ -39,8 +39,8 @@ def import_name_clash() -> str | None:
         return None
     return (
         f"warning: the unrelated package {OTHER_DISTRIBUTION!r} (PyPI) is installed here and "
-        f"uses the same import name: run `pip uninstall {OTHER_DISTRIBUTION}` and then "
-        f"`pip install --force-reinstall {DISTRIBUTION}`."
+        f"uses the same import name: run `pip uninstall {OTHER_DISTRIBUTION}`, then install "
+        f"{DISTRIBUTION} again as you did (from its folder: `pip install --force-reinstall .`)."
     )
 
 

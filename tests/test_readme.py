@@ -186,3 +186,47 @@ def test_before_and_after_values_are_the_ones_that_exist() -> None:
 @pytest.mark.parametrize("word", ["%NAME -h", "%help NAME"])
 def test_help_is_named_as_the_full_reference(word: str) -> None:
     assert f"`{word}`" in README
+
+
+PIP_INSTALL = re.compile(r"pip install ([^`\n&|;]+)")
+
+
+def test_pip_installs_name_only_this_folder_or_packages_on_pypi() -> None:
+    """Every `pip install` the README shows works as written today: what it installs is this
+    folder (`.`, `".[extra]"`), a wheel built here, a requirements file, or a package CI
+    installs from PyPI (pinned in constraints.txt); never a name PyPI does not have for us
+    (the package is not published yet; PyPI's `mpkernel` is another project)."""
+    pinned = {
+        line.split("==")[0].strip().lower().replace("_", "-")
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    commands = PIP_INSTALL.findall(README)
+    assert len(commands) >= 4, commands
+    for command in commands:
+        words = shlex.split(command)
+        while words and words[0].startswith("-"):
+            words = words[2:] if words[0] in ("-c", "-r") else words[1:]
+        for word in words:
+            if word.startswith("-"):
+                break
+            name = re.split(r"[\[<>=]", word)[0].lower()
+            local = word.startswith(".") or word.endswith(".whl") or word.endswith(".txt")
+            assert local or name in pinned, f"README: `pip install {command}` names {word}"
+
+
+def test_install_commands_are_the_ones_the_packaging_tests_run() -> None:
+    """tests/test_packaging.py runs the README's install commands as written (slow)."""
+    from test_packaging import readme_install_commands
+
+    commands = readme_install_commands()
+    assert commands["fresh"].startswith("python3 -m venv .venv && ")
+    assert "mpkernel install --sys-prefix" in commands["fresh"]
+    assert commands["existing"] == 'pip install ".[plot]"'
+    assert "`.venv/bin/python -m build --wheel`" in README
+    assert "--wheel" in cli_options(sys.executable, "-m", "build", "--help")
+
+
+def test_readme_says_how_long_the_tests_take_and_what_needs_the_internet() -> None:
+    assert re.search(r"takes about \d+ minutes on 2 cores", README)
+    assert "Only two things need the internet" in README and "notebooks run offline" in README

@@ -8,7 +8,6 @@ import importlib.util
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .. import DISTRIBUTION
 from ..errors import UsageError
 from ..services.connection import BoardExecError
 from ..transfer import (
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from ..services.context import Context
 
 #: What to do when %%plot misses matplotlib or pandas.
-PLOT_EXTRA = f'install the plot extra: pip install "{DISTRIBUTION}[plot]"'
+PLOT_EXTRA = "install matplotlib and pandas: pip install matplotlib pandas"
 #: Pushes bigger than this show a progress bar.
 PROGRESS_FROM = 16 * 1024
 
