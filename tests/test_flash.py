@@ -12,6 +12,7 @@ import pytest
 import serial
 from conftest import Run, run, start_kernel
 from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager
 
 from mpkernel.flash.identity import FlashChip, parse_size
 from mpkernel.flash.image import esp8266_image
@@ -277,3 +278,30 @@ def test_port_released_and_micropython_reconnected(tmp_path: Path) -> None:
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
+
+
+def test_simulated_chip_is_said_once_and_esptool_talks_to_the_log(tmp_path: Path) -> None:
+    """On the virtual board, esptool's messages meant for a real chip (hold GPIO0 low and
+    press reset, the simulator's crystal warnings) stay out of the notebook and go to the
+    kernel's log; the notebook hears once what the simulation is, then a short tag."""
+    log = tmp_path / "kernel.log"
+    km = KernelManager(kernel_name="micropython")
+    with log.open("w") as stderr:
+        km.start_kernel(extra_arguments=["--log-level=INFO"], stderr=stderr, cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        assert run(kc, "%connect virtual").status == "ok"
+        outputs = [ok(run(kc, line, timeout=120)) for line in ("%chipinfo", "%erase --yes")]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    first, second = outputs
+    assert "[simulated] The virtual board has no chip to flash" in first and "ESP8266EX" in first
+    assert second.startswith("[simulated] ESP8266 bootloader") and "no chip to flash" not in second
+    for out in outputs:
+        for word in ("GPIO0", "press reset", "Warning", "Connecting", "stub"):
+            assert word not in out, (word, out)
+    logged = log.read_text()
+    assert "esptool (simulated chip): " in logged and "hold GPIO0 low and press reset" in logged

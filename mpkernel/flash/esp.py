@@ -115,6 +115,7 @@ class Chip:
         self.esp = esp
         self.port = port
         self._info: ChipInfo | None = None
+        self.simulated = False  # the virtual board's simulated bootloader, not a real chip
 
     @property
     def name(self) -> str:

@@ -64,5 +64,23 @@ class NotebookLog(EspLogBase):
             self.on_progress(int(cur_iter), int(total_iters))
 
 
+class WholeLines:
+    """esptool's messages as whole lines, each prefixed, to `sink` (the kernel's log), for a
+    chip whose instructions and warnings are no one's to act on: the simulated bootloader.
+    Pieces without a line end ("Connecting..." and its dots) wait for the rest of the line."""
+
+    def __init__(self, sink: Lines, prefix: str) -> None:
+        self.sink = sink
+        self.prefix = prefix
+        self._line = ""
+
+    def __call__(self, text: str) -> None:
+        self._line += text
+        *lines, self._line = self._line.split("\n")
+        for line in lines:
+            if line.strip():
+                self.sink(self.prefix + line.strip())
+
+
 LOG = NotebookLog()
 EspLog.set_logger(LOG)

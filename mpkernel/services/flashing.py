@@ -21,11 +21,13 @@ from ..flash.esp import FAST_BAUD, Chip, ChipInfo, FlashError, has_reset_lines, 
 from ..flash.esp import wait_for_micropython as wait_banner
 from ..flash.identity import human_size, parse_size
 from ..flash.image import ImageError, Region, check_erase_all, check_regions, precheck
+from ..flash.log import WholeLines
 from .connection import VIRTUAL, Connection, choose_port
 
 RESETS = ["auto", "default-reset", "no-reset"]
 AFTER = ["auto", "hard-reset", "no-reset"]
 MOCK = "mock"  # the port name of the simulated bootloader
+_told = {"simulated": False}  # the full notice is given once per kernel
 
 
 class Skipped(OperationError):
@@ -49,6 +51,10 @@ class Report:
     say: Callable[..., None]  # say(text, error=False)
     progress: Callable[[str, int], Bar]
     log: Callable[[str], None] = lambda text: None  # esptool's own messages, line ends kept
+    #: Lines for the kernel's log only: esptool's messages for the simulated bootloader (a
+    #: real chip's instructions, "hold GPIO0 low and press reset", and the simulator's
+    #: crystal warnings are no one's to act on).
+    quiet: Callable[[str], None] = lambda line: None
 
 
 @dataclass
@@ -138,8 +144,8 @@ def chip_port(conn: Connection, port: str | None) -> tuple[str, bool]:
     if not mock.available():
         raise Skipped(
             "Skipped: the virtual board has no ESP chip, and the simulated bootloader "
-            "(esp32-mock-bootloader, part of the lab and test extras) is not installed. "
-            "Give --port PORT for a real board."
+            "(esp32-mock-bootloader, a dependency of mpkernel) is not installed: pip install "
+            "esp32-mock-bootloader, or give --port PORT for a real board."
         )
     try:
         return mock.port(), True
@@ -151,15 +157,23 @@ def chip_port(conn: Connection, port: str | None) -> tuple[str, bool]:
 def chip_session(conn: Connection, link: ChipLink, report: Report) -> Iterator[Chip]:
     """Release the kernel's hold on the port, open the bootloader, and give it back after."""
     port, simulated = chip_port(conn, link.port)
+    lines = report.log
     if simulated:
-        report.say(
-            "[simulated] The virtual board has no chip to flash: using a simulated ESP8266 "
-            "bootloader (esp32-mock-bootloader, 4 MB flash in memory).\n"
-        )
+        if not _told["simulated"]:
+            _told["simulated"] = True
+            report.say(
+                "[simulated] The virtual board has no chip to flash: using a simulated ESP8266 "
+                "bootloader (esp32-mock-bootloader, 4 MB flash in memory); esptool's messages "
+                "for it go to the kernel's log.\n"
+            )
+        else:
+            report.say("[simulated] ESP8266 bootloader (esp32-mock-bootloader).\n")
+        lines = WholeLines(report.quiet, "esptool (simulated chip): ")
     board = conn.board
     ours = board is not None and board.transport.tool_port == port
     release = conn.released() if ours else contextlib.nullcontext()
-    with release, open_chip(port, link.before, link.baud, lines=report.log) as chip:
+    with release, open_chip(port, link.before, link.baud, lines=lines) as chip:
+        chip.simulated = simulated
         yield chip
 
 
@@ -314,6 +328,9 @@ def finish(chip: Chip, after: str, wait: bool, report: Report) -> None:
     if after == "auto":
         after = "hard-reset" if has_reset_lines(chip.port) else "no-reset"
     chip.reset(after)
+    if after != "hard-reset" and chip.simulated:
+        report.quiet(f"the simulated chip stays in its bootloader (--after {after})")
+        return
     if after != "hard-reset":
         report.say(
             "The chip stays in its bootloader: release GPIO0 and press reset (or power-cycle) "

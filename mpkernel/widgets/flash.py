@@ -23,11 +23,13 @@ MODES = ["keep", "dio", "qio", "dout"]
 
 def report_to(kernel: Context) -> Report:
     """Messages to the cell's output, progress as bars, esptool's own messages to the cell
-    too (among them "hold GPIO0 low and press reset now" while esptool waits)."""
+    too (among them "hold GPIO0 low and press reset now" while esptool waits), except for
+    the simulated bootloader: those go to the kernel's log."""
     return Report(
         say=lambda text, error=False: kernel.say(text, "stderr" if error else "stdout"),
         progress=Progress,
         log=kernel.say,
+        quiet=lambda line: kernel.log.info("%s", line),
     )
 
 
