@@ -15,7 +15,7 @@ import pytest
 from conftest import assert_interrupt_keeps_state, run, start_kernel
 from jupyter_client import BlockingKernelClient, KernelManager
 
-from mpkernel.board.virtual import FS_SIZE, VirtualBoard
+from mpkernel.board.virtual import FS_SIZE, SIM_DIR, VirtualBoard
 
 PASSWORD = "vb-pass1"
 
@@ -51,6 +51,19 @@ def test_files_written_are_imported_as_on_a_board(board_kernel) -> None:
     )
     # The simulated firmware modules are found as built-ins are, not listed among the files.
     assert run(kc, "os.listdir('/lib')").result == "['helper.py']"
+
+
+def test_errors_show_only_the_users_lines(board_kernel) -> None:
+    """A failed open() passes through the virtual board's own filesystem code (sim/): its
+    frames, with their paths on this computer, are not shown, as a board shows none."""
+    _, kc, _ = board_kernel
+    r = run(kc, "def read(name):\n    return open(name).read()\n\nread('missing.txt')")
+    assert r.status == "error"
+    shown = "\n".join(r.error["traceback"])
+    assert str(SIM_DIR) not in shown and "_mpk.py" not in shown, shown
+    assert 'File "<stdin>", line 4, in <module>' in shown
+    assert 'File "<stdin>", line 2, in read' in shown
+    assert r.error["ename"] == "OSError" and "ENOENT" in r.error["evalue"]
 
 
 def test_machine_is_the_unix_ports_plus_esp8266_pins(board_kernel) -> None:

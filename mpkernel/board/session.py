@@ -19,6 +19,7 @@ from .rawrepl import SMALL_CODE, ExecResult, RawRepl, ReplError, ResetSinceLastR
 from .serial_transport import SerialTransport
 from .stdin_relay import StdinRelay, may_read_stdin, rewrite
 from .transport import Transport, TransportError
+from .virtual import SIM_DIR
 from .virtual_link import VirtualTransport
 from .webrepl import WebReplTransport, is_webrepl_url
 
@@ -53,13 +54,25 @@ class CellResult:
 
 
 def parse_traceback(text: str) -> tuple[str, str, list[str]]:
-    """Split a MicroPython traceback into (ename, evalue, lines)."""
-    lines = [line for line in text.replace("\r", "").split("\n") if line.strip()]
+    """Split a MicroPython traceback into (ename, evalue, lines).
+
+    Frames inside the virtual board's own simulation (its filesystem, its firmware modules,
+    files of this computer's mpkernel) are left out: a board shows only the user's lines.
+    """
+    lines = [
+        line for line in text.replace("\r", "").split("\n")
+        if line.strip() and not _simulation_frame(line)
+    ]  # fmt: skip
     last = lines[-1] if lines else "Error"
     name, _, value = last.partition(":")
     if " " in name.strip() or not name.strip():
         name, value = "Error", last
     return name.strip(), value.strip(), lines
+
+
+def _simulation_frame(line: str) -> bool:
+    """A traceback line of a frame in the virtual board's simulation files (sim/)."""
+    return line.lstrip().startswith(f'File "{SIM_DIR}/')
 
 
 def boot_output(seen: bytes) -> str:
