@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -369,11 +370,29 @@ def _completion(matches: list[str], start: int, end: int) -> dict[str, Any]:
     }
 
 
+class LoopbackNoWarning(logging.Filter):
+    """Drops ipykernel 7's "running over TCP without encryption" warning where the kernel's
+    sockets listen on this computer's loopback only (what Jupyter's kernel manager gives):
+    no other computer sees that traffic, and every message is signed with the key in the
+    connection file, which only this user can read."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__()
+        self.app = app
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        loopback = str(getattr(self.app, "ip", "")) in ("127.0.0.1", "localhost", "::1")
+        return not (loopback and str(record.msg).startswith("Kernel is running over TCP"))
+
+
 def main() -> None:
     """Launch the kernel (what kernel.json runs)."""
     from ipykernel.kernelapp import IPKernelApp
 
-    IPKernelApp.launch_instance(kernel_class=MicroPythonKernel)
+    app = IPKernelApp.instance(kernel_class=MicroPythonKernel)
+    app.log.addFilter(LoopbackNoWarning(app))
+    app.initialize()
+    app.start()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import run, start_kernel
 from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager
 
 
 def test_expression_value_is_an_execute_result(kc: BlockingKernelClient) -> None:
@@ -199,3 +200,23 @@ def test_soft_and_hard_reset(tmp_path: Path) -> None:
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_no_tcp_encryption_warning_on_loopback(tmp_path: Path) -> None:
+    """Jupyter's kernel manager gives the kernel 127.0.0.1: ipykernel's "running over TCP
+    without encryption" warning does not apply there and is not printed (other log lines are)."""
+    log = tmp_path / "kernel.log"
+    km = KernelManager(kernel_name="micropython")
+    with log.open("w") as stderr:
+        km.start_kernel(extra_arguments=["--log-level=INFO"], stderr=stderr)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert km.ip == "127.0.0.1"
+    logged = log.read_text()
+    assert "Starting the kernel at pid" in logged  # the log itself is there
+    assert "without encryption" not in logged
