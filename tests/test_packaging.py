@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -167,3 +169,97 @@ def test_kernel_tests_pass_on_ipykernel_6(
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert " passed" in result.stdout.strip().splitlines()[-1]
+
+
+# -- every notebook after each documented install, with no internet ------------------------
+
+README = (ROOT / "README.md").read_text()
+NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+#: Headless runs read passwords from the environment (README, "Headless runs").
+NOTEBOOK_ENV = {"MPKERNEL_WEBREPL_PASSWORD": "s3cr3tpw"}
+
+
+def readme_install_commands() -> dict[str, str]:
+    """The README's two install commands, as written: the first set-up command up to its
+    `jupyter lab`, and the one for a Jupyter you already have."""
+    first = re.search(r"```sh\n(.*?)\n```", README, flags=re.S)
+    assert first is not None
+    fresh = first.group(1).split(" && .venv/bin/jupyter lab")[0]
+    existing = re.search(r"from this folder: `(pip install [^`]+)`", README)
+    assert existing is not None, "README names no install into an existing Jupyter"
+    return {"fresh": fresh, "existing": existing.group(1)}
+
+
+def offline_prefix() -> list[str]:
+    """A command prefix that runs in a network namespace of its own: only 127.0.0.1 works,
+    so nothing reaches the internet (nor a local mirror), whatever proxy is set."""
+    if not shutil.which("unshare") or not shutil.which("ip"):
+        pytest.skip("no unshare/ip here to cut the network off (util-linux, iproute2)")
+    prefix = ["unshare", "-rn", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"]
+    probe = subprocess.run([*prefix, "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot make a network namespace here: {probe.stderr.strip()[:200]}")
+    return prefix
+
+
+@pytest.fixture(scope="module", params=["fresh", "existing"])
+def documented_install(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, constraints: Path
+) -> tuple[str, Path]:
+    """A venv made by one of the README's install commands, run as written from this folder
+    (`.venv` renamed to a venv of the test's own): "fresh", the first set-up command up to
+    `jupyter lab`; "existing", a venv that holds ipykernel 6.29 and nbclient (an older
+    Jupyter) before the existing-Jupyter command runs with its pip. pip takes CI's versions
+    for the rest (PIP_CONSTRAINT, without its ipykernel line), as a mirror of PyPI pins them."""
+    command = readme_install_commands()[request.param]
+    venv = tmp_path_factory.mktemp(request.param) / "venv"
+    env = {**os.environ, "PIP_CONSTRAINT": str(constraints)}
+    if request.param == "fresh":
+        command = command.replace("-m venv .venv", f"-m venv {venv}")
+        command = command.replace(".venv/bin/", f"{venv}/bin/")
+    else:
+        sh(sys.executable, "-m", "venv", venv)
+        sh(venv / "bin" / "python", "-m", "pip", "install", "-q", f"ipykernel=={IPYKERNELS[0]}",
+           "nbclient", "nbformat", env=env)  # fmt: skip
+        command = f"{venv}/bin/{command}"
+    sh("bash", "-c", command, cwd=ROOT, env=env, timeout=1200)
+    if request.param == "existing":
+        code = "import ipykernel; print(ipykernel.__version__)"
+        version = sh(venv / "bin" / "python", "-c", code)
+        assert version.stdout.strip() == IPYKERNELS[0]  # the Jupyter there keeps its version
+    return request.param, venv
+
+
+def test_every_notebook_runs_offline_after_each_documented_install(
+    documented_install: tuple[str, Path], tmp_path: Path
+) -> None:
+    """Each notebook reaches its last cell on the virtual board, from a copy of notebooks/,
+    with the kernelspec that install registered (run by the venv's Python, as Jupyter
+    there runs it), in a network namespace with only
+    127.0.0.1: %mip in notebook 02 says micropython.org cannot be reached and installs
+    from the packages that come with mpkernel; nothing prints ipykernel's TCP warning."""
+    kind, venv = documented_install
+    prefix = offline_prefix()
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    env = clean_env(tmp_path) | NOTEBOOK_ENV
+    result = subprocess.run(
+        [*prefix, venv / "bin" / "python", ROOT / "tests" / "notebooks_offline_check.py",
+         tmp_path / "notebooks"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1500,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    spec, *runs = (json.loads(line) for line in result.stdout.strip().splitlines())
+    assert Path(spec["spec_dir"]).is_relative_to(venv), spec  # the install's own kernel
+    assert Path(spec["argv"][0]).is_relative_to(venv) or spec["argv"][0] == "python", spec
+    assert [r["notebook"] for r in runs] == NOTEBOOKS
+    for run in runs:
+        where = f"{kind}: {run['notebook']}"
+        assert not run["failure"] and not run["errors"], (where, run["failure"], run["errors"])
+        assert run["last_ran"] == run["code_cells"] - 1, where
+    by_name = {r["notebook"]: r["text"] for r in runs}
+    lab = by_name["02-lab-blink-and-sensors.ipynb"]
+    assert "micropython.org cannot be reached: installing from the packages that come" in lab
+    assert "median light:" in lab
+    assert "ESP8266EX" in by_name["01-getting-started-esp8266.ipynb"]
+    assert "without encryption" not in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
