@@ -222,7 +222,7 @@ def documented_install(
         sh(venv / "bin" / "python", "-m", "pip", "install", "-q", f"ipykernel=={IPYKERNELS[0]}",
            "nbclient", "nbformat", env=env)  # fmt: skip
         command = f"{venv}/bin/{command}"
-    sh("bash", "-c", command, cwd=ROOT, env=env, timeout=1200)
+    sh("bash", "-c", command, cwd=ROOT, env=env, timeout=2400)
     if request.param == "existing":
         code = "import ipykernel; print(ipykernel.__version__)"
         version = sh(venv / "bin" / "python", "-c", code)
@@ -230,6 +230,7 @@ def documented_install(
     return request.param, venv
 
 
+@pytest.mark.timeout(5400)  # two installs and eight notebook runs: long on a busy machine
 def test_every_notebook_runs_offline_after_each_documented_install(
     documented_install: tuple[str, Path], tmp_path: Path
 ) -> None:
