@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -9,7 +10,8 @@ from pathlib import Path
 
 
 def test_skip_reasons_are_in_the_summary(tmp_path: Path) -> None:
-    shutil.copy(Path(__file__).with_name("conftest.py"), tmp_path / "conftest.py")
+    here = Path(__file__).parent
+    shutil.copy(here / "conftest.py", tmp_path / "conftest.py")  # it imports helpers from here
     (tmp_path / "test_skips.py").write_text(
         "import pytest\n\n"
         "@pytest.mark.parametrize('n', [1, 2])\n"
@@ -21,6 +23,7 @@ def test_skip_reasons_are_in_the_summary(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(here)},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()
