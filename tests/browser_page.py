@@ -83,6 +83,7 @@ class BrowserPage:
         on_reset: Callable[[], None] | None = None,
         usb: tuple[int, int] = (0x1A86, 0x7523),
         origin: str | None = None,
+        cookie: str | None = None,
     ) -> None:
         self.url = base_url.replace("http", "ws", 1).rstrip("/") + f"/mpkernel/link/{kernel_id}"
         self.token = token
@@ -92,6 +93,7 @@ class BrowserPage:
         self.on_reset = on_reset or (lambda: None)
         self.usb = usb
         self.origin = origin
+        self.cookie = cookie
         self.fd = -1
         self.from_kernel: list[bytes] = []  # every frame the kernel sent, in order
         self.ended: list[str] = []  # `E` lines from the server
@@ -162,6 +164,8 @@ class BrowserPage:
     async def _open(self) -> None:
         self._open_port(self.baud)
         headers = {"Authorization": f"token {self.token}"} if self.token else {}
+        if self.cookie:
+            headers["Cookie"] = self.cookie
         try:
             self._ws = await connect(
                 self.url,

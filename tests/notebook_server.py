@@ -7,6 +7,7 @@ reaches a kernel with jupyter_client on the connection file the server wrote.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import queue
@@ -97,6 +98,14 @@ class JupyterServer:
             text = answer.read()
         return json.loads(text) if text else None
 
+    def login_cookie(self) -> str:
+        """The cookie a browser gets by opening the server's URL with its token."""
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        with opener.open(f"{self.url}api/status?token={self.token}", timeout=30):
+            pass
+        return "; ".join(f"{c.name}={c.value}" for c in jar)
+
     def start_kernel(self, name: str = "micropython") -> str:
         return str(self.api("POST", "api/kernels", {"name": name})["id"])
 
@@ -106,7 +115,7 @@ class JupyterServer:
     def shutdown_kernel(self, kernel_id: str) -> None:
         self.api("DELETE", f"api/kernels/{kernel_id}")
 
-    def client(self, kernel_id: str, timeout: float = 60.0) -> BlockingKernelClient:
+    def client(self, kernel_id: str, timeout: float = 150.0) -> BlockingKernelClient:
         """A client on the kernel's connection file, its channels started and ready."""
         path = self.runtime / f"kernel-{kernel_id}.json"
         end = time.monotonic() + timeout
@@ -115,11 +124,12 @@ class JupyterServer:
         kc = BlockingKernelClient(connection_file=str(path))
         kc.load_connection_file()
         kc.start_channels()
+        asked: set[str] = set()
         while True:  # ready: it answers kernel_info (the heartbeat may lag on busy cores)
-            msg_id = kc.kernel_info()
+            asked.add(kc.kernel_info())
             try:
-                reply = kc.get_shell_msg(timeout=2)
-                if reply["parent_header"].get("msg_id") == msg_id:
+                reply = kc.get_shell_msg(timeout=5)
+                if reply["parent_header"].get("msg_id") in asked:
                     break
             except queue.Empty:
                 if time.monotonic() > end:
