@@ -84,6 +84,7 @@ class BrowserPage:
         usb: tuple[int, int] = (0x1A86, 0x7523),
         origin: str | None = None,
         cookie: str | None = None,
+        features: tuple[str, ...] = (lf.FEATURE_WINDOWED,),
     ) -> None:
         self.url = base_url.replace("http", "ws", 1).rstrip("/") + f"/mpkernel/link/{kernel_id}"
         self.token = token
@@ -94,6 +95,7 @@ class BrowserPage:
         self.usb = usb
         self.origin = origin
         self.cookie = cookie
+        self.features = list(features)
         self.fd = -1
         self.from_kernel: list[bytes] = []  # every frame the kernel sent, in order
         self.ended: list[str] = []  # `E` lines from the server
@@ -175,6 +177,7 @@ class BrowserPage:
                 max_size=None,
                 proxy=None,
                 open_timeout=10,
+                close_timeout=2,
             )
         except InvalidStatus as exc:
             raise PageRefused(f"HTTP {exc.response.status_code}") from None
@@ -186,12 +189,13 @@ class BrowserPage:
         self._drained = asyncio.Event()
         self._drained.set()
         self._board_bytes: asyncio.Queue[bytes] | None = None  # a paste consumes them
+        self._watch: asyncio.Queue[bytes] | None = None  # a windowed transfer sees them too
         self._loop.add_reader(self.fd, self._port_readable)
         for job in (self._receive, self._deliver_in, self._deliver_out, self._run_frames,
                     self._pace_to_board, self._pace_from_board):  # fmt: skip
             self._tasks.append(asyncio.create_task(job()))
         info = {"usbVendorId": self.usb[0], "usbProductId": self.usb[1], "baud": self.baud,
-                "version": "browser_page.py"}  # fmt: skip
+                "version": "browser_page.py", "features": self.features}  # fmt: skip
         await self._send_frame(lf.HELLO + json.dumps(info).encode())
         # A refused page gets `E` and a close at once: wait a moment to say so.
         with contextlib.suppress(asyncio.TimeoutError):
@@ -275,6 +279,9 @@ class BrowserPage:
                     await self._drained.wait()
                     await asyncio.sleep(pause_ms / 1000)
                 await self._send_frame(lf.PACED_DONE)
+            elif kind == lf.WINDOWED:
+                written = await self._windowed(body[0], body[1:2], body[2:])
+                await self._send_frame(lf.WINDOWED_DONE + struct.pack("<I", written))
             elif kind == lf.SIGNALS:
                 await self._drained.wait()
                 self._set_signals(bool(body[0] & lf.DTR), bool(body[0] & lf.RTS))
@@ -308,6 +315,32 @@ class BrowserPage:
         self.baud = baud
         self._to_board.rate = self._from_board.rate = baud / 10
         return b"\x01"
+
+    async def _windowed(self, window: int, ack: bytes, body: bytes) -> int:
+        """Write a transfer's frames keeping at most `window` unacknowledged (each `ack` byte
+        from the board, forwarded as usual, acknowledges one); stop at any other byte."""
+        frames, pos = [], 0
+        while pos + 2 <= len(body):
+            size = struct.unpack("<H", body[pos : pos + 2])[0]
+            frames.append(body[pos + 2 : pos + 2 + size])
+            pos += 2 + size
+        seen: asyncio.Queue[bytes] = asyncio.Queue()
+        self._watch = seen
+        unacked = written = 0
+        try:
+            for frame in frames:
+                while unacked >= window or not seen.empty():
+                    if await asyncio.wait_for(seen.get(), 10) != ack:
+                        return written
+                    unacked -= 1
+                self._write(frame)
+                written += 1
+                unacked += 1
+        except asyncio.TimeoutError:
+            pass  # the board went quiet: the kernel's own deadline says so
+        finally:
+            self._watch = None
+        return written
 
     async def _paste(self, window: int, code: bytes) -> None:
         """Raw-paste next to the board: write as the board grants windows (its `\\x01`s are
@@ -377,6 +410,10 @@ class BrowserPage:
                     for i in range(len(data)):
                         grants.put_nowait(data[i : i + 1])
                 else:
+                    watch = self._watch
+                    if watch is not None:
+                        for i in range(len(data)):
+                            watch.put_nowait(data[i : i + 1])
                     await self._send_frame(lf.DATA + data)
             await asyncio.sleep(TICK)
 

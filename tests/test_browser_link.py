@@ -145,6 +145,18 @@ def test_put_get_and_ls_with_sha256(link: Link, tmp_path: Path) -> None:
     back = (tmp_path / "back.bin").read_bytes()
     assert hashlib.sha256(back).hexdigest() == hashlib.sha256(data).hexdigest()
     assert (link.board.root / "blob.bin").read_bytes() == data
+    assert any(f[:1] == lf.WINDOWED for f in link.page.from_kernel)  # the window kept by the page
+
+
+def test_put_through_a_page_that_keeps_no_window(fresh: Link, tmp_path: Path) -> None:
+    fresh.page.stop()
+    fresh.page = fresh.open_page(features=())
+    fresh.connect()
+    data = os.urandom(8 * 1024)
+    (tmp_path / "small.bin").write_bytes(data)
+    assert "verified by sha256" in ok(run(fresh.kc, f"%put {tmp_path / 'small.bin'} s.bin"))
+    assert (fresh.board.root / "s.bin").read_bytes() == data
+    assert not any(f[:1] == lf.WINDOWED for f in fresh.page.from_kernel)
 
 
 def test_mount_through_the_page(link: Link, tmp_path: Path) -> None:

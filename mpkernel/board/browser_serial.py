@@ -283,6 +283,15 @@ class BrowserSerialTransport(Transport):
         self._await(lf.PASTED, wanted, what, ANSWER_TIMEOUT + self._wire_time(len(code)))
         return True
 
+    def write_windowed(self, frames: list[bytes], window: int, ack: bytes) -> bool:
+        """The page keeps the window next to the board (no round trip per frame), where its
+        hello says it can; the acks reach read() as usual."""
+        features = self.info.get("features")
+        if not isinstance(features, list) or lf.FEATURE_WINDOWED not in features:
+            return False
+        self._post(lf.windowed(window, ack, frames))  # answered `f` when written: not waited
+        return True
+
     def write_paced(self, data: bytes, size: int, pause: float) -> None:
         """The page writes `data` in slices of `size` bytes with `pause` s after each."""
         slices = -(-len(data) // max(size, 1))

@@ -17,19 +17,29 @@ PASTE = b"P"  # u16 window (LE) + code: a raw-paste done next to the board; answ
 PACED = b"L"  # u16 slice + u16 pause_ms (LE) + bytes: written in paced slices; answered `l`
 SIGNALS = b"S"  # u8 flags (DTR, RTS, break); answered `s`
 BAUD = b"B"  # u32 baud (LE): reopen the port; answered `b` + u8 ok (+ a line)
+WINDOWED = b"F"  # u8 window + ack byte + (u16 length (LE) + bytes)*: frames paced by acks
 INTERRUPT = b"I"  # Ctrl-C ahead of any queued writes
 RELEASE = b"X"  # the kernel lets go of the link (the page keeps the port open)
 # page -> kernel
 HELLO = b"H"  # JSON {usbVendorId, usbProductId, baud, version}
 DATA = b"D"  # bytes read from the port
 PASTED, PACED_DONE, SIGNALS_SET, BAUD_SET = b"p", b"l", b"s", b"b"
+WINDOWED_DONE = b"f"  # + u32 (LE) frames written
 # either way (the server sends it for a side whose connection closed)
 END = b"E"  # one line for the user: the link ended
 
-FROM_PAGE = frozenset((HELLO, DATA, PASTED, PACED_DONE, SIGNALS_SET, BAUD_SET, END))
-FROM_KERNEL = frozenset((WRITE, PASTE, PACED, SIGNALS, BAUD, INTERRUPT, RELEASE, END))
+FROM_PAGE = frozenset((HELLO, DATA, PASTED, PACED_DONE, SIGNALS_SET, BAUD_SET, WINDOWED_DONE, END))
+FROM_KERNEL = frozenset((WRITE, PASTE, PACED, SIGNALS, BAUD, WINDOWED, INTERRUPT, RELEASE, END))
 #: The acknowledgement that answers each request frame.
-ACK_OF = {PASTE: PASTED, PACED: PACED_DONE, SIGNALS: SIGNALS_SET, BAUD: BAUD_SET}
+ACK_OF = {
+    PASTE: PASTED,
+    PACED: PACED_DONE,
+    SIGNALS: SIGNALS_SET,
+    BAUD: BAUD_SET,
+    WINDOWED: WINDOWED_DONE,
+}
+#: What a page that keeps a transfer's window (`F`) says in its hello's "features".
+FEATURE_WINDOWED = "windowed"
 
 DTR, RTS, BREAK = 1, 2, 4  # SIGNALS flag bits (asserted when set)
 #: The largest frame either side accepts on the Unix socket.
@@ -64,6 +74,13 @@ def paste(window: int, code: bytes) -> bytes:
 
 def paced(size: int, pause: float, data: bytes) -> bytes:
     return PACED + struct.pack("<HH", size, round(pause * 1000)) + data
+
+
+def windowed(window: int, ack: bytes, frames: list[bytes]) -> bytes:
+    parts = [WINDOWED, bytes([window]), ack[:1]]
+    for frame in frames:
+        parts += [struct.pack("<H", len(frame)), frame]
+    return b"".join(parts)
 
 
 def signals(dtr: bool, rts: bool, brk: bool = False) -> bytes:

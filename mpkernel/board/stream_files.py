@@ -110,6 +110,15 @@ class StreamChannel(ReplChannel):
         inflight = sent = wire = 0
         failed = interrupted = False
         try:
+            if self.repl.transport.write_windowed(frames, WINDOW, b"#"):  # kept over there
+                for sent in range(1, len(frames) + 1):
+                    failed = self._ack() != b"#"
+                    if failed:
+                        break
+                    wire += len(frames[sent - 1])
+                    if progress:
+                        progress(min(size, size * sent // len(frames)), size)
+                frames = []
             for frame in frames:
                 while inflight >= WINDOW and not failed:
                     failed = self._ack() != b"#"

@@ -63,6 +63,12 @@ class Transport(ABC):
             self.write(data[i : i + size])
             time.sleep(pause)
 
+    def write_windowed(self, frames: list[bytes], window: int, ack: bytes) -> bool:
+        """Write `frames` with at most `window` of them unacknowledged, where each `ack` byte
+        from the board acknowledges one (they still reach read()); the far end stops at the
+        first other byte. False where the caller keeps that window itself (default)."""
+        return False
+
     def describe(self) -> str:
         """The link, for a connection message ("/dev/ttyUSB0 at 115200 baud")."""
         return self.name
