@@ -136,15 +136,16 @@ class KernelLink:
         self.writer = writer
         if self.hello is not None:
             writer.write(lf.framed(self.hello))
-        released = await self._to_page(reader)
+        released = await self._to_page(reader, writer)
         if self.writer is writer:
             self.writer = None
         writer.close()
         if not released and self.page is not None:
             await self._send_page(lf.end(KERNEL_GONE))
 
-    async def _to_page(self, reader: asyncio.StreamReader) -> bool:
-        """Pass the kernel's frames to the page until it closes; whether it released."""
+    async def _to_page(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Pass the kernel's frames to the page until it closes; whether it released (then
+        the next connection of the kernel may pair at once, even before this one closed)."""
         released = False
         try:
             while True:
@@ -155,6 +156,8 @@ class KernelLink:
                 if frame[:1] not in lf.FROM_KERNEL:
                     return released
                 released = frame[:1] == lf.RELEASE
+                if released and self.writer is writer:
+                    self.writer = None
                 await self._send_page(frame)
         except (asyncio.IncompleteReadError, ConnectionError):
             return released
