@@ -51,14 +51,21 @@ class Wire:
         self.pending = bytearray()
         self.free_at = time.monotonic()
 
+    def tick(self) -> None:
+        """An idle wire's clock catches up with now (before bytes are added)."""
+        if not self.pending:
+            self.free_at = max(self.free_at, time.monotonic())
+
     def due(self) -> bytes:
         now = time.monotonic()
         if not self.pending:
             self.free_at = max(self.free_at, now)
             return b""
-        n = min(int((now - self.free_at) * self.rate), len(self.pending))
-        if n <= 0:
+        if now < self.free_at:
             return b""
+        # A byte is handed on as its transmission starts (at most one byte time early), so
+        # a lone byte (a raw-paste grant) does not wait for the next tick.
+        n = min(int((now - self.free_at) * self.rate) + 1, len(self.pending))
         self.free_at += n / self.rate
         out = bytes(self.pending[:n])
         del self.pending[:n]
@@ -292,8 +299,10 @@ class BrowserPage:
 
     def _write(self, data: bytes) -> None:
         if data:
+            self._to_board.tick()
             self._to_board.pending += data
             self._drained.clear()
+            self._flush_to_board()
 
     def _set_signals(self, dtr: bool, rts: bool) -> None:
         """The auto-reset circuit: EN is low while RTS is asserted and DTR is not; the chip
@@ -387,34 +396,45 @@ class BrowserPage:
         except OSError:
             data = b""
         if data:
+            self._from_board.tick()
             self._from_board.pending += data
+            self._flush_from_board()
+
+    def _flush_to_board(self) -> None:
+        """Write to the port what the wire has carried by now."""
+        data = self._to_board.due()
+        if data:
+            try:
+                os.write(self.fd, data)
+            except BlockingIOError:
+                self._to_board.pending[:0] = data
+        if not self._to_board.pending:
+            self._drained.set()
+
+    def _flush_from_board(self) -> None:
+        """Hand on what the wire has carried from the board by now."""
+        data = self._from_board.due()
+        if not data:
+            return
+        grants = self._board_bytes
+        if grants is not None:
+            for i in range(len(data)):
+                grants.put_nowait(data[i : i + 1])
+            return
+        watch = self._watch
+        if watch is not None:
+            for i in range(len(data)):
+                watch.put_nowait(data[i : i + 1])
+        self._out.put_nowait((time.monotonic() + self.delay, lf.DATA + data))
 
     async def _pace_to_board(self) -> None:
         while True:
-            data = self._to_board.due()
-            if data:
-                try:
-                    os.write(self.fd, data)
-                except BlockingIOError:
-                    self._to_board.pending[:0] = data
-            if not self._to_board.pending:
-                self._drained.set()
+            self._flush_to_board()
             await asyncio.sleep(TICK)
 
     async def _pace_from_board(self) -> None:
         while True:
-            data = self._from_board.due()
-            if data:
-                grants = self._board_bytes
-                if grants is not None:
-                    for i in range(len(data)):
-                        grants.put_nowait(data[i : i + 1])
-                else:
-                    watch = self._watch
-                    if watch is not None:
-                        for i in range(len(data)):
-                            watch.put_nowait(data[i : i + 1])
-                    await self._send_frame(lf.DATA + data)
+            self._flush_from_board()
             await asyncio.sleep(TICK)
 
     # -- ending ------------------------------------------------------------------------------
