@@ -26,6 +26,7 @@ from .services.wifi import PASSWORD_HINT, password_in_code
 
 if TYPE_CHECKING:
     from .services.connection import Board, CellResult
+    from .services.context import HostShell
 
 RED, RESET = "\x1b[31m", "\x1b[0m"
 HOST_EXECUTE_SLEEP = 0.0005  # ipykernel's default
@@ -120,12 +121,19 @@ class MicroPythonKernel(IPythonKernel):
     # The board and its lock belong to the connection; these name them for the surfaces.
 
     @property
+    def host(self) -> HostShell:
+        """The kernel's own IPython (the user namespace of %%host cells)."""
+        shell = self.shell
+        assert shell is not None, "the kernel's shell is made at start"
+        return shell
+
+    @property
     def board(self) -> Board | None:
         return self.connection.board
 
     @property
     def board_lock(self) -> threading.RLock:
-        return self.connection.lock  # type: ignore[return-value]
+        return self.connection.lock
 
     def require_board(self) -> Board:
         """The connected board; the first time, connect to the default one."""
@@ -143,7 +151,7 @@ class MicroPythonKernel(IPythonKernel):
 
     # -- executing -------------------------------------------------------------------------
 
-    async def do_execute(  # type: ignore[override]
+    async def do_execute(
         self,
         code: str,
         silent: bool,
@@ -165,10 +173,12 @@ class MicroPythonKernel(IPythonKernel):
                 body, silent, store_history, user_expressions, allow_stdin,
                 cell_meta=cell_meta, cell_id=cell_id,
             )  # fmt: skip
-        count = self.shell.execution_count
+        shell = self.shell
+        assert shell is not None, "the kernel's shell is made at start"
+        count = shell.execution_count
         if store_history:
-            self.shell.history_manager.store_inputs(count, code)
-            self.shell.execution_count += 1
+            shell.history_manager.store_inputs(count, code)
+            shell.execution_count += 1
         self._allow_input(allow_stdin)
         self.taps = []
         self.board_channel.cell_started()
@@ -212,6 +222,7 @@ class MicroPythonKernel(IPythonKernel):
             self._early.append(text)
             return
         content = {"name": "stdout", "text": text}
+        assert self.session is not None, "the kernel's session is made at start"
         self.session.send(
             self.iopub_socket, "stream", content, parent=parent, ident=self._topic("stream")
         )
@@ -322,7 +333,7 @@ class MicroPythonKernel(IPythonKernel):
 
     # -- completion and inspection -----------------------------------------------------------
 
-    def do_complete(self, code: str, cursor_pos: int | None) -> dict[str, Any]:  # type: ignore[override]
+    async def do_complete(self, code: str, cursor_pos: int | None) -> dict[str, Any]:
         if cursor_pos is None:
             cursor_pos = len(code)
         if host_body(code) is not None:
@@ -340,7 +351,7 @@ class MicroPythonKernel(IPythonKernel):
             matches, start = complete(self.board, code[:cursor_pos])
         return _completion(matches, start, cursor_pos)
 
-    def do_inspect(  # type: ignore[override]
+    async def do_inspect(
         self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: tuple = ()
     ) -> dict[str, Any]:
         if self.board is None or host_body(code) is not None:
@@ -354,7 +365,7 @@ class MicroPythonKernel(IPythonKernel):
             "metadata": {},
         }
 
-    def do_shutdown(self, restart: bool) -> dict[str, Any]:  # type: ignore[override]
+    async def do_shutdown(self, restart: bool) -> dict[str, Any]:
         self.connection.idle.stop()
         self.disconnect()
         return super().do_shutdown(restart)

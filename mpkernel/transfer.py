@@ -159,7 +159,9 @@ def _build(kind: str, items: list[Any]) -> Any:
 
 # -- host -> board ---------------------------------------------------------------------------
 
-_CLOSE = {list: 0, tuple: 1, str: 2, bytes: 3, bytearray: 4, dict: 5, set: 6, frozenset: 6}
+_CLOSE: dict[type, int] = {
+    list: 0, tuple: 1, str: 2, bytes: 3, bytearray: 4, dict: 5, set: 6, frozenset: 6
+}  # fmt: skip
 
 
 def push_finish(name: str) -> str:

@@ -23,7 +23,7 @@ class InProcess:
         self.output: list[tuple[str, str]] = []
         self.connection = Connection(notify=self._notify)
         self.taps: list[Callable[[str], None]] = []
-        self.shell: Any = InteractiveShell.instance()
+        self.host: Any = InteractiveShell.instance()
         self.log = logging.getLogger("mpkernel.inprocess")
         self.secrets = list(secrets or [])
         self.hints: set[str] = set()

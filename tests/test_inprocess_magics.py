@@ -44,10 +44,10 @@ def test_put_ls_cat_through_the_magics(ctx: InProcess, tmp_path: Path) -> None:
 
 
 def test_pull_and_push_use_the_host_namespace(ctx: InProcess) -> None:
-    ctx.shell.user_ns["table"] = {"a": [1, 2, 3], "b": "x" * 50}
+    ctx.host.user_ns["table"] = {"a": [1, 2, 3], "b": "x" * 50}
     ctx.magic("%push table --as board_table")
     ctx.magic("%pull board_table --as back")
-    assert ctx.shell.user_ns["back"] == {"a": [1, 2, 3], "b": "x" * 50}
+    assert ctx.host.user_ns["back"] == {"a": [1, 2, 3], "b": "x" * 50}
     with pytest.raises(UsageError, match="not defined on the board"):
         ctx.magic("%pull nothing_here")
 

@@ -49,7 +49,7 @@ export interface IRequests {
   };
   write: {
     args: { path: string; text?: string; parents?: boolean };
-    result: { path: string; size: number; seconds: number; verified: boolean };
+    result: { path: string; size: number; seconds: number; verified: string };
   };
   download: {
     args: { path: string; dest?: string };

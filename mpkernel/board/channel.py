@@ -196,9 +196,11 @@ def stat(board: Board, path: str) -> Entry | None:
         raise file_error(exc, path) from None
     if found is None:
         return None
-    if flat:
-        return Entry(path, False, found)  # type: ignore[arg-type]
-    return Entry(path, *found)  # type: ignore[misc]
+    if flat and isinstance(found, int):
+        return Entry(path, False, found)
+    if not flat and isinstance(found, tuple) and len(found) == 2:
+        return Entry(path, bool(found[0]), int(found[1]))
+    raise FileError(f"{path}: the board's answer to a stat was unreadable: {found!r:.60}")
 
 
 def hash_code(path: str) -> str:

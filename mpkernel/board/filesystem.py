@@ -154,7 +154,9 @@ class BoardFiles:
             v = self.board.exec_value(f"import os\nprint(os.statvfs({path!r}))")
         except BoardExecError as exc:
             raise file_error(exc, path) from None
-        return v[0] * v[3], v[0] * v[2]  # type: ignore[index]
+        if not (isinstance(v, tuple) and len(v) >= 4):
+            raise FileError(f"{path}: the board's answer to statvfs was unreadable: {v!r:.60}")
+        return v[0] * v[3], v[0] * v[2]
 
     def sha256(self, path: str) -> str | None:
         """The board's SHA-256 of a file, or None if the board has no hashlib."""

@@ -180,7 +180,12 @@ def _open_regular(path: Path, flags: int) -> BinaryIO:
         os.set_blocking(fd, True)
         if flags & os.O_APPEND:
             return os.fdopen(fd, "ab")
-        return os.fdopen(fd, {os.O_RDWR: "r+b", os.O_WRONLY: "wb"}.get(flags & 3, "rb"))
+        access = flags & 3
+        if access == os.O_RDWR:
+            return os.fdopen(fd, "r+b")
+        if access == os.O_WRONLY:
+            return os.fdopen(fd, "wb")
+        return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise

@@ -45,7 +45,7 @@ def _bare_statement(tokens: list[tokenize.TokenInfo], i: int) -> bool:
     before = next((t for t in reversed(tokens[:i]) if t.type not in _SKIP[2:4]), None)
     after = next((t for t in tokens[i + 1 :] if t.type != tokenize.COMMENT), None)
     starts = before is None or before.type in (tokenize.NEWLINE, tokenize.NL)
-    starts = starts or (before.type == tokenize.OP and before.string == ";")
+    starts = starts or (before is not None and before.type == tokenize.OP and before.string == ";")
     ends = after is None or after.type in (tokenize.NEWLINE, tokenize.ENDMARKER)
-    ends = ends or (after.type == tokenize.OP and after.string == ";")
+    ends = ends or (after is not None and after.type == tokenize.OP and after.string == ";")
     return starts and ends

@@ -14,6 +14,7 @@ from .helpers import helper
 from .lean_code import lean
 from .run_end import RunEnd, end_statement, new_mark
 from .silent_code import is_silent
+from .stdin_relay import may_read_stdin
 from .transport import Transport
 
 CTRL_A = b"\x01"  # enter raw REPL (or reprint its banner)
@@ -61,8 +62,6 @@ OK_TIMEOUT = 5.0
 #: Bytes the raw REPL acts on while it receives code (Ctrl-A..Ctrl-E, and NUL, which some
 #: ports mangle): code holding one would be cut, ended early or run half.
 _RESERVED = re.compile(rb"[\x00-\x05]")
-#: Code that may read stdin would take a probe queued behind it: its end gets a mark instead.
-_READS_STDIN = re.compile(rb"stdin|input")
 
 
 class ReplError(BoardError):
@@ -448,7 +447,8 @@ class RawRepl:
             code = b"pass"
         self._mark, self._probed = None, False
         self._silent = is_silent(code)
-        if not self._silent and _READS_STDIN.search(code):
+        # A probe queued behind code that may read stdin would be read: a mark instead.
+        if not self._silent and may_read_stdin(code):
             self._mark = new_mark()
             if not code.endswith(b"\n"):
                 code += b"\n"
@@ -675,7 +675,7 @@ def _last_line(error: bytes) -> str:
     return lines[-1] if lines else "MemoryError"
 
 
-def _rebooted(tail: bytes) -> bool:
+def _rebooted(tail: bytes | bytearray) -> bool:
     """Whether the output ends at a prompt the board prints only after a reset."""
     text = bytes(tail).rstrip(b" ")
     return (FRIENDLY_READY in tail and text.endswith(b">>>")) or (
@@ -683,7 +683,7 @@ def _rebooted(tail: bytes) -> bool:
     )
 
 
-def _no_answer(seen: bytes) -> str:
+def _no_answer(seen: bytes | bytearray) -> str:
     shown = seen.decode("utf-8", "replace").strip()[-80:]
     heard = f" (it sent: {shown!r})" if shown else " (it sent nothing)"
     return (

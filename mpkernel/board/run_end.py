@@ -259,12 +259,7 @@ class RunEnd:
 
     def _partial_mark(self) -> int:
         """How many bytes at the end of buf could start the mark."""
-        if self.mark is None:
-            return 0
-        for n in range(min(len(self.mark) - 1, len(self.buf)), 0, -1):
-            if self.buf.endswith(self.mark[:n]):
-                return n
-        return 0
+        return 0 if self.mark is None else partial_start(self.buf, self.mark)
 
     def _marked_end(self, at: int) -> bool:
         size = len(self.mark or b"")
@@ -312,3 +307,12 @@ def _reboot_follows(data: bytes | bytearray) -> bool:
     """Whether data (what followed `\\x04\\x04`) holds a soft reboot notice, no 0x04 before."""
     at = min((i for i in (data.find(w) for w in REBOOT_WORDS) if i >= 0), default=-1)
     return at >= 0 and EOT not in data[:at]
+
+
+def partial_start(buf: bytes | bytearray, word: bytes) -> int:
+    """How many bytes at the end of `buf` could be the start of `word` (held back until the
+    next read tells whether it is)."""
+    for n in range(min(len(word) - 1, len(buf)), 0, -1):
+        if buf.endswith(word[:n]):
+            return n
+    return 0

@@ -17,6 +17,7 @@ from .caps import Caps, probe
 from .helpers import helper
 from .mount import MOUNT_POINT, MountServer, install, stop_serving, uninstall
 from .rawrepl import SMALL_CODE, ExecResult, RawRepl, ReplError, ResetSinceLastRun
+from .run_end import partial_start
 from .serial_transport import SerialTransport
 from .stdin_relay import StdinRelay, may_read_stdin, rewrite
 from .transport import Transport, TransportError
@@ -131,7 +132,7 @@ class _ValueSplitter:
             del self.buf[idx:]
             self._flush(idx)
             return
-        self._flush(len(self.buf) - _partial_mark(self.buf))
+        self._flush(len(self.buf) - partial_start(self.buf, _MARK))
 
     def _flush(self, upto: int) -> None:
         """Pass on the first `upto` bytes, taking them out first: if `out` is interrupted
@@ -144,14 +145,6 @@ class _ValueSplitter:
     def finish(self) -> None:
         if self.value is None:
             self._flush(len(self.buf))
-
-
-def _partial_mark(buf: bytes | bytearray) -> int:
-    """How many bytes at the end of buf could be the start of the mark."""
-    for n in range(min(len(_MARK) - 1, len(buf)), 0, -1):
-        if buf.endswith(_MARK[:n]):
-            return n
-    return 0
 
 
 class Board:

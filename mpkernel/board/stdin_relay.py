@@ -14,19 +14,27 @@ import re
 import tokenize
 from collections.abc import Callable
 
+from .run_end import partial_start
+
 START = b"\x1empk-in\x1e"
 END = b"\x1e\x1f"
 NO_STDIN = b"\x1e"  # sent instead of a line: the board's input() raises EOFError
-#: A cell that may read stdin (the same test the raw REPL uses to end such code by a mark).
-_MAY_READ = re.compile(r"\binput\b|\bstdin\b")
+#: Code that may read stdin: input() or sys.stdin, or a name that may call them. The raw
+#: REPL ends such code by a mark (a probe queued behind it would be read as input), and a
+#: cell's stdin relay is set up for it.
+_MAY_READ = "stdin|input"
+_MAY_READ_TEXT = re.compile(_MAY_READ)
+_MAY_READ_BYTES = re.compile(_MAY_READ.encode())
 #: Typed characters that a board's UART or the virtual board's terminal would act on
 #: (Ctrl-C interrupts, Ctrl-D ends, DEL erases ...): they are not sent.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def may_read_stdin(code: str) -> bool:
-    """Whether the cell may call input() or read sys.stdin."""
-    return bool(_MAY_READ.search(code))
+def may_read_stdin(code: str | bytes) -> bool:
+    """Whether the code may call input() or read sys.stdin."""
+    if isinstance(code, bytes):
+        return _MAY_READ_BYTES.search(code) is not None
+    return _MAY_READ_TEXT.search(code) is not None
 
 
 def rewrite(code: str) -> str:
@@ -84,7 +92,7 @@ class StdinRelay:
         while True:
             at = self._buf.find(START)
             if at < 0:
-                self._pass(len(self._buf) - _partial(self._buf, START))
+                self._pass(len(self._buf) - partial_start(self._buf, START))
                 return
             self._pass(at)
             end = self._buf.find(END, len(START))
@@ -140,11 +148,3 @@ class StdinRelay:
             piece = bytes(self._buf[:upto])
             del self._buf[:upto]
             self.out(piece)
-
-
-def _partial(buf: bytearray, word: bytes) -> int:
-    """How many bytes at the end of buf could start `word`."""
-    for n in range(min(len(word) - 1, len(buf)), 0, -1):
-        if buf.endswith(word[:n]):
-            return n
-    return 0

@@ -46,7 +46,7 @@ import threading
 import time
 import tty
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from .webrepl_server import WebReplServer
@@ -374,7 +374,7 @@ class Relay:
         self.start_child(power_on=True)
         while True:
             controls = [c for c in (self.board_control, self.kernel_control) if c is not None]
-            waits = [self.port_master, self.board_master, *controls]
+            waits: list[Any] = [self.port_master, self.board_master, *controls]
             if self.webrepl is not None:
                 waits += self.webrepl.sockets()
             ready, _, _ = select.select(waits, [], [], 0.5)

@@ -24,8 +24,10 @@ from .transport import Transport, TransportError
 try:  # the send queue's length is known on Linux (TIOCOUTQ); elsewhere it stays unknown
     import fcntl
     import termios
+
+    OUTQ_KNOWN = hasattr(termios, "TIOCOUTQ")
 except ImportError:  # Windows
-    fcntl = termios = None  # type: ignore[assignment]
+    OUTQ_KNOWN = False
 
 DEFAULT_PORT = 8266
 #: Text frames larger than this may be truncated by the firmware's stdin buffer.
@@ -348,7 +350,7 @@ class WebReplTransport(Transport):
         """Bytes written but not yet acknowledged by the board's TCP (None: unknown here)."""
         ws = self._ws
         sock = getattr(ws, "sock", None) if ws is not None else None
-        if sock is None or not hasattr(termios, "TIOCOUTQ"):
+        if sock is None or not OUTQ_KNOWN:
             return None
         try:
             buf = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")

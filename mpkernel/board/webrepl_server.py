@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
@@ -210,6 +210,8 @@ class WebReplServer:
                     s.proto.send_text(PROMPT)
                     s.greeted = True
                 continue
+            if not isinstance(event, Frame):
+                continue  # a server is sent requests and frames only
             if event.opcode in (Opcode.TEXT, Opcode.BINARY):
                 s.message = bytearray(event.data)
                 s.message_text = event.opcode is Opcode.TEXT
@@ -307,8 +309,8 @@ class WebReplServer:
         except OSError:
             return False
         s.proto.send_binary(wb(0))
-        if op == PUT and size == 0:
-            s.put_file.close()  # type: ignore[union-attr]
+        if op == PUT and size == 0 and s.put_file is not None:  # nothing to wait for
+            s.put_file.close()
             s.put_file = None
             s.proto.send_binary(wb(0))
         return True

@@ -103,8 +103,11 @@ class BoardChannel:
     def _opened(self, comm: BaseComm, msg: dict[str, Any]) -> None:
         self.comms[comm.comm_id] = comm
         comm.on_msg(lambda m: self._request(comm, m))
-        comm.on_close(lambda m: self.comms.pop(comm.comm_id, None))
+        comm.on_close(lambda m: self._closed(comm))
         comm.send({"event": "state", "state": ops.state(self.kernel)})
+
+    def _closed(self, comm: BaseComm) -> None:
+        self.comms.pop(comm.comm_id, None)
 
     def _request(self, comm: BaseComm, msg: dict[str, Any]) -> None:
         """Answer one request; a malformed one gets an error reply, never an exception."""
@@ -131,7 +134,8 @@ class BoardChannel:
             comm.send({"id": rid, "ok": False, "busy": True, "error": "The board is busy."})
             return
         try:
-            reply = {"id": rid, "ok": True, "result": handler(self.kernel, data, **kwargs)}
+            result = handler(self.kernel, data, **kwargs)
+            reply: dict[str, Any] = {"id": rid, "ok": True, "result": result}
         except (TypeError, ValueError, OverflowError) as exc:  # a value of the wrong kind
             self.kernel.log.info("mpkernel panel %s: bad request: %s", op, exc)
             reply = self._failed(rid, f"Bad request {op}: {ops.shown(str(exc), 200)}")

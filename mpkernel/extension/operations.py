@@ -95,12 +95,10 @@ def status(kernel: Context, args: wire.NoArgs) -> wire.State:
         return result
     rec = _record(kernel.connection)
     ident = rec.get("board", {})
-    result.update(
-        firmware=rec.get("firmware", "MicroPython"),
-        machine=ident.get("machine", ""),
-        provenance=rec,
-        free_heap=board.free_heap(),
-    )
+    result["firmware"] = rec.get("firmware", "MicroPython")
+    result["machine"] = ident.get("machine", "")
+    result["provenance"] = rec
+    result["free_heap"] = board.free_heap()
     with contextlib.suppress(files.FileError):  # no statvfs here: leave the figures out
         result["free_flash"], result["total_flash"] = files.disk_usage(kernel.connection)
     return result

@@ -117,7 +117,7 @@ class WriteResult(TypedDict):
     path: str
     size: int
     seconds: float
-    verified: bool
+    verified: str  # how: "sha256", "read back", ... (see files.Transfer)
 
 
 class _DownloadArgs(TypedDict):

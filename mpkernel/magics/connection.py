@@ -25,7 +25,7 @@ def announce(kernel: Context, board: Board) -> None:
         kernel.say(notice + "\n")
     with kernel.board_lock:  # the idle reader must not take the helpers' output meanwhile
         rec = provenance.record(board)
-    kernel.shell.user_ns["_provenance"] = rec  # for %%host cells that save results with it
+    kernel.host.user_ns["_provenance"] = rec  # for %%host cells that save results with it
     kernel.say(describe(board, rec["firmware"]) + "\n")
     display(provenance.bundle(rec), raw=True)  # the record stays in the saved notebook
 

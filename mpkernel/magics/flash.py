@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..services import flashing
@@ -30,13 +31,13 @@ def _link(args: argparse.Namespace) -> ChipLink:
     return ChipLink(getattr(args, "port", None), args.baud, args.before)
 
 
-def _common(func):  # type: ignore[no-untyped-def]
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     """The options every chip magic takes."""
     func = arg("--before", choices=RESETS, default="auto", help="how to enter the bootloader")(func)
     return arg("--baud", type=int, default=FAST_BAUD, help="baud rate after the stub starts")(func)
 
 
-def _skippable(func):  # type: ignore[no-untyped-def]
+def _skippable(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def run(kernel: Context, *rest: object) -> object:
         try:

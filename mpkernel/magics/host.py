@@ -55,7 +55,7 @@ def host_magic(kernel: Context, line: str) -> None:
     code = line.strip()
     if not code:
         raise UsageError("Give a line of Python: %host print(x)")
-    result = kernel.shell.run_cell(code, store_history=False, silent=False)
+    result = kernel.host.run_cell(code, store_history=False, silent=False)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
@@ -87,7 +87,7 @@ def pull_magic(kernel: Context, args: argparse.Namespace) -> None:
             values[args.target or name] = parse_pulled(text, name)
         except NotDefined:
             raise UsageError(f"{name} is not defined on the board.") from None
-    kernel.shell.user_ns.update(values)
+    kernel.host.user_ns.update(values)
     kernel.say(
         "Pulled "
         + ", ".join(
@@ -127,7 +127,7 @@ def push_magic(kernel: Context, args: argparse.Namespace) -> None:
     Example: %push table   |   %push samples --as data
     """
     _check_names(args.names, args.target, "%push")
-    ns = kernel.shell.user_ns
+    ns = kernel.host.user_ns
     for name in args.names:
         if name not in ns:
             raise UsageError(f"{name} is not defined on the host (define it in a %%host cell).")
@@ -177,7 +177,7 @@ def capture_magic(kernel: Context, args: argparse.Namespace) -> None:
     """
     if not args.name.isidentifier():
         raise UsageError(f"{args.name!r} is not a variable name.")
-    ns = kernel.shell.user_ns
+    ns = kernel.host.user_ns
     name = args.name
     ns[name] = ""
     parts: list[str] = []
@@ -212,11 +212,11 @@ def plot_magic(kernel: Context, args: argparse.Namespace, body: str) -> dict[str
     kernel.taps.append(live.feed)
     try:
         # The board's error (or the stop button's KeyboardInterrupt) is the cell's.
-        return kernel.run_on_board(body, kernel.shell.execution_count - 1, silent=True)
+        return kernel.run_on_board(body, kernel.host.execution_count - 1, silent=True)
     finally:
         if live.feed in kernel.taps:
             kernel.taps.remove(live.feed)
-        kernel.shell.user_ns["_plot"] = live.data()
-        if isinstance(kernel.shell.user_ns["_plot"], dict):
+        kernel.host.user_ns["_plot"] = live.data()
+        if isinstance(kernel.host.user_ns["_plot"], dict):
             kernel.say(f"_plot is a dict of lists; for a DataFrame, {PLOT_EXTRA}\n", "stderr")
         live.finish()

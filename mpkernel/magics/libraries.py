@@ -56,7 +56,7 @@ def mip_magic(kernel: Context, args: argparse.Namespace) -> None:
     for note in plan.notes:
         kernel.say(note + "\n", "stderr")
     records = [p.as_dict() for p in plan.packages]
-    kernel.shell.user_ns.setdefault("_libraries", []).extend(records)
+    kernel.host.user_ns.setdefault("_libraries", []).extend(records)
     display(install_bundle(records, plan.target, plan.index), raw=True)
 
 

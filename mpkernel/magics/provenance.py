@@ -24,5 +24,5 @@ def provenance_magic(kernel: Context, args: argparse.Namespace) -> None:
     board = kernel.require_board()
     with kernel.board_lock:
         rec = record(board, args.with_mac)
-    kernel.shell.user_ns["_provenance"] = rec
+    kernel.host.user_ns["_provenance"] = rec
     display(bundle(rec), raw=True)

@@ -7,7 +7,7 @@ import importlib
 import shlex
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import UsageError
 from ..services.host_paths import host_paths
@@ -23,11 +23,11 @@ MagicError = UsageError
 class _Parser(argparse.ArgumentParser):
     """argparse that reports bad usage as UsageError instead of exiting the kernel."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         usage = " ".join(self.format_usage().split()[1:])  # one line, however long
         raise UsageError(f"{message}. Usage: {usage}")
 
-    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         raise _HelpShown()
 
     def print_help(self, file: object = None) -> None:

@@ -30,9 +30,13 @@ class Context(Protocol):
     connection: Connection
     #: Extra receivers of the current cell's board output (%capture, %%plot).
     taps: list[Callable[[str], None]]
-    #: The host's IPython: the user namespace, host cells.
-    shell: HostShell
-    log: logging.Logger | logging.LoggerAdapter[Any]
+
+    @property
+    def host(self) -> HostShell:
+        """The host's IPython: the user namespace, host cells."""
+
+    @property
+    def log(self) -> logging.Logger | logging.LoggerAdapter[Any]: ...
 
     @property
     def board(self) -> Board | None: ...

@@ -120,7 +120,9 @@ def status(conn: Connection) -> WebreplStatus:
             over = board.kind == "webrepl"
     except (BoardError, OperationError) as exc:
         raise WebreplError(f"WebREPL status: {exc}") from None
-    addresses = [(str(n), str(ip)) for n, ip in found] if found is not None else None  # type: ignore[attr-defined]
+    addresses = None
+    if isinstance(found, (list, tuple)):
+        addresses = [(str(n), str(ip)) for n, ip in found]
     return WebreplStatus(
         has_cfg, starts_webrepl(boot or ""), boot is not None, addresses, over, virtual
     )

@@ -64,7 +64,7 @@ def redact(text: str, *secrets: str | None) -> str:
 
 def _run(conn: Connection, name: str, call: str, secret: str | None = None) -> str:
     """Run WiFi helper `name` as `call`; what it printed. Errors are WifiError, redacted."""
-    return _ask(conn, name, call, secret, value=False)  # type: ignore[no-any-return]
+    return _ask(conn, name, call, secret, value=False)
 
 
 def _value(conn: Connection, name: str, call: str) -> Any:
