@@ -197,7 +197,7 @@ class KernelLink:
             self.path.unlink()
 
 
-class LinkHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class LinkHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     """`GET {base_url}mpkernel/link/{kernel_id}`: the page's end of a kernel's board link."""
 
     auth_resource = "kernels"
@@ -224,7 +224,7 @@ class LinkHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
         self.kernel_id = kernel_id
         await super().get(kernel_id=kernel_id)
 
-    async def open(self, kernel_id: str) -> None:  # type: ignore[override]
+    async def open(self, kernel_id: str) -> None:
         super().open()
         if kernel_id in self.links:
             with contextlib.suppress(WebSocketClosedError):
