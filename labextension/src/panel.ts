@@ -11,7 +11,7 @@ import { Widget } from '@lumino/widgets';
 import { Availability, BoardConnection } from './connection';
 import { FilesView, button } from './files';
 import { humanBytes } from './format';
-import { IPort } from './tokens';
+import { BROWSER_KIND, PageBoard, PickCancelled } from './pageboard';
 
 function reasons(trans: TranslationBundle): Record<Availability, string> {
   return {
@@ -30,6 +30,9 @@ export class BoardPanel extends Widget {
   private _ports = document.createElement('select');
   private _connect: HTMLButtonElement;
   private _disconnect: HTMLButtonElement;
+  private _here: PageBoard;
+  private _hereButton: HTMLButtonElement;
+  private _hereNote = document.createElement('div');
   private _controls = document.createElement('div');
   private _refreshTimer = 0;
   private _reasons: Record<Availability, string>;
@@ -59,13 +62,20 @@ export class BoardPanel extends Widget {
     this._reason.className = 'mpk-Panel-reason';
     this._state.className = 'mpk-Panel-state';
     this._ports.className = 'jp-mod-styled mpk-Ports';
-    this._ports.title = trans.__('The ports the kernel sees (USB ids), and the virtual board');
-    this._connect = button(trans.__('Connect'), trans.__('Connect the kernel to this port'), () =>
-      void this._doConnect()
+    this._ports.title = 'The ports the kernel sees (USB ids), and the virtual board';
+    this._connect = button('Connect', 'Connect the kernel to this port', () => void this._doConnect());
+    this._disconnect = button('Disconnect', 'Release the port', () => void this._doDisconnect());
+    this._here = new PageBoard(_board);
+    this._here.ended.connect((_, line) => this._notify(new Error(line)));
+    this._hereButton = button(
+      'Connect a board on this computer',
+      "Pick a USB port of this computer (the browser's Web Serial): the kernel uses the board through this page",
+      () => void this._connectHere()
     );
-    this._disconnect = button(trans.__('Disconnect'), trans.__('Release the port'), () =>
-      void this._simple('disconnect')
-    );
+    this._hereNote.className = 'mpk-Panel-note';
+    const row0 = document.createElement('div');
+    row0.className = 'mpk-Row';
+    row0.append(this._hereButton, this._hereNote);
     const row1 = document.createElement('div');
     row1.className = 'mpk-Row';
     row1.append(
@@ -87,11 +97,12 @@ export class BoardPanel extends Widget {
     );
     this.files = new FilesView(_board, docs, contents, trans);
     this._controls.className = 'mpk-Panel-controls';
-    this._controls.append(this._state, row1, row2, this.files.node);
+    this._controls.append(this._state, row0, row1, row2, this.files.node);
     this.node.append(header, this._reason, this._controls);
     _board.stateChanged.connect(() => this._showState());
     _board.availabilityChanged.connect(() => this._onAvailability());
     _board.reset.connect(() => void this.refresh());
+    this._showState();
     this._onAvailability();
   }
 
@@ -165,11 +176,14 @@ export class BoardPanel extends Widget {
     if (!s.connected) {
       rows.push([this._trans.__('State'), this._trans.__('not connected')]);
     } else {
-      rows.push([
-        this._trans.__('Port'),
-        s.virtual ? this._trans.__('virtual board (not a real board)') : String(s.port)
-      ]);
-      rows.push([this._trans.__('Link'), String(s.kind)]);
+      const here = s.kind === BROWSER_KIND ? this._here.link : null;
+      if (s.kind === BROWSER_KIND) {
+        const port = here ? `this computer, ${here.description}` : String(s.port);
+        rows.push(['Port', port], ['Link', 'browser serial link (Web Serial, through this page)']);
+      } else {
+        rows.push(['Port', s.virtual ? 'virtual board (not a real board)' : String(s.port)]);
+        rows.push(['Link', String(s.kind)]);
+      }
       if (s.firmware) {
         rows.push([this._trans.__('Firmware'), s.firmware]);
       }
@@ -203,6 +217,9 @@ export class BoardPanel extends Widget {
     this._state.title = s.provenance ? JSON.stringify(s.provenance, null, 1) : '';
     this._connect.hidden = s.connected;
     this._disconnect.hidden = !s.connected;
+    const here = this._here.available;
+    this._hereButton.hidden = s.connected || !here;
+    this._hereNote.textContent = here || s.connected ? '' : this._here.unavailableReason;
     if (!s.connected) {
       this.files.clear(this._trans.__('Not connected.'));
     }
@@ -222,7 +239,23 @@ export class BoardPanel extends Widget {
     }
   }
 
-  private async _simple(op: 'disconnect'): Promise<void> {
+  private async _connectHere(): Promise<void> {
+    try {
+      this._board.setStatus(await this._here.connect());
+      await this.files.refresh();
+    } catch (err) {
+      if (!(err instanceof PickCancelled)) {
+        this._notify(err);
+      }
+    }
+  }
+
+  private async _doDisconnect(): Promise<void> {
+    await this._simple('disconnect');
+    await this._here.release();
+  }
+
+  private async _simple(op: string): Promise<void> {
     try {
       await this._board.request(op);
     } catch (err) {
