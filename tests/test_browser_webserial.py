@@ -266,14 +266,22 @@ def test_second_tab_for_the_same_kernel_is_refused(context: BrowserContext, lab)
         other.evaluate("() => window.__serialShim.choose(1)")
         panel.open()
         panel.ready()
+        # the kernel uses the first tab's board: the second tab says so at once
         panel.button(BUTTON).click()
-        toast = other.locator(".jp-toast-message", has_text="another tab")
+        toast = other.locator(".jp-toast-message", has_text="Another tab holds")
         expect(toast.first).to_be_visible()
-        # nothing reached the first tab's board: it still answers its notebook
-        expect(other.locator(".mpk-Status")).to_contain_text("browser")
         assert other.evaluate("() => window.__serialShim.isOpen(1)") is False
+        # the first tab keeps the link while the kernel lets the board go: the server refuses
+        nb.run("%disconnect")
+        expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("not connected")
+        dismiss_dialogs(other)
+        panel.button(BUTTON).click()
+        expect(toast).to_have_count(2)
+        expect(other.locator(".mpk-Status")).to_contain_text("not connected")
+        other.wait_for_function("() => !window.__serialShim.isOpen(1)")  # port given back
     finally:
         other.close()
+    assert "Connected" in cell_text(nb, "%connect browser")  # the first tab's board again
     assert "first tab 2" in cell_text(nb, "print('first tab', 1 + 1)")
 
 

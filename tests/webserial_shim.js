@@ -284,4 +284,4 @@
       isOpen: index => serial._ports[index]._ws !== null
     }
   });
-};
+}

@@ -76,6 +76,9 @@ export class BrowserLink {
   private _paste: IPaste | null = null;
   /** After the paste's closing Ctrl-D: drop late window grants until the board's Ctrl-D. */
   private _pasteEnding = false;
+  private _pasteEnded: (() => void) | null = null;
+  /** The last line the server said (`E`): the reason when it then closes the WebSocket. */
+  private _serverSaid = '';
   private _ended = false;
   private _endedSignal = new Signal<this, string>(this);
   private _onUnload = (): void => this.end('The tab that held the board was closed or reloaded.');
@@ -109,7 +112,9 @@ export class BrowserLink {
     link._ws.onmessage = event => link._onFrame(new Uint8Array(event.data as ArrayBuffer));
     link._ws.onclose = event =>
       link.end(
-        event.reason || 'The Jupyter server closed the board link (server stopped or restarted?).',
+        event.reason ||
+          link._serverSaid ||
+          'The Jupyter server closed the board link (server stopped or restarted?).',
         false
       );
     window.addEventListener('pagehide', link._onUnload);
@@ -212,7 +217,14 @@ export class BrowserLink {
       case 'X':
         // The kernel let the link go: stop any paste, keep the port for the next connect.
         this._abortPaste();
-        this._pasteEnding = false;
+        this._endPaste();
+        break;
+      case 'E':
+        // The server's word: the kernel's end closed (restart), or a refusal that closes the
+        // WebSocket next. The port stays open for the next connect.
+        this._serverSaid = new TextDecoder().decode(body);
+        this._abortPaste();
+        this._endPaste();
         break;
       default:
         console.warn(`mpkernel: ignored a board link frame of unknown type ${data[0]}`);
@@ -261,12 +273,14 @@ export class BrowserLink {
         await this.port.write(code.subarray(sent, sent + n));
         sent += n;
       }
-      if (!paste.stopped) {
-        this._pasteEnding = true; // the board answers the end of data with a Ctrl-D
-      }
+      const stopped = paste.stopped;
+      this._paste = null; // from here on, the board's bytes are the paste's end
+      const ended = stopped ? null : this._awaitPasteEnd();
       // The end of data, or the answer to the board's Ctrl-D; a paste this page stops gets a
       // Ctrl-C, so that code cut short is never run.
-      await this.port.write(new Uint8Array([paste.stopped === 'page' ? CTRL_C : CTRL_D]));
+      await this.port.write(new Uint8Array([stopped === 'page' ? CTRL_C : CTRL_D]));
+      // The board answers the end of data with a Ctrl-D: forwarded before the `p`.
+      await ended;
     } finally {
       if (this._paste === paste) {
         this._paste = null;
@@ -288,6 +302,25 @@ export class BrowserLink {
         resolve();
       };
     });
+  }
+
+  /** Until the board's Ctrl-D after the paste (late grants are dropped), at most a while. */
+  private _awaitPasteEnd(): Promise<void> {
+    this._pasteEnding = true;
+    return new Promise<void>(resolve => {
+      const timer = window.setTimeout(() => this._endPaste(), GRANT_TIMEOUT);
+      this._pasteEnded = () => {
+        window.clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private _endPaste(): void {
+    this._pasteEnding = false;
+    const wake = this._pasteEnded;
+    this._pasteEnded = null;
+    wake?.();
   }
 
   private _abortPaste(by: 'board' | 'page' = 'page'): void {
@@ -365,7 +398,6 @@ export class BrowserLink {
           continue; // a grant that crossed our Ctrl-D
         }
         if (b === CTRL_D) {
-          this._pasteEnding = false;
           kept.push(...bytes.subarray(i));
           break;
         }
@@ -374,6 +406,9 @@ export class BrowserLink {
     }
     if (kept.length) {
       this._send('D', new Uint8Array(kept));
+    }
+    if (this._pasteEnding && !this._paste && kept.includes(CTRL_D)) {
+      this._endPaste(); // the board's Ctrl-D has gone to the kernel: now the `p`
     }
   }
 }

@@ -3,6 +3,7 @@
  * lent to the kernel in focus through a browser link, and the kernel is asked to connect to
  * it (the panel's `connect` request with target "browser").
  */
+import { KernelAPI } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { BoardConnection, IBoardState } from './connection';
@@ -11,6 +12,9 @@ import { ISerialPort, noSerialReason, webSerial } from './webserial';
 
 /** The link kind the kernel reports for a board reached through the page. */
 export const BROWSER_KIND = 'browser-serial';
+
+const ANOTHER_TAB =
+  "Another tab holds this kernel's board: use that tab, or close it and connect again here.";
 
 /** The user closed the port picker without a choice: nothing to say. */
 export class PickCancelled extends Error {}
@@ -53,6 +57,10 @@ export class PageBoard {
     if (!kernel) {
       throw new Error('No MicroPython kernel in focus: open or select a notebook.');
     }
+    const state = this._board.state;
+    if (state.connected && state.kind === BROWSER_KIND && !this._links.has(kernel.id)) {
+      throw new Error(ANOTHER_TAB);
+    }
     // The picker comes first, while the click still counts as the user's gesture.
     let port: ISerialPort;
     try {
@@ -75,6 +83,13 @@ export class PageBoard {
       }
     });
     try {
+      // The server refuses a second page for a kernel as soon as its WebSocket opens (`E`,
+      // then a close): one round trip to the server lets that arrive before the kernel is
+      // asked, so a refused page never makes the kernel let go of the other tab's board.
+      await KernelAPI.getKernelModel(kernel.id, kernel.serverSettings).catch(() => undefined);
+      if (!link.isOpen) {
+        throw new Error(endedWith);
+      }
       return (await this._board.request('connect', { target: 'browser' })) as unknown as IBoardState;
     } catch (err) {
       // The relay's reason (e.g. another tab holds this kernel's board) says more.
