@@ -10,8 +10,9 @@ Pacer, each direction on its own); while no page has the port open, what the boa
 lost, as on a wire nobody listens to.
 
 Messages from the page: binary = bytes for the board; text JSON `{"baud": n}` (the rate of
-the next bytes), `{"signals": {"dtr": b, "rts": b, "brk": b}}`. To the page: binary = bytes
-from the board; text JSON `{"sent": n}` when n of its bytes have reached the board, so the
+the next bytes), `{"signals": {"dtr": b, "rts": b, "brk": b}}`, `{"unplug": true}` (the
+cable is pulled: the board, powered by USB, starts again). To the page: binary = bytes from
+the board; text JSON `{"sent": n}` when n of its bytes have reached the board, so the
 page's writes wait as they wait for a UART's buffer. An RTS pulse (asserted, then released
 with DTR released) is the auto-reset circuit of an ESP board: SIGUSR1 to RESET_PID (the
 virtual board's reset button).
@@ -73,9 +74,14 @@ class Port:
     def set_signals(self, signals: dict[str, bool]) -> None:
         rts, dtr = bool(signals.get("rts", self.rts)), bool(signals.get("dtr", self.dtr))
         if self.rts and not rts and not dtr and self.reset_pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.reset_pid, signal.SIGUSR1)  # EN went high again: the chip boots
+            self.power_cycle()  # EN went high again: the chip boots
         self.rts, self.dtr = rts, dtr
+
+    def power_cycle(self) -> None:
+        """The cable was pulled: a board powered by USB starts again when plugged back."""
+        if self.reset_pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.reset_pid, signal.SIGUSR1)
 
     async def pump(self) -> None:
         """Move due bytes: to the board (acknowledged to the page), and to the page."""
@@ -120,6 +126,8 @@ class Port:
                     self.set_rate(int(control["baud"]))
                 if "signals" in control:
                     self.set_signals(control["signals"])
+                if control.get("unplug"):
+                    self.power_cycle()
         except ConnectionClosed:
             pass
         finally:

@@ -205,6 +205,7 @@
       this._writableController = null;
       this._wakeWriters();
       if (ws && ws.readyState === WebSocket.OPEN) {
+        ws.send(JSON.stringify({ unplug: true })); // the board loses its USB power
         ws.close();
       }
       const event = new Event('disconnect', { bubbles: true });

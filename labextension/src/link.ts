@@ -6,11 +6,12 @@
  * Both ways carry the frames of the browser link (one binary message a frame: a type byte,
  * then the payload); the kernel's end is its browser-serial transport.
  *
- * kernel -> page: `W` write, `P` raw-paste (the board's window grants are consumed here, next to
- * the board: no round trip per window), `L` paced write, `S` signals, `B` baud rate, `I`
- * interrupt (a Ctrl-C ahead of queued writes), `X` the kernel lets the link go.
- * page -> kernel: `H` hello, `D` bytes read, the acks `p` `l` `s` `b`, and `E` + one line when
- * the link ends (unplugged, port error, tab closed).
+ * kernel -> page: `W` write, `F` a put's frames (at most a window of them unacknowledged by
+ * the board), `P` raw-paste (the board's window grants are consumed here, next to the board:
+ * no round trip per window), `L` paced write, `S` signals, `B` baud rate, `I` interrupt (a
+ * Ctrl-C ahead of queued writes), `X` the kernel lets the link go.
+ * page -> kernel: `H` hello, `D` bytes read, the acks `p` `f` `l` `s` `b`, and `E` + one
+ * line when the link ends (unplugged, port error, tab closed).
  */
 import { ServerConnection } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -60,6 +61,14 @@ function sleep(ms: number): Promise<void> {
   return new Promise(resolve => window.setTimeout(resolve, ms));
 }
 
+/** A file transfer's frames in flight (`F`): the board acknowledges each with one byte. */
+interface IWindowed {
+  ack: number;
+  unacked: number;
+  stopped: boolean;
+  wake: (() => void) | null;
+}
+
 /** A raw-paste in progress: what the reader found in the board's bytes. */
 interface IPaste {
   window: number;
@@ -74,6 +83,7 @@ export class BrowserLink {
   private _queue: (() => Promise<void>)[] = [];
   private _working = false;
   private _paste: IPaste | null = null;
+  private _windowed: IWindowed | null = null;
   /** After the paste's closing Ctrl-D: drop late window grants until the board's Ctrl-D. */
   private _pasteEnding = false;
   private _pasteEnded: (() => void) | null = null;
@@ -126,7 +136,8 @@ export class BrowserLink {
           usbVendorId: info.usbVendorId ?? null,
           usbProductId: info.usbProductId ?? null,
           baud: DEFAULT_BAUD,
-          version: PROTOCOL_VERSION
+          version: PROTOCOL_VERSION,
+          features: ['windowed']
         })
       )
     );
@@ -193,6 +204,11 @@ export class BrowserLink {
           this._enqueue(() => this._rawPaste(view.getUint16(0, true), body.subarray(2)));
         }
         break;
+      case 'F':
+        if (body.length >= 2) {
+          this._enqueue(() => this._windowedWrite(body[0], body[1], body.subarray(2)));
+        }
+        break;
       case 'L':
         if (body.length >= 4) {
           const slice = Math.max(1, view.getUint16(0, true));
@@ -216,6 +232,7 @@ export class BrowserLink {
         break;
       case 'X':
         // The kernel let the link go: stop any paste, keep the port for the next connect.
+        this._stopWindowed();
         this._abortPaste();
         this._endPaste();
         break;
@@ -223,6 +240,7 @@ export class BrowserLink {
         // The server's word: the kernel's end closed (restart), or a refusal that closes the
         // WebSocket next. The port stays open for the next connect.
         this._serverSaid = new TextDecoder().decode(body);
+        this._stopWindowed();
         this._abortPaste();
         this._endPaste();
         break;
@@ -323,12 +341,72 @@ export class BrowserLink {
     wake?.();
   }
 
+  private _stopWindowed(): void {
+    const windowed = this._windowed;
+    if (windowed) {
+      windowed.stopped = true;
+      windowed.wake?.();
+    }
+  }
+
   private _abortPaste(by: 'board' | 'page' = 'page'): void {
     const paste = this._paste;
     if (paste && !paste.stopped) {
       paste.stopped = by;
       paste.wake?.();
     }
+  }
+
+  /**
+   * A put's frames, at most `window` of them unacknowledged: the board's `ack` byte (still
+   * forwarded) acknowledges one; any other byte stops the writing. Answers `f` + frames written.
+   */
+  private async _windowedWrite(window: number, ack: number, body: Uint8Array): Promise<void> {
+    const frames: Uint8Array[] = [];
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    for (let pos = 0; pos + 2 <= body.length; ) {
+      const size = view.getUint16(pos, true);
+      frames.push(body.subarray(pos + 2, pos + 2 + size));
+      pos += 2 + size;
+    }
+    const state: IWindowed = { ack, unacked: 0, stopped: false, wake: null };
+    this._windowed = state;
+    let written = 0;
+    try {
+      for (const frame of frames) {
+        while (state.unacked >= Math.max(1, window) && !state.stopped && !this._ended) {
+          await this._windowWait(state);
+        }
+        if (state.stopped || this._ended) {
+          break;
+        }
+        state.unacked++;
+        await this.port.write(frame);
+        written++;
+      }
+    } finally {
+      if (this._windowed === state) {
+        this._windowed = null;
+      }
+      const answer = new Uint8Array(4);
+      new DataView(answer.buffer).setUint32(0, written, true);
+      this._send('f', answer);
+    }
+  }
+
+  /** Until the board acknowledges a frame or stops; gives up after GRANT_TIMEOUT. */
+  private _windowWait(state: IWindowed): Promise<void> {
+    return new Promise<void>(resolve => {
+      const timer = window.setTimeout(() => {
+        state.stopped = true;
+        resolve();
+      }, GRANT_TIMEOUT);
+      state.wake = () => {
+        window.clearTimeout(timer);
+        state.wake = null;
+        resolve();
+      };
+    });
   }
 
   private async _pacedWrite(bytes: Uint8Array, slice: number, pause: number): Promise<void> {
@@ -372,6 +450,17 @@ export class BrowserLink {
   private _fromBoard(bytes: Uint8Array): void {
     if (this._ended) {
       return;
+    }
+    const windowed = this._windowed;
+    if (windowed) {
+      for (const b of bytes) {
+        if (b === windowed.ack && !windowed.stopped) {
+          windowed.unacked--;
+        } else {
+          windowed.stopped = true; // the board said something else: an error, or done
+        }
+      }
+      windowed.wake?.();
     }
     const paste = this._paste;
     if (!paste && !this._pasteEnding) {

@@ -178,7 +178,9 @@ export class BoardPanel extends Widget {
     } else {
       const here = s.kind === BROWSER_KIND ? this._here.link : null;
       if (s.kind === BROWSER_KIND) {
-        const port = here ? `this computer, ${here.description}` : String(s.port);
+        const port = here
+          ? `this computer, ${here.description}`
+          : 'a board in another tab (that tab holds the port)';
         rows.push(['Port', port], ['Link', 'browser serial link (Web Serial, through this page)']);
       } else {
         rows.push(['Port', s.virtual ? 'virtual board (not a real board)' : String(s.port)]);
