@@ -90,7 +90,7 @@ export class PageBoard {
       if (!link.isOpen) {
         throw new Error(endedWith);
       }
-      return (await this._board.request('connect', { target: 'browser' })) as unknown as IBoardState;
+      return await this._board.request('connect', { target: 'browser' });
     } catch (err) {
       // The relay's reason (e.g. another tab holds this kernel's board) says more.
       const line = endedWith || (err as Error).message;

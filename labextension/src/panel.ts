@@ -12,6 +12,7 @@ import { Availability, BoardConnection } from './connection';
 import { FilesView, button } from './files';
 import { humanBytes } from './format';
 import { BROWSER_KIND, PageBoard, PickCancelled } from './pageboard';
+import { IPort } from './tokens';
 
 function reasons(trans: TranslationBundle): Record<Availability, string> {
   return {
@@ -62,14 +63,20 @@ export class BoardPanel extends Widget {
     this._reason.className = 'mpk-Panel-reason';
     this._state.className = 'mpk-Panel-state';
     this._ports.className = 'jp-mod-styled mpk-Ports';
-    this._ports.title = 'The ports the kernel sees (USB ids), and the virtual board';
-    this._connect = button('Connect', 'Connect the kernel to this port', () => void this._doConnect());
-    this._disconnect = button('Disconnect', 'Release the port', () => void this._doDisconnect());
+    this._ports.title = trans.__('The ports the kernel sees (USB ids), and the virtual board');
+    this._connect = button(trans.__('Connect'), trans.__('Connect the kernel to this port'), () =>
+      void this._doConnect()
+    );
+    this._disconnect = button(trans.__('Disconnect'), trans.__('Release the port'), () =>
+      void this._doDisconnect()
+    );
     this._here = new PageBoard(_board);
     this._here.ended.connect((_, line) => this._notify(new Error(line)));
     this._hereButton = button(
-      'Connect a board on this computer',
-      "Pick a USB port of this computer (the browser's Web Serial): the kernel uses the board through this page",
+      trans.__('Connect a board on this computer'),
+      trans.__(
+        "Pick a USB port of this computer (the browser's Web Serial): the kernel uses the board through this page"
+      ),
       () => void this._connectHere()
     );
     this._hereNote.className = 'mpk-Panel-note';
@@ -179,12 +186,18 @@ export class BoardPanel extends Widget {
       const here = s.kind === BROWSER_KIND ? this._here.link : null;
       if (s.kind === BROWSER_KIND) {
         const port = here
-          ? `this computer, ${here.description}`
-          : 'a board in another tab (that tab holds the port)';
-        rows.push(['Port', port], ['Link', 'browser serial link (Web Serial, through this page)']);
+          ? this._trans.__('this computer, %1', here.description)
+          : this._trans.__('a board in another tab (that tab holds the port)');
+        rows.push(
+          [this._trans.__('Port'), port],
+          [this._trans.__('Link'), this._trans.__('browser serial link (Web Serial, through this page)')]
+        );
       } else {
-        rows.push(['Port', s.virtual ? 'virtual board (not a real board)' : String(s.port)]);
-        rows.push(['Link', String(s.kind)]);
+        rows.push([
+          this._trans.__('Port'),
+          s.virtual ? this._trans.__('virtual board (not a real board)') : String(s.port)
+        ]);
+        rows.push([this._trans.__('Link'), String(s.kind)]);
       }
       if (s.firmware) {
         rows.push([this._trans.__('Firmware'), s.firmware]);
@@ -219,9 +232,9 @@ export class BoardPanel extends Widget {
     this._state.title = s.provenance ? JSON.stringify(s.provenance, null, 1) : '';
     this._connect.hidden = s.connected;
     this._disconnect.hidden = !s.connected;
-    const here = this._here.available;
-    this._hereButton.hidden = s.connected || !here;
-    this._hereNote.textContent = here || s.connected ? '' : this._here.unavailableReason;
+    const serial = this._here.available;
+    this._hereButton.hidden = s.connected || !serial;
+    this._hereNote.textContent = serial || s.connected ? '' : this._here.unavailableReason;
     if (!s.connected) {
       this.files.clear(this._trans.__('Not connected.'));
     }
@@ -257,7 +270,7 @@ export class BoardPanel extends Widget {
     await this._here.release();
   }
 
-  private async _simple(op: string): Promise<void> {
+  private async _simple(op: 'disconnect'): Promise<void> {
     try {
       await this._board.request(op);
     } catch (err) {
