@@ -11,6 +11,7 @@ import { Widget } from '@lumino/widgets';
 import { Availability, BoardConnection } from './connection';
 import { FilesView, button } from './files';
 import { humanBytes } from './format';
+import { BROWSER_KIND, PageBoard, PickCancelled } from './pageboard';
 import { IPort } from './tokens';
 
 function reasons(trans: TranslationBundle): Record<Availability, string> {
@@ -30,6 +31,9 @@ export class BoardPanel extends Widget {
   private _ports = document.createElement('select');
   private _connect: HTMLButtonElement;
   private _disconnect: HTMLButtonElement;
+  private _here: PageBoard;
+  private _hereButton: HTMLButtonElement;
+  private _hereNote = document.createElement('div');
   private _controls = document.createElement('div');
   private _refreshTimer = 0;
   private _reasons: Record<Availability, string>;
@@ -64,8 +68,21 @@ export class BoardPanel extends Widget {
       void this._doConnect()
     );
     this._disconnect = button(trans.__('Disconnect'), trans.__('Release the port'), () =>
-      void this._simple('disconnect')
+      void this._doDisconnect()
     );
+    this._here = new PageBoard(_board);
+    this._here.ended.connect((_, line) => this._notify(new Error(line)));
+    this._hereButton = button(
+      trans.__('Connect a board on this computer'),
+      trans.__(
+        "Pick a USB port of this computer (the browser's Web Serial): the kernel uses the board through this page"
+      ),
+      () => void this._connectHere()
+    );
+    this._hereNote.className = 'mpk-Panel-note';
+    const row0 = document.createElement('div');
+    row0.className = 'mpk-Row';
+    row0.append(this._hereButton, this._hereNote);
     const row1 = document.createElement('div');
     row1.className = 'mpk-Row';
     row1.append(
@@ -87,11 +104,12 @@ export class BoardPanel extends Widget {
     );
     this.files = new FilesView(_board, docs, contents, trans);
     this._controls.className = 'mpk-Panel-controls';
-    this._controls.append(this._state, row1, row2, this.files.node);
+    this._controls.append(this._state, row0, row1, row2, this.files.node);
     this.node.append(header, this._reason, this._controls);
     _board.stateChanged.connect(() => this._showState());
     _board.availabilityChanged.connect(() => this._onAvailability());
     _board.reset.connect(() => void this.refresh());
+    this._showState();
     this._onAvailability();
   }
 
@@ -165,11 +183,22 @@ export class BoardPanel extends Widget {
     if (!s.connected) {
       rows.push([this._trans.__('State'), this._trans.__('not connected')]);
     } else {
-      rows.push([
-        this._trans.__('Port'),
-        s.virtual ? this._trans.__('virtual board (not a real board)') : String(s.port)
-      ]);
-      rows.push([this._trans.__('Link'), String(s.kind)]);
+      const here = s.kind === BROWSER_KIND ? this._here.link : null;
+      if (s.kind === BROWSER_KIND) {
+        const port = here
+          ? this._trans.__('this computer, %1', here.description)
+          : this._trans.__('a board in another tab (that tab holds the port)');
+        rows.push(
+          [this._trans.__('Port'), port],
+          [this._trans.__('Link'), this._trans.__('browser serial link (Web Serial, through this page)')]
+        );
+      } else {
+        rows.push([
+          this._trans.__('Port'),
+          s.virtual ? this._trans.__('virtual board (not a real board)') : String(s.port)
+        ]);
+        rows.push([this._trans.__('Link'), String(s.kind)]);
+      }
       if (s.firmware) {
         rows.push([this._trans.__('Firmware'), s.firmware]);
       }
@@ -203,6 +232,9 @@ export class BoardPanel extends Widget {
     this._state.title = s.provenance ? JSON.stringify(s.provenance, null, 1) : '';
     this._connect.hidden = s.connected;
     this._disconnect.hidden = !s.connected;
+    const serial = this._here.available;
+    this._hereButton.hidden = s.connected || !serial;
+    this._hereNote.textContent = serial || s.connected ? '' : this._here.unavailableReason;
     if (!s.connected) {
       this.files.clear(this._trans.__('Not connected.'));
     }
@@ -220,6 +252,22 @@ export class BoardPanel extends Widget {
     } catch (err) {
       this._notify(err);
     }
+  }
+
+  private async _connectHere(): Promise<void> {
+    try {
+      this._board.setStatus(await this._here.connect());
+      await this.files.refresh();
+    } catch (err) {
+      if (!(err instanceof PickCancelled)) {
+        this._notify(err);
+      }
+    }
+  }
+
+  private async _doDisconnect(): Promise<void> {
+    await this._simple('disconnect');
+    await this._here.release();
   }
 
   private async _simple(op: 'disconnect'): Promise<void> {

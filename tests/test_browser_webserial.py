@@ -1,0 +1,352 @@
+"""A board plugged into the browser's computer (Web Serial), in JupyterLab in a real browser.
+
+Chromium's port picker cannot be clicked by Playwright, so the page gets a `navigator.serial`
+of the tests' own (tests/webserial_shim.js, installed before the page loads) with the real
+API's shape; its ports are virtual boards' PTYs behind tests/serial_bridge.py, paced at
+115200 baud, where an RTS pulse is the reset circuit. The extension's code is the one users
+get: it picks the port in the panel, opens it, and lends it to the kernel through the Jupyter
+server's relay. Same server and screenshots as test_browser.py (panel-browser-link.png).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from test_browser import (  # the fixtures and helpers of the browser tests
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    WAIT,
+    Notebook,
+    Server,
+    dismiss_dialogs,
+    server,
+    shots,
+)
+from test_browser_panel import BoardPanel
+
+from mpkernel.board.virtual import VirtualBoard
+
+__all__ = ["server", "shots"]  # fixtures, used by name
+pytestmark = pytest.mark.timeout(600)
+
+HERE = Path(__file__).resolve().parent
+SHIM = (HERE / "webserial_shim.js").read_text()
+#: The ports the shim offers: a CH340 (as on most ESP8266 boards) and a CP2102.
+PORTS = [("board", 0x1A86, 0x7523), ("spare", 0x10C4, 0xEA60)]
+BUTTON = "Connect a board on this computer"
+INTERRUPT = '.jp-NotebookPanel:visible .jp-Toolbar [data-command="notebook:interrupt-kernel"]'
+
+
+@pytest.fixture(scope="module")
+def boards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[VirtualBoard]]:
+    """Two virtual boards, started before any page opens their ports (as boards are powered
+    before they are plugged in)."""
+    started = [VirtualBoard(root=tmp_path_factory.mktemp(name)) for name, *_ in PORTS]
+    yield started
+    for board in started:
+        board.stop()
+
+
+@pytest.fixture(scope="module")
+def bridge(boards: list[VirtualBoard]) -> Iterator[str]:
+    """The test-only bridge: ws://127.0.0.1:N/<name> is that board's port at 115200 baud."""
+    specs = [
+        # the board's process is its reset button (SIGUSR1)
+        f"{name}={board.port}@{board._proc.pid}"
+        for (name, *_), board in zip(PORTS, boards, strict=True)
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "serial_bridge.py"), *specs], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("ws://"), "the serial bridge did not start"
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        except Exception as exc:  # the browser is there but cannot start here
+            pytest.skip(f"Chromium at {CHROMIUM} failed to start: {str(exc).splitlines()[0]}")
+        yield browser
+        browser.close()
+
+
+def shim_script(bridge: str) -> str:
+    ports = [
+        {"url": f"{bridge}/{name}", "usbVendorId": vid, "usbProductId": pid}
+        for name, vid, pid in PORTS
+    ]
+    return f"({SHIM})({json.dumps(ports)});"
+
+
+@pytest.fixture(scope="module")
+def context(chromium: Browser, bridge: str) -> Iterator[BrowserContext]:
+    """A browser profile whose pages have the shim's `navigator.serial`."""
+    context = chromium.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(WAIT)
+    context.add_init_script(script=shim_script(bridge))
+    yield context
+    context.close()
+
+
+def open_new_notebook(page: Page, server: Server, workspace: str = "") -> None:
+    page.goto(server.page_url(f"/lab/workspaces/{workspace}" if workspace else "/lab"))
+    card = page.locator('.jp-LauncherCard[title="MicroPython"]').first
+    card.wait_for(state="visible", timeout=60_000)
+    dismiss_dialogs(page)
+    card.click()
+    wait_for_kernel(page)
+
+
+def wait_for_kernel(page: Page) -> None:
+    page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first.wait_for(state="visible")
+    dismiss_dialogs(page)
+    idle = '.jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status="idle"]'
+    expect(page.locator(idle)).to_have_count(1, timeout=60_000)
+
+
+def connect_here(page: Page, panel: BoardPanel, port: int = 0) -> None:
+    """Click the panel's button; the user picks `port` in the browser's picker."""
+    page.evaluate("i => window.__serialShim.choose(i)", port)
+    panel.open()
+    panel.ready()
+    panel.button(BUTTON).click()
+    state = panel.node.locator(".mpk-Panel-state")
+    said: set[str] = set()  # what the page notified meanwhile (a toast closes after a while)
+    deadline = time.monotonic() + 60
+    while "browser serial link" not in state.inner_text():
+        said.update(page.locator(".jp-toast-message").all_inner_texts())
+        assert time.monotonic() < deadline, f"not connected through the page; it said {said}"
+        page.wait_for_timeout(200)
+    _, vid, pid = PORTS[port]
+    expect(state).to_contain_text(f"USB {vid:04x}:{pid:04x}")
+
+
+def cell_text(nb: Notebook, code: str, timeout: float = WAIT) -> str:
+    cell = nb.run(code, wait=False)
+    nb.wait_done(cell, timeout=timeout)
+    return nb.output(cell).inner_text()
+
+
+def board_sha256(nb: Notebook, path: str) -> str:
+    out = cell_text(
+        nb,
+        "import hashlib, binascii\n"
+        f"print(binascii.hexlify(hashlib.sha256(open({path!r},'rb').read()).digest()).decode())",
+    )
+    found = re.search(r"[0-9a-f]{64}", out)
+    assert found, out
+    return found.group(0)
+
+
+@pytest.fixture(scope="module")
+def lab(context: BrowserContext, server: Server) -> Iterator[tuple[Page, Notebook, BoardPanel]]:
+    """A MicroPython notebook in JupyterLab, the Board panel open (nothing connected)."""
+    page = context.new_page()
+    open_new_notebook(page, server)
+    panel = BoardPanel(page)
+    panel.open()
+    yield page, Notebook(page), panel
+    page.close()
+
+
+# ---------------------------------------------------------------- tests, in a user's order
+
+
+def test_connect_board_on_this_computer(lab, shots: Path) -> None:
+    page, nb, panel = lab
+    connect_here(page, panel)
+    expect(page.locator(".mpk-Status")).to_contain_text("browser")
+    out = cell_text(nb, "import sys\nprint(sys.implementation.name, 6 * 7)")
+    assert "micropython 42" in out
+    assert "Connected to" in out  # the first cell says what it runs on (and records it)
+    value = nb.run("1 + 2").locator(".jp-OutputArea-executeResult")
+    expect(value).to_contain_text("3")
+    err = nb.run("1/0").locator(".jp-OutputArea-output")
+    expect(err).to_contain_text("ZeroDivisionError")
+    panel.ready()
+    page.screenshot(path=shots / "panel-browser-link.png")
+
+
+def test_output_streams_and_stop_button(lab) -> None:
+    page, nb, _ = lab
+    cell = nb.run(
+        "import time\nfor i in range(4):\n    print('tick', i)\n    time.sleep(0.5)", wait=False
+    )
+    out = nb.output(cell)
+    expect(out).to_contain_text("tick 1")
+    assert "tick 3" not in out.inner_text(), "output arrived all at once, not streamed"
+    nb.wait_done(cell)
+    busy = nb.run("print('looping')\nwhile True:\n    pass", wait=False)
+    expect(nb.output(busy)).to_contain_text("looping")
+    page.locator(INTERRUPT).first.click()
+    expect(nb.output(busy)).to_contain_text("KeyboardInterrupt")
+    nb.wait_done(busy)
+    assert "still here" in cell_text(nb, "print('still here')")
+
+
+def test_input_reaches_the_board(lab) -> None:
+    _, nb, _ = lab
+    cell = nb.run("name = input('name? ')\nprint('hello', name)", wait=False)
+    box = cell.locator(".jp-Stdin-input")
+    expect(box).to_be_visible()
+    box.fill("ada")
+    box.press("Enter")
+    nb.wait_done(cell)
+    expect(nb.output(cell)).to_contain_text("hello ada")
+
+
+def test_panel_upload_edit_download(lab, server: Server) -> None:
+    page, nb, panel = lab
+    data = os.urandom(12_000)
+    panel.drop_files({"blob.bin": data, "hello.py": b"print('hello')\n"})
+    expect(panel.row("blob.bin")).to_contain_text("12 KB")
+    assert board_sha256(nb, "blob.bin") == hashlib.sha256(data).hexdigest()
+    panel.row("hello.py").dblclick()
+    editor = page.locator(".jp-FileEditor:visible .cm-content")
+    expect(editor).to_contain_text("print('hello')")
+    editor.click()
+    page.keyboard.press("ControlOrMeta+End")
+    page.keyboard.insert_text("print('edited through the page')\n")
+    page.keyboard.press("ControlOrMeta+s")
+    expect(page.locator(".lm-TabBar-tab.lm-mod-current.jp-mod-dirty")).to_have_count(0)
+    page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()
+    page.locator(".lm-TabBar-tab", has_text="Untitled").first.click()
+    assert "edited through the page" in cell_text(nb, "print(open('hello.py').read())")
+    panel.open()
+    panel.row_action("blob.bin", "Download to the Jupyter working folder")
+    expect(page.locator(".jp-toast-message", has_text="Downloaded blob.bin")).to_be_visible()
+    assert (server.root / "blob.bin").read_bytes() == data
+
+
+def test_put_and_get_are_byte_exact(lab, server: Server) -> None:
+    _, nb, _ = lab
+    data = os.urandom(20_000)
+    (server.root / "up.bin").write_bytes(data)
+    out = cell_text(nb, "%put up.bin", timeout=90_000)
+    assert "put" in out
+    assert board_sha256(nb, "up.bin") == hashlib.sha256(data).hexdigest()
+    out = cell_text(nb, "%get up.bin back.bin", timeout=90_000)
+    assert (server.root / "back.bin").read_bytes() == data, out
+
+
+def test_hard_reset_through_the_rts_line(lab) -> None:
+    page, nb, panel = lab
+    nb.run("with open('main.py', 'w') as f:\n    f.write(\"print('main.py says hi')\\n\")")
+    nb.run("marker = 'before the reset'")
+    panel.open()
+    panel.button("Hard reset").click()
+    panel.button("Console").click()
+    expect(page.locator(".mpk-Console-text")).to_contain_text("main.py says hi")
+    page.locator(".lm-TabBar-tab", has_text="Untitled").first.click()
+    assert "NameError" in cell_text(nb, "print(marker)")  # the board really started again
+    nb.run("import os\nos.remove('main.py')")
+
+
+def test_second_tab_for_the_same_kernel_is_refused(context: BrowserContext, lab) -> None:
+    page, nb, _ = lab
+    other = context.new_page()
+    try:
+        other.goto(page.url)  # the same notebook (and kernel) in a second tab
+        wait_for_kernel(other)
+        panel = BoardPanel(other)
+        other.evaluate("() => window.__serialShim.choose(1)")
+        panel.open()
+        panel.ready()
+        # the kernel uses the first tab's board: the second tab says so
+        expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("a board in another tab")
+        expect(panel.button(BUTTON)).to_be_hidden()
+        # the first tab keeps the link while the kernel lets the board go: the server refuses
+        # the second tab's
+        nb.run("%disconnect")
+        expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("not connected")
+        panel.button(BUTTON).click()
+        toast = other.locator(".jp-toast-message", has_text="Another tab holds")
+        expect(toast.first).to_be_visible()
+        expect(other.locator(".mpk-Status")).to_contain_text("not connected")
+        other.wait_for_function("() => !window.__serialShim.isOpen(1)")  # port given back
+    finally:
+        other.close()
+    assert "Connected" in cell_text(nb, "%connect browser")  # the first tab's board again
+    assert "first tab 2" in cell_text(nb, "print('first tab', 1 + 1)")
+
+
+def test_unplug_mid_cell_ends_it_with_one_line(lab) -> None:
+    page, nb, panel = lab
+    loop = "import time\nwhile True:\n    print('.', end='')\n    time.sleep(0.1)"
+    cell = nb.run(loop, wait=False)
+    expect(nb.output(cell)).to_contain_text("..")
+    page.evaluate("() => window.__serialShim.unplug(0)")
+    nb.wait_done(cell)
+    expect(nb.output(cell)).to_contain_text("unplugged")
+    expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("not connected")
+    page.evaluate("() => window.__serialShim.plug(0)")
+    connect_here(page, panel)
+    assert "back 3" in cell_text(nb, "print('back', 1 + 2)")
+
+
+def test_unplug_mid_transfer_keeps_the_old_file(lab, server: Server) -> None:
+    page, nb, panel = lab
+    old = cell_text(nb, "print(len(open('up.bin','rb').read()))")
+    assert "20000" in old
+    (server.root / "up.bin").write_bytes(os.urandom(60_000))
+    cell = nb.run("%put up.bin", wait=False)
+    # under way (60 KB take about 6 s at 115200 baud): a kilobyte or more has gone
+    expect(nb.output(cell)).to_contain_text(re.compile(r"[1-9][\d.]* KB / "))
+    page.evaluate("() => window.__serialShim.unplug(0)")
+    nb.wait_done(cell)
+    expect(nb.output(cell)).to_contain_text("unplugged")
+    page.evaluate("() => window.__serialShim.plug(0)")
+    connect_here(page, panel)
+    assert "20000" in cell_text(nb, "print(len(open('up.bin','rb').read()))")
+
+
+def test_reload_mid_cell(lab) -> None:
+    page, nb, panel = lab
+    cell = nb.run("import time\nfor i in range(600):\n    time.sleep(0.1)", wait=False)
+    expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\*\]"))
+    page.reload()
+    wait_for_kernel(page)  # the kernel's cell ended (the tab that held its board went away)
+    panel.open()
+    expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("not connected")
+    connect_here(page, panel)
+    assert "after reload" in cell_text(nb, "print('after reload')")
+
+
+def test_browser_without_web_serial_says_so(chromium: Browser, server: Server) -> None:
+    context = chromium.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(WAIT)
+    context.add_init_script(script="delete Navigator.prototype.serial;")  # as in Firefox
+    page = context.new_page()
+    try:
+        open_new_notebook(page, server, "no-serial")  # a workspace of its own: the launcher
+        assert page.evaluate("() => 'serial' in navigator") is False
+        panel = BoardPanel(page)
+        panel.open()
+        panel.ready()
+        note = panel.node.locator(".mpk-Panel-note")
+        expect(note).to_contain_text("cannot open serial ports")
+        expect(note).to_contain_text("WebREPL")
+        expect(panel.button(BUTTON)).to_be_hidden()
+        panel.connect_virtual()  # what remains works
+    finally:
+        context.close()
