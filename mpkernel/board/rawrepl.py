@@ -217,6 +217,11 @@ class RawRepl:
             return False
         window = self.read_exact(2)
         window_size = struct.unpack("<H", window)[0]
+        if self.transport.raw_paste(code, window_size, then=probe):  # flow control over there
+            self._probed = bool(probe)
+            while self.read_exact(1) != CTRL_D:  # the board's acknowledgement of the end
+                pass
+            return True
         remain = window_size
         pos = 0
         while pos < len(code):
@@ -344,9 +349,7 @@ class RawRepl:
         error names one of `missing`, that one; the board's MemoryError is said as it is."""
         while True:
             size_, pause = LEGACY_PACES[self._pace]
-            for i in range(0, len(stage), size_):
-                self.transport.write(stage[i : i + size_])
-                time.sleep(pause)
+            self.transport.write_paced(stage, size_, pause)
             self.transport.write(CTRL_D)
             got, error = self._legacy_answer()
             if got == expect:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..cell import RESULT_MARK, prepare
 from ..errors import BoardError
+from .browser_serial import BrowserSerialTransport
 from .caps import Caps, probe
 from .helpers import helper
 from .mount import MOUNT_POINT, MountServer, install, stop_serving, uninstall
@@ -163,7 +164,8 @@ class Board:
         root: str | Path | None = None,
         password: str | Callable[[], str] | None = None,
     ) -> Board:
-        """Open a board: "virtual" starts the built-in virtual board, ws://HOST[:PORT] is a
+        """Open a board: "virtual" starts the built-in virtual board, "browser" is the board
+        the page opened with Web Serial (the browser link), ws://HOST[:PORT] is a
         WebREPL (needs `password`, or a function called when the board asks), anything else
         is a port."""
         transport: Transport
@@ -171,6 +173,8 @@ class Board:
             transport = WebReplTransport(target, password or "")
         elif target == "virtual":
             transport = VirtualTransport(root=root, baudrate=baudrate)
+        elif target == "browser":
+            transport = BrowserSerialTransport.for_this_kernel(baudrate)
         else:
             transport = SerialTransport(target, baudrate)
         board = cls(transport)
@@ -206,7 +210,7 @@ class Board:
 
     @property
     def kind(self) -> str:
-        """ "serial", "virtual" or "webrepl": for display and provenance only."""
+        """ "serial", "virtual", "webrepl" or "browser-serial": for display and provenance."""
         return self.transport.kind
 
     @property

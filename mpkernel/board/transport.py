@@ -15,7 +15,7 @@ class TransportError(BoardError):
 class Transport(ABC):
     """A byte link to a board: a serial port, a WebREPL socket, ..."""
 
-    #: "serial", "virtual" or "webrepl": shown to users and recorded in provenance.
+    #: "serial", "virtual", "webrepl" or "browser-serial": shown to users, in provenance.
     kind: str = "serial"
     #: What the user typed to reach the board (port path, URL).
     name: str = ""
@@ -49,6 +49,19 @@ class Transport(ABC):
     def interrupt(self) -> None:
         """Ask the board to stop what it runs (Ctrl-C)."""
         self.write(b"\x03")  # Ctrl-C: KeyboardInterrupt on the board
+
+    def raw_paste(self, code: bytes, window: int, then: bytes = b"") -> bool:
+        """Write `code` in raw-paste mode (the board has granted `window` bytes), its Ctrl-D,
+        then `then`, keeping the board's flow control at the link's far end; return False
+        where the link leaves that to the caller (default: the board is next to us)."""
+        return False
+
+    def write_paced(self, data: bytes, size: int, pause: float) -> None:
+        """Write `data` in slices of `size` bytes, `pause` s after each (a board without flow
+        control); a link with a far end paces there."""
+        for i in range(0, len(data), size):
+            self.write(data[i : i + size])
+            time.sleep(pause)
 
     def describe(self) -> str:
         """The link, for a connection message ("/dev/ttyUSB0 at 115200 baud")."""

@@ -34,7 +34,8 @@ def announce(kernel: Context, board: Board) -> None:
 @arg(
     "port",
     nargs="?",
-    help="a device (/dev/ttyUSB0, COM3), a pyserial URL, ws://HOST[:PORT] or 'virtual'",
+    help="a device (/dev/ttyUSB0, COM3), a pyserial URL, ws://HOST[:PORT], 'virtual', or "
+    "'browser' (the board the page opened on your computer)",
 )
 @arg("--baud", type=int, default=115200, help="baud rate (default 115200)")
 @arg("--root", help="virtual board only: the folder that is its filesystem")
