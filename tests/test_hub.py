@@ -10,6 +10,7 @@ runs 30. Skipped (with the reason) without `sh install/jupyterhub.sh` or Chromiu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -20,9 +21,11 @@ from urllib.parse import urlencode
 
 import nbformat
 import pytest
+from browser_page import BrowserPage, PageRefused
 from hub import MPKERNEL_CONFIG, Hub, missing, processes_under, running_hub
 
 from mpkernel.board.ports import find_boards
+from mpkernel.board.virtual import VirtualBoard
 
 playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright not installed (sh install/test-tools.sh)"
@@ -66,8 +69,19 @@ def notebook_for(student: str) -> nbformat.NotebookNode:
             'import machine\nprint("board", machine.unique_id(), "of", open("owner.txt").read())'
         ),
     ]
+    nb.cells += [nbformat.v4.new_code_cell(c.format(student=student)) for c in EXTRA_CELLS]
     return nb
 
+
+#: Cells the later tests run, at the notebook's end (found by their source, as the tutorial's).
+KEEP = 'kept = "{student}"'
+SHOW_KEPT = "print('kept', kept)"
+TICKS = "import time\nfor i in range(8):\n    print('tick', i)\n    time.sleep(0.5)"
+STILL = 'print("still", open("owner.txt").read())'
+BACK = 'print("back on", open("owner.txt").read())'
+VIA_PAGE = '%connect browser\nprint("via", open("owner.txt").read())'
+OFF_PAGE = '%connect\nopen("owner.txt", "w").write("{student}")'
+EXTRA_CELLS = [KEEP, SHOW_KEPT, TICKS, STILL, BACK, VIA_PAGE, OFF_PAGE]
 
 OWN_CELLS = [
     'open("owner.txt", "w").write("{student}")',
@@ -235,15 +249,77 @@ def test_a_student_cannot_reach_another_students_server_or_kernel(
     assert status in (302, 403), status
 
 
+def kernel_of(hub: Hub, student: str) -> tuple[str, str]:
+    """(the id of the student's running kernel, a token of theirs)."""
+    token = hub.user_token(student)
+    status, body = hub.request("GET", f"{hub.url}/user/{student}/api/kernels", token=token)
+    assert status == 200, (status, body)
+    kernels = json.loads(body)
+    assert kernels, f"{student} runs no kernel"
+    return kernels[0]["id"], token
+
+
+def test_each_students_board_through_their_own_page_and_no_one_elses(
+    hub: Hub, class_: list[Student], tmp_path: Path
+) -> None:
+    """A page (the Python test page) holds a board for each of two students, through the
+    hub's proxy; each kernel's %connect browser reaches its own student's board. A forged
+    link request (another student's kernel id on one's own server, another student's server
+    URL with one's own token, no token) is refused and reaches no board."""
+    alice, bob = class_[0], class_[1]
+    boards, pages = {}, {}
+    try:
+        for s in (alice, bob):
+            kernel_id, token = kernel_of(hub, s.name)
+            folder = tmp_path / s.name
+            folder.mkdir()
+            (folder / "owner.txt").write_text(f"{s.name} on the page")
+            boards[s.name] = VirtualBoard(root=folder)
+            pages[s.name] = BrowserPage(
+                f"{hub.url}/user/{s.name}/", kernel_id, boards[s.name].port, token
+            ).start()
+        cells = [s.start(VIA_PAGE) for s in (alice, bob)]
+        for s, cell in zip((alice, bob), cells, strict=True):
+            out = done(cell).inner_text()
+            assert f"via {s.name} on the page" in out, out
+        bob_kernel, bob_token = kernel_of(hub, bob.name)
+        alice_kernel, alice_token = kernel_of(hub, alice.name)
+        with VirtualBoard(root=tmp_path / "intruder") as intruder:
+            forged = [
+                (f"{hub.url}/user/{alice.name}/", bob_kernel, alice_token),
+                (f"{hub.url}/user/{bob.name}/", bob_kernel, alice_token),
+                (f"{hub.url}/user/{bob.name}/", bob_kernel, None),
+                (f"{hub.url}/user/{bob.name}/", bob_kernel, hub.admin_token[:-4] + "abcd"),
+            ]
+            for base, kernel_id, token in forged:
+                with pytest.raises(PageRefused):
+                    BrowserPage(base, kernel_id, intruder.port, token).start()
+            # a second page for a kernel that has one: refused, never two writers
+            with pytest.raises(PageRefused):
+                BrowserPage(f"{hub.url}/user/{bob.name}/", bob_kernel, intruder.port,
+                            bob_token).start()  # fmt: skip
+        out = done(bob.start(STILL)).inner_text()
+        assert f"still {bob.name} on the page" in out, out
+        assert alice_kernel != bob_kernel
+    finally:
+        for s in (alice, bob):
+            with contextlib.suppress(Exception):
+                done(s.start(OFF_PAGE))  # a virtual board of the kernel's own again
+        for page in pages.values():
+            page.stop()
+        for board in boards.values():
+            board.stop()
+
+
 def test_proxy_restart_keeps_every_students_board(hub: Hub, class_: list[Student]) -> None:
     """The hub's proxy dies and the hub starts it again: each student's next cell reaches
     the same board, with its variables."""
     first, second = class_[0], class_[-1]
     for s in (first, second):
-        add_cell(s, f'kept = "{s.name}"')
+        done(s.start(KEEP))
     hub.restart_proxy()
     for s in (first, second):
-        out = add_cell(s, "print('kept', kept)")
+        out = done(s.start(SHOW_KEPT)).inner_text()
         assert f"kept {s.name}" in out, out
 
 
@@ -253,38 +329,18 @@ def test_a_tab_closed_mid_cell_leaves_the_others_untouched(
     """One student's tab closes while a cell runs; the others' cells run on, and when the
     student comes back their kernel still holds their own board."""
     leaver, others = class_[0], class_[1:]
-    leaver.page.keyboard.press("Escape")
-    ticks = "import time\nfor i in range(8):\n    print('tick', i)\n    time.sleep(0.5)"
-    cell = start_new_cell(leaver, ticks)
+    cell = leaver.start(TICKS)
     expect(cell.locator(".jp-Cell-outputArea")).to_contain_text("tick 1")
     leaver.page.close()
-    for s in others[:3]:
-        out = add_cell(s, 'print("still", open("owner.txt").read())')
+    cells = [s.start(STILL) for s in others[:3]]
+    for s, c in zip(others[:3], cells, strict=False):
+        out = done(c).inner_text()
         assert f"still {s.name}" in out, out
     leaver.page = leaver.context.new_page()
     leaver.page.goto(f"{hub.url}/user/{leaver.name}/lab/tree/{TUTORIAL.name}")
     leaver.wait_ready()
-    out = add_cell(leaver, 'print("back on", open("owner.txt").read())')
+    out = done(leaver.start(BACK)).inner_text()
     assert f"back on {leaver.name}" in out, out
-
-
-def start_new_cell(s: Student, code: str) -> Locator:
-    """A new cell at the notebook's end, typed and started."""
-    page = s.page
-    page.keyboard.press("Escape")
-    cells = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
-    cells.last.locator(".jp-InputPrompt").click()
-    page.keyboard.press("b")
-    editor = cells.last.locator(".cm-content")
-    editor.click()
-    page.keyboard.insert_text(code)
-    expect(editor).to_contain_text(code.splitlines()[0])
-    page.keyboard.press("Shift+Enter")
-    return s.cell(code)
-
-
-def add_cell(s: Student, code: str) -> str:
-    return done(start_new_cell(s, code)).inner_text()
 
 
 def test_hub_doc_quotes_the_config_the_test_uses() -> None:
