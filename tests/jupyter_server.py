@@ -115,11 +115,13 @@ class JupyterServer:
         kc = BlockingKernelClient(connection_file=str(path))
         kc.load_connection_file()
         kc.start_channels()
+        asked: set[str] = set()
         while True:  # ready: it answers kernel_info (the heartbeat may lag on busy cores)
-            msg_id = kc.kernel_info()
+            asked.add(kc.kernel_info())
             try:
                 reply = kc.get_shell_msg(timeout=2)
-                if reply["parent_header"].get("msg_id") == msg_id:
+                # any of our requests: a slow kernel answers the first one after we asked again
+                if reply["parent_header"].get("msg_id") in asked:
                     break
             except queue.Empty:
                 if time.monotonic() > end:

@@ -253,6 +253,8 @@ def open_chip(
         )
     _check_port(port)
     link = None
+    if port == LINK and lines is not None:
+        LOG.lines = _without_link_noise(lines)
     try:
         try:
             if port == LINK:  # the page's port: esptool gets a port object over the link
@@ -262,13 +264,13 @@ def open_chip(
             rom = esptool.detect_chip(target, ROM_BAUD, before, connect_attempts=attempts)
         except serial.SerialException as exc:
             if "Serial data stream stopped" in str(exc) or "timed out" in str(exc):
-                raise FlashError(NOT_IN_BOOTLOADER.format(port=port)) from None
+                raise FlashError(NOT_IN_BOOTLOADER.format(port=_named(port))) from None
             raise _open_error(port, exc) from None
         except OSError as exc:
             raise _open_error(port, exc) from None
         except FatalError as exc:
             if "connect" in str(exc).lower() or "serial data" in str(exc).lower():
-                raise FlashError(NOT_IN_BOOTLOADER.format(port=port)) from None
+                raise FlashError(NOT_IN_BOOTLOADER.format(port=_named(port))) from None
             raise FlashError(f"esptool could not talk to {port}: {_short(exc)}") from None
         try:
             chip = Chip(rom, port)
@@ -285,6 +287,23 @@ def open_chip(
         LOG.lines = None
         if link is not None:
             link.release()  # the page keeps the port for the kernel's next connect
+
+
+def _named(port: str) -> str:
+    return "the board on your computer (browser link)" if port == LINK else port
+
+
+#: esptool's notes that are wrong for the page's port: we reset through the link ourselves,
+#: and the port has no device path (its USB ids are in the page's hello).
+_LINK_NOISE = ('Note: Pre-connection option "no-reset"', "Note: Failed to get VID/PID")
+
+
+def _without_link_noise(lines: Lines) -> Lines:
+    def filtered(text: str) -> None:
+        if not text.startswith(_LINK_NOISE):
+            lines(text)
+
+    return filtered
 
 
 def _link_port(before: str) -> tuple[Any, Any, str]:

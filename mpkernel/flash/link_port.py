@@ -26,6 +26,9 @@ class LinkPort(serial.SerialBase):
         self.link = link
         self._pending = bytearray()
         super().__init__(port=None, baudrate=baudrate, timeout=3.0)
+        # pyserial starts with both lines asserted; after bootloader_reset() both are
+        # released (esptool's own resets leave them so too): a later RTS pulse is a reset
+        self._dtr_state = self._rts_state = False
         self._port = NAME
         self.is_open = True
         self.name = NAME
