@@ -16,6 +16,7 @@ hub's folder: servers, kernels, virtual boards), each step with a deadline.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import secrets
@@ -121,6 +122,10 @@ c.JupyterHub.load_roles = [{{
 {MPKERNEL_CONFIG}"""
 
 
+class PortTaken(Exception):
+    """One of the hub's ports was taken before the hub bound it."""
+
+
 class Hub:
     """A running hub: `url` is what a student's browser opens; `api()` is the hub's REST API
     as the test's admin service (or as a user, with that user's token)."""
@@ -165,7 +170,23 @@ class Hub:
 
     # ---------------------------------------------------------------- running
 
-    def start(self) -> None:
+    def start(self, attempts: int = 3) -> None:
+        """Start the hub; new ports and another try if one of its ports was taken between
+        choosing it and binding it (another test's kernel may take any free port)."""
+        for attempt in range(attempts):
+            try:
+                self._start_once()
+                return
+            except PortTaken:
+                self.stop()
+                if attempt == attempts - 1:
+                    raise RuntimeError(
+                        f"jupyterhub found its ports taken: {self.log_tail()}"
+                    ) from None
+                self.ports = {k: free_port() for k in self.ports}
+                self.url = f"http://127.0.0.1:{self.ports['public']}"
+
+    def _start_once(self) -> None:
         self.prepare()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MPKERNEL"))}
         env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
@@ -181,8 +202,10 @@ class Hub:
         end = time.monotonic() + START_WAIT
         while True:
             if self.proc.poll() is not None:
+                if "address already in use" in self.log_tail().lower():
+                    raise PortTaken
                 raise RuntimeError(f"jupyterhub exited: {self.log_tail()}")
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError, http.client.HTTPException):
                 status, _ = self.api("GET", "/")
                 if status == 200:
                     return
