@@ -139,10 +139,10 @@ def bench_class(students: int) -> None:
     import json
 
     from conftest import run
-    from hub import running_hub
+    from hub import running_hub, short_folder
 
-    names = [f"student{i:02d}" for i in range(1, students + 1)]
-    with tempfile.TemporaryDirectory(prefix="mpk-hub-") as tmp, running_hub(Path(tmp)) as hub:
+    names = [f"s{i:02d}" for i in range(1, students + 1)]
+    with running_hub(short_folder()) as hub:
         free_before = available_kb()
         start = time.monotonic()
         for name in names:

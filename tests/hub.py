@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -90,7 +91,7 @@ c.JupyterHub.pid_file = {str(folder / "jupyterhub.pid")!r}
 c.JupyterHub.authenticator_class = "dummy"
 c.Authenticator.allow_all = True
 c.JupyterHub.spawner_class = "simple"
-c.SimpleLocalProcessSpawner.home_dir_template = {str(folder / "homes" / "{username}")!r}
+c.SimpleLocalProcessSpawner.home_dir_template = {str(folder / "{username}")!r}
 c.Spawner.cmd = [{str(SINGLEUSER)!r}]
 c.Spawner.args = {["--allow-root"] if root else []!r} + [
     "--ServerApp.port_retries=0",
@@ -141,7 +142,6 @@ class Hub:
     # ---------------------------------------------------------------- set-up
 
     def prepare(self) -> None:
-        (self.folder / "homes").mkdir(parents=True, exist_ok=True)
         # the kernelspec as installed (with its logos), running this interpreter
         spec = self.folder / "share" / "kernels" / "micropython"
         shutil.copytree(SPEC_RESOURCES, spec, dirs_exist_ok=True)
@@ -157,7 +157,7 @@ class Hub:
         config.chmod(0o600)  # it holds the admin service's token
 
     def home(self, user: str) -> Path:
-        path = self.folder / "homes" / user
+        path = self.folder / user
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -342,6 +342,12 @@ def kill_under(folder: Path, wait: float = 10) -> list[int]:
         if not pids:
             break
     return pids
+
+
+def short_folder() -> Path:
+    """A new folder with a short path: a student's kernel link is a Unix socket in
+    HOME/.local/share/jupyter/runtime/, and a socket's path has at most 107 bytes."""
+    return Path(tempfile.mkdtemp(prefix="h", dir="/tmp"))
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from urllib.parse import urlencode
 import nbformat
 import pytest
 from browser_page import BrowserPage, PageRefused
-from hub import MPKERNEL_CONFIG, Hub, missing, processes_under, running_hub
+from hub import MPKERNEL_CONFIG, Hub, missing, processes_under, running_hub, short_folder
 
 from mpkernel.board.ports import find_boards
 from mpkernel.board.virtual import VirtualBoard
@@ -90,14 +91,17 @@ OWN_CELLS = [
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+def hub() -> Iterator[Hub]:
     if find_boards():
         pytest.skip("a board is plugged in: the tutorial's bare %connect would pick it")
-    folder = tmp_path_factory.mktemp("hub")
-    with running_hub(folder) as running:
-        yield running
-    left = processes_under(folder)
-    assert not left, f"processes of the hub still running after it stopped: {left}"
+    folder = short_folder()
+    try:
+        with running_hub(folder) as running:
+            yield running
+        left = processes_under(folder)
+        assert not left, f"processes of the hub still running after it stopped: {left}"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +182,7 @@ def run_at_once(class_: list[Student], source: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def class_(hub: Hub, browser: Browser) -> Iterator[list[Student]]:
-    students = [Student(hub, browser, f"student{i:02d}") for i in range(1, STUDENTS + 1)]
+    students = [Student(hub, browser, f"s{i:02d}") for i in range(1, STUDENTS + 1)]
     start = time.monotonic()
     for s in students:
         s.log_in()
