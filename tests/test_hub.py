@@ -351,3 +351,10 @@ def test_hub_doc_quotes_the_config_the_test_uses() -> None:
     """install/jupyterhub.md shows the mpkernel lines of the hub's config as the test runs them."""
     doc = (ROOT / "install" / "jupyterhub.md").read_text()
     assert MPKERNEL_CONFIG in doc
+    # the server extension the doc says pip enables is the one the wheel enables
+    enabled = json.loads(
+        (ROOT / "jupyter-config" / "jupyter_server_config.d" / "mpkernel.json").read_text()
+    )["ServerApp"]["jpserver_extensions"]
+    assert enabled == {"mpkernel.serverext": True} and "mpkernel.serverext" in doc
+    # every recipe registers the kernel as the tests' hub has it (the spec from the package)
+    assert doc.count("-m mpkernel install --sys-prefix") >= 3
