@@ -314,6 +314,11 @@ class BrowserSerialTransport(Transport):
             return exc
         return None
 
+    @property
+    def tool_port(self) -> str | None:
+        """A flashing tool reaches this board through the link again (mpkernel.flash)."""
+        return self.name
+
     def describe(self) -> str:
         vid, pid = self.info.get("usbVendorId"), self.info.get("usbProductId")
         usb = f", USB {vid:04x}:{pid:04x}" if isinstance(vid, int) and isinstance(pid, int) else ""

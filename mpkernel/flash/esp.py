@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import Any
 
 import esptool
 import serial
@@ -24,6 +25,8 @@ from .log import LOG, Lines, ProgressSink
 
 FAST_BAUD = 460_800  # safe on CH340 adapters; 921600 fails on some
 ROM_BAUD = 115_200
+#: The port name of the board the page opened (the browser link, %connect browser).
+LINK = "browser"
 
 
 class FlashError(OperationError):
@@ -35,7 +38,10 @@ def esptool_version() -> str:
 
 
 def has_reset_lines(port: str) -> bool:
-    """Whether DTR/RTS can reset the chip: real USB-serial adapters, not PTYs or sockets."""
+    """Whether DTR/RTS can reset the chip: real USB-serial adapters (also the one the page
+    opened: the browser link carries DTR/RTS), not PTYs or sockets."""
+    if port == LINK:
+        return True
     if "://" in port:
         return False
     real = os.path.realpath(port)
@@ -49,7 +55,7 @@ def _open_error(port: str, exc: BaseException) -> FlashError:
 
 def _check_port(port: str) -> None:
     """Missing, busy or forbidden ports get their own message before esptool tries them."""
-    if "://" in port:
+    if "://" in port or port == LINK:
         return
     try:
         serial.Serial(port, ROM_BAUD, exclusive=True).close()
@@ -247,18 +253,25 @@ def open_chip(
             "hold GPIO0 low and press reset now.\n"
         )
     _check_port(port)
+    link = None
+    if port == LINK and lines is not None:
+        LOG.lines = _without_link_noise(lines)
     try:
         try:
-            rom = esptool.detect_chip(port, ROM_BAUD, before, connect_attempts=attempts)
+            if port == LINK:  # the page's port: esptool gets a port object over the link
+                link, target, before = _link_port(before)
+            else:
+                target = port
+            rom = esptool.detect_chip(target, ROM_BAUD, before, connect_attempts=attempts)
         except serial.SerialException as exc:
             if "Serial data stream stopped" in str(exc) or "timed out" in str(exc):
-                raise FlashError(NOT_IN_BOOTLOADER.format(port=port)) from None
+                raise FlashError(NOT_IN_BOOTLOADER.format(port=_named(port))) from None
             raise _open_error(port, exc) from None
         except OSError as exc:
             raise _open_error(port, exc) from None
         except FatalError as exc:
             if "connect" in str(exc).lower() or "serial data" in str(exc).lower():
-                raise FlashError(NOT_IN_BOOTLOADER.format(port=port)) from None
+                raise FlashError(NOT_IN_BOOTLOADER.format(port=_named(port))) from None
             raise FlashError(f"esptool could not talk to {port}: {_short(exc)}") from None
         try:
             chip = Chip(rom, port)
@@ -273,6 +286,46 @@ def open_chip(
                 rom._port.close()
     finally:
         LOG.lines = None
+        if link is not None:
+            link.release()  # the page keeps the port for the kernel's next connect
+
+
+def _named(port: str) -> str:
+    return "the board on your computer (browser link)" if port == LINK else port
+
+
+#: esptool's notes that are wrong for the page's port: we reset through the link ourselves,
+#: and the port has no device path (its USB ids are in the page's hello).
+_LINK_NOISE = ('Note: Pre-connection option "no-reset"', "Note: Failed to get VID/PID")
+
+
+def _without_link_noise(lines: Lines) -> Lines:
+    def filtered(text: str) -> None:
+        if not text.startswith(_LINK_NOISE):
+            lines(text)
+
+    return filtered
+
+
+def _link_port(before: str) -> tuple[Any, Any, str]:
+    """(link, port object, esptool's reset mode) for the page's port. The reset into the
+    bootloader is done here, through the link's DTR/RTS (both lines set at once, as the
+    page's setSignals does); esptool then connects without a reset of its own."""
+    from ..board.browser_serial import BrowserSerialTransport
+    from ..board.transport import TransportError
+    from .link_port import LinkPort, bootloader_reset
+
+    try:
+        link = BrowserSerialTransport.for_this_kernel(ROM_BAUD)
+    except TransportError as exc:
+        raise FlashError(str(exc)) from None
+    try:
+        if before != "no-reset":
+            bootloader_reset(link)
+        return link, LinkPort(link, ROM_BAUD), "no-reset"
+    except TransportError as exc:
+        link.release()
+        raise FlashError(str(exc)) from None
 
 
 def wait_for_micropython(port: str, timeout: float = 8.0) -> str | None:
@@ -280,6 +333,8 @@ def wait_for_micropython(port: str, timeout: float = 8.0) -> str | None:
     end = time.monotonic() + timeout
     nudge = time.monotonic() + timeout / 2
     seen = bytearray()
+    if port == LINK:
+        return None  # the kernel reconnects through the link and says what answers
     try:
         with serial.Serial(port, ROM_BAUD, timeout=0.2, exclusive=True) as ser:
             ser.write(b"\r\x02")  # Ctrl-B: the friendly REPL prints its banner

@@ -58,6 +58,11 @@ def _may_share_repl(board: Board, target: str) -> bool:
     return os.path.realpath(board.name) == os.path.realpath(target)
 
 
+def where(port: str) -> str:
+    """A port for people: "browser" is the board the page opened."""
+    return "the board on your computer (browser link)" if port == "browser" else port
+
+
 def describe(board: Board, firmware: str) -> str:
     """One line naming the firmware and the link."""
     return f"Connected to {firmware} via {board.transport.describe()}."
@@ -295,10 +300,10 @@ class Connection:
                 target, baud = self._opened_with
                 try:
                     self._attach(Board.open(target, baudrate=baud))
-                    self.notify(f"Reconnected to MicroPython on {port}.\n")
+                    self.notify(f"Reconnected to MicroPython on {where(port)}.\n")
                 except BoardError as exc:
                     self.notify(
-                        f"MicroPython does not answer on {port} now ({exc}). "
+                        f"MicroPython does not answer on {where(port)} now ({exc}). "
                         "After flashing MicroPython, run %connect.\n",
                         error=True,
                     )

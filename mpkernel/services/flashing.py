@@ -17,7 +17,15 @@ from ..errors import OperationError, UsageError
 from ..flash import mock
 from ..flash.backups import backups_of, read_backup, write_backup
 from ..flash.backups import sidecar_path as sidecar_path  # for the surfaces
-from ..flash.esp import FAST_BAUD, Chip, ChipInfo, FlashError, has_reset_lines, open_chip
+from ..flash.esp import (
+    FAST_BAUD,
+    LINK,
+    Chip,
+    ChipInfo,
+    FlashError,
+    has_reset_lines,
+    open_chip,
+)
 from ..flash.esp import wait_for_micropython as wait_banner
 from ..flash.identity import human_size, parse_size
 from ..flash.image import ImageError, Region, check_erase_all, check_regions, precheck
@@ -328,6 +336,8 @@ def finish(chip: Chip, after: str, wait: bool, report: Report) -> None:
     if after == "auto":
         after = "hard-reset" if has_reset_lines(chip.port) else "no-reset"
     chip.reset(after)
+    if after == "hard-reset" and chip.port == LINK:
+        return  # the kernel reconnects through the link and says whether MicroPython answers
     if after != "hard-reset" and chip.simulated:
         report.quiet(f"the simulated chip stays in its bootloader (--after {after})")
         return

@@ -9,7 +9,7 @@ hardware:
   remembers the level written; an input reads what was last written (PULL_UP: 1);
   value(), pin() calls, on()/off(), irq() accepted (no edges happen).
 - ADC: a light sensor on a slow day/night cycle with a little noise (0..1023; u16 scale too).
-- unique_id(), freq(), reset() (restarts the virtual board, running main.py), reset_cause().
+- unique_id() (of this board's folder), freq(), reset() (restarts the virtual board, running main.py), reset_cause().
 """
 
 from umachine import *  # noqa: F403
@@ -92,7 +92,14 @@ class ADC:
 
 
 def unique_id():
-    return b"MPK\x00VB"
+    # "MPK" (a virtual board, never a chip's id) + 3 bytes of its folder's hash: each board
+    # (each folder) answers with its own id, and the same folder with the same id.
+    try:
+        import hashlib
+
+        return b"MPK" + hashlib.sha256(_sys.modules["_mpk"].ROOT.encode()).digest()[:3]
+    except Exception:
+        return b"MPK\x00VB"
 
 
 def freq(hz=None):
