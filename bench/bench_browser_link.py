@@ -30,7 +30,7 @@ from browser_page import BrowserPage  # noqa: E402
 from notebook_server import JupyterServer  # noqa: E402
 from throttle import throttled  # noqa: E402
 
-from mpkernel.board.virtual import VirtualBoard  # noqa: E402
+from mpkernel.board.virtual.board import VirtualBoard  # noqa: E402
 
 BIG_CELL = 20_000
 FILE_SIZE = 64 * 1024

@@ -24,7 +24,7 @@ from mpremote.transport_serial import SerialTransport as MpremoteTransport
 from throttle import WIRE_RATE, throttled
 
 from mpkernel.board.session import Board
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 
 CODE = "x = 1"
 

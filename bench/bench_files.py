@@ -22,7 +22,7 @@ from throttle import WIRE_RATE, throttled
 
 from mpkernel.board.filesystem import BoardFiles
 from mpkernel.board.session import Board
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 
 
 def python_source(size: int) -> bytes:

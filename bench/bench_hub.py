@@ -204,7 +204,7 @@ def link_cost(hub: object, name: str, kc: BlockingKernelClient) -> int:
     from browser_page import BrowserPage
     from conftest import run
 
-    from mpkernel.board.virtual import VirtualBoard
+    from mpkernel.board.virtual.board import VirtualBoard
 
     home = hub.home(name)  # type: ignore[attr-defined]
     pid = server_pid(home)

@@ -22,7 +22,7 @@ from mpremote.transport_serial import SerialTransport as MpremoteTransport
 from throttle import WIRE_RATE, throttled
 
 from mpkernel.board.session import Board
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 
 TRIVIAL = "x = 1"
 IMPORT = "import sys\nsys.modules.pop('mod10k', None)\nimport mod10k"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mpkernel.board.filesystem import BoardFiles
 from mpkernel.board.session import Board, BoardExecError
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 from mpkernel.libraries import mpy
 from mpkernel.libraries.board_libs import BoardLibs
 

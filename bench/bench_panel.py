@@ -19,7 +19,7 @@ from pathlib import Path
 from bench_core import KernelUnderTest, median_ms
 from throttle import WIRE_RATE, throttled
 
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from panel_client import PanelClient  # the tests' client of the comm

@@ -16,12 +16,12 @@ from IPython.core.error import StdinNotImplementedError
 
 from . import __version__
 from .extension import BoardChannel
-from .introspect import complete, inspect
 from .magics import MAGICS, host_body, run_magic_line
 from .magics.connection import announce
-from .secrets import HideWidgetState, webrepl_password
 from .services.connection import Connection
 from .services.failures import failure_of
+from .services.introspect import complete, inspect
+from .services.secrets import HideWidgetState, webrepl_password
 from .services.wifi import PASSWORD_HINT, password_in_code
 
 if TYPE_CHECKING:

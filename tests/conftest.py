@@ -19,7 +19,7 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager, start_new_kernel
 from microbit import MicrobitUnavailable, qemu_microbit
 
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

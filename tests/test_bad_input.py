@@ -13,7 +13,7 @@ import serial
 from conftest import run, start_kernel
 
 from mpkernel.board.session import Board
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 
 
 def one_line_error(r, *needles: str) -> None:

@@ -37,7 +37,7 @@ pytest.importorskip("jupyterlab", reason="JupyterLab not installed (sh install/t
 
 from playwright.sync_api import Locator, Page, expect, sync_playwright  # noqa: E402
 
-from mpkernel.board.ports import find_boards  # noqa: E402
+from mpkernel.board.links.ports import find_boards  # noqa: E402
 
 CHROMIUM = os.environ.get("MPKERNEL_CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).exists():

@@ -19,7 +19,7 @@ from conftest import Run, run
 from notebook_server import JupyterServer, jupyter_server
 
 from mpkernel.board import link_frames as lf
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 
 pytestmark = pytest.mark.timeout(400)
 

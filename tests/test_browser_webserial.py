@@ -35,7 +35,7 @@ from test_browser import (  # the fixtures and helpers of the browser tests
 )
 from test_browser_panel import BoardPanel
 
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 
 __all__ = ["server", "shots"]  # fixtures, used by name
 pytestmark = pytest.mark.timeout(600)

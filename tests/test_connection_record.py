@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mpkernel.board.transport import TransportError
-from mpkernel.cell import CellRefused
+from mpkernel.board.links.transport import TransportError
+from mpkernel.board.repl.cell import CellRefused
 from mpkernel.errors import BoardError, OperationError, UsageError
 from mpkernel.flash.esp import FlashError
 from mpkernel.services.connection import Connection

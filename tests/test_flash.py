@@ -264,7 +264,7 @@ def test_disconnect_during_backup(fk: BlockingKernelClient, here: Path) -> None:
 
 def test_port_released_and_micropython_reconnected(tmp_path: Path) -> None:
     """esptool gets the kernel's own port; afterwards the kernel talks to MicroPython again."""
-    from mpkernel.board.virtual import VirtualBoard
+    from mpkernel.board.virtual.board import VirtualBoard
 
     with VirtualBoard(root=tmp_path) as vb:
         km, kc = start_kernel()

@@ -13,7 +13,7 @@ from conftest import Run, run, start_kernel
 
 from mpkernel.board.helpers import helper, helper_call
 from mpkernel.board.stream_files import TINY_CHUNK, TINY_OPEN, TINY_READ, TINY_WRITE
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 
 DATA = bytes(range(256)) * 8
 HIDE = "binascii,hashlib,deflate,micropython"

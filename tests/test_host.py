@@ -8,7 +8,13 @@ import time
 import pytest
 from conftest import run
 
-from mpkernel.transfer import TransferError, check_pushable, literal, parse_pulled, pull_code
+from mpkernel.services.transfer import (
+    TransferError,
+    check_pushable,
+    literal,
+    parse_pulled,
+    pull_code,
+)
 from mpkernel.widgets.plot import parse_line
 
 VALUES = {

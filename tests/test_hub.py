@@ -25,8 +25,8 @@ import pytest
 from browser_page import BrowserPage, PageRefused
 from hub import MPKERNEL_CONFIG, Hub, missing, processes_under, running_hub, short_folder
 
-from mpkernel.board.ports import find_boards
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.links.ports import find_boards
+from mpkernel.board.virtual.board import VirtualBoard
 
 playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright not installed (sh install/test-tools.sh)"

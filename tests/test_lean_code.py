@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from mpkernel.board.lean_code import lean
+from mpkernel.board.repl.lean_code import lean
 
 CELL = b'''# Lesson 3: counting
 x = 1  # the start

@@ -10,7 +10,7 @@ import pytest
 from conftest import run
 from lossy_uart import lossy
 
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 
 
 @pytest.fixture

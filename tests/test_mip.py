@@ -18,7 +18,7 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 from mpkernel.libraries.installer import INDEX_ENV, SHIPPED_INDEX
-from mpkernel.provenance import INSTALL_MIME
+from mpkernel.services.provenance import INSTALL_MIME
 
 
 @pytest.fixture(scope="module")

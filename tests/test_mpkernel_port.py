@@ -15,7 +15,7 @@ from conftest import run, start_kernel
 from test_bad_input import one_line_error
 
 from mpkernel.board.session import Board
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 MISSING = "/dev/ttyNONEXISTENT"

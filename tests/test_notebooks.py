@@ -15,7 +15,7 @@ import pytest
 from nbclient import NotebookClient
 
 from mpkernel.libraries.installer import INDEX_ENV
-from mpkernel.provenance import MIME
+from mpkernel.services.provenance import MIME
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 

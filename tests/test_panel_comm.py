@@ -375,7 +375,7 @@ def children(pid: int) -> list[int]:
 def board_child(kernel_pid: int) -> int:
     """The MicroPython process of the kernel's virtual board (its relay's child)."""
     for relay in children(kernel_pid):
-        if b"mpkernel.board.virtual" in Path(f"/proc/{relay}/cmdline").read_bytes():
+        if b"mpkernel.board.virtual.board" in Path(f"/proc/{relay}/cmdline").read_bytes():
             for child in children(relay):
                 if b"micropython_unix" in Path(f"/proc/{child}/cmdline").read_bytes():
                     return child

@@ -7,7 +7,7 @@ import json
 from conftest import run
 from jupyter_client.blocking.client import BlockingKernelClient
 
-from mpkernel.board.ports import Port, list_serial_ports
+from mpkernel.board.links.ports import Port, list_serial_ports
 
 
 def test_ports_json_lists_what_the_system_reports(kc: BlockingKernelClient) -> None:

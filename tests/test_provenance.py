@@ -9,8 +9,8 @@ import nbformat
 from conftest import run, start_kernel
 from nbclient import NotebookClient
 
-from mpkernel.board.virtual import VirtualBoard
-from mpkernel.provenance import MIME
+from mpkernel.board.virtual.board import VirtualBoard
+from mpkernel.services.provenance import MIME
 
 
 def records(r) -> list[dict]:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from mpkernel.board.rawrepl import SMALL_CODE, RawRepl, ReplError
-from mpkernel.board.serial_transport import SerialTransport
+from mpkernel.board.links.serial_transport import SerialTransport
+from mpkernel.board.repl.rawrepl import SMALL_CODE, RawRepl, ReplError
 from mpkernel.board.session import Board
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 
 
 @pytest.fixture

@@ -8,10 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from mpkernel.board.links.transport import Transport
 from mpkernel.board.mount import MountServer
-from mpkernel.board.run_end import RunEnd, partial_start
-from mpkernel.board.stdin_relay import END, NO_STDIN, START, StdinRelay, may_read_stdin, sendable
-from mpkernel.board.transport import Transport
+from mpkernel.board.repl.run_end import RunEnd, partial_start
+from mpkernel.board.repl.stdin_relay import (
+    END,
+    NO_STDIN,
+    START,
+    StdinRelay,
+    may_read_stdin,
+    sendable,
+)
 
 
 class MemoryTransport(Transport):

@@ -31,7 +31,7 @@ def test_board_processes_get_no_secrets() -> None:
         assert run(kc, "%connect virtual").status == "ok"
         r = run(kc, "import os\nprint(os.getenv('MPKERNEL_WIFI_PASSWORD'))")
         assert r.stdout == "None\n", r.text
-        envs = {**processes(b"micropython_unix"), **processes(b"mpkernel.board.virtual")}
+        envs = {**processes(b"micropython_unix"), **processes(b"mpkernel.board.virtual.board")}
         assert envs
         for env in envs.values():
             assert b"hunter2-wifi" not in env and b"pw9x" not in env
@@ -95,7 +95,7 @@ def test_wifi_panel_password_never_reaches_the_kernel_log(tmp_path: Path) -> Non
 
 
 def test_board_process_dying_mid_cell_is_an_error_saying_so(tmp_path: Path) -> None:
-    from mpkernel.board.virtual import VirtualBoard
+    from mpkernel.board.virtual.board import VirtualBoard
 
     km, kc = start_kernel()
     vb = VirtualBoard(root=tmp_path)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.virtual.board import VirtualBoard
 
 NOBODY = ("--reuid=65534", "--regid=65534", "--clear-groups")
 
@@ -162,7 +162,8 @@ def test_the_boards_own_folder_is_private_and_removed_with_the_board() -> None:
 
 def test_the_boards_folder_goes_when_its_kernel_is_killed() -> None:
     owner = subprocess.Popen(
-        [sys.executable, "-c", "import time\nfrom mpkernel.board.virtual import VirtualBoard\n"
+        [sys.executable, "-c", "import time\n"
+         "from mpkernel.board.virtual.board import VirtualBoard\n"
          "vb = VirtualBoard()\nprint(vb.root, flush=True)\ntime.sleep(120)"],
         stdout=subprocess.PIPE,
         text=True,

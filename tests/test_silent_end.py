@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from mpkernel.board.rawrepl import RAW_BANNER, RawRepl
-from mpkernel.board.run_end import RunEnd
-from mpkernel.board.serial_transport import SerialTransport
-from mpkernel.board.silent_code import is_silent
-from mpkernel.board.virtual import VirtualBoard
+from mpkernel.board.links.serial_transport import SerialTransport
+from mpkernel.board.repl.rawrepl import RAW_BANNER, RawRepl
+from mpkernel.board.repl.run_end import RunEnd
+from mpkernel.board.repl.silent_code import is_silent
+from mpkernel.board.virtual.board import VirtualBoard
 
 
 class WireLog(SerialTransport):

@@ -6,6 +6,7 @@ import pytest
 
 from mpkernel.board.channel import ERRNO_TEXT, FileError, errno_of, file_error
 from mpkernel.board.helpers import helper, helper_call
+from mpkernel.board.repl.cell import RESULT_MARK, prepare
 from mpkernel.board.session import (
     BoardExecError,
     TextStream,
@@ -13,7 +14,6 @@ from mpkernel.board.session import (
     boot_output,
     parse_traceback,
 )
-from mpkernel.cell import RESULT_MARK, prepare
 from mpkernel.errors import BoardError, OperationError, UsageError
 from mpkernel.flash.esp import FlashError
 from mpkernel.flash.identity import FlashChip

@@ -15,7 +15,7 @@ import pytest
 from conftest import assert_interrupt_keeps_state, run, start_kernel
 from jupyter_client import BlockingKernelClient, KernelManager
 
-from mpkernel.board.virtual import FS_SIZE, SIM_DIR, VirtualBoard
+from mpkernel.board.virtual.board import FS_SIZE, SIM_DIR, VirtualBoard
 
 PASSWORD = "vb-pass1"
 

@@ -1,6 +1,6 @@
 """%wifi on the virtual board's simulated ESP8266 WiFi, driven as Jupyter drives the kernel.
 
-The simulated access points (mpkernel/board/sim/network.py): MakerSpace (WPA2,
+The simulated access points (mpkernel/board/virtual/sim/network.py): MakerSpace (WPA2,
 "correct-horse"), LabNet (WPA/WPA2, "labpass123"), CoffeeShop (open), Neighbour-5G, and a
 hidden one. Passwords reach the kernel only through the hidden prompt, environment
 variables, or a widget update message, as they would from a user.

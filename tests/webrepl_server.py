@@ -1,5 +1,5 @@
-"""A WebREPL server for tests: the package's server (mpkernel.board.webrepl_server) in front of
-a virtual board's serial port, so tests can watch every frame a client sends.
+"""A WebREPL server for tests: the package's server (mpkernel.board.virtual.webrepl_server) in
+front of a virtual board's serial port, so tests can watch every frame a client sends.
 
 The virtual board serves its own WebREPL too (webrepl.start() on the board); this harness is
 for tests of the client that need to see frames (`received`), count connections, or kill
@@ -15,9 +15,9 @@ import threading
 import time
 from pathlib import Path
 
-from mpkernel.board.virtual import VirtualBoard
-from mpkernel.board.webrepl_server import HEADER
-from mpkernel.board.webrepl_server import WebReplServer as _Server
+from mpkernel.board.virtual.board import VirtualBoard
+from mpkernel.board.virtual.webrepl_server import HEADER
+from mpkernel.board.virtual.webrepl_server import WebReplServer as _Server
 
 __all__ = ["HEADER", "WebReplServer"]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .helpers import helper
-from .rawrepl import ReplError
+from .repl.rawrepl import ReplError
 
 
 class Asked(Protocol):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..errors import OperationError
 from .helpers import helper
-from .rawrepl import ExecResult
+from .repl.rawrepl import ExecResult
 from .session import Board, BoardExecError
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)

@@ -37,9 +37,9 @@ from .channel import (
     stat,
 )
 from .helpers import helper, helper_call
+from .links.webrepl import WebReplTransport
 from .session import Board, BoardExecError
 from .stream_files import ChunkChannel, StreamChannel
-from .webrepl import WebReplTransport
 from .webrepl_files import WebReplChannel
 
 __all__ = ["BoardFiles", "Entry", "FileError", "Progress", "Transfer", "choose_channel"]

@@ -22,8 +22,8 @@ from ..errors import OperationError
 from .caps import Caps
 from .helpers import helper
 from .host_folder import HostFolder
-from .rawrepl import RawRepl
-from .transport import Transport
+from .links.transport import Transport
+from .repl.rawrepl import RawRepl
 
 
 class MountHost(Protocol):

@@ -10,20 +10,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..cell import RESULT_MARK, prepare
 from ..errors import BoardError
-from .browser_serial import BrowserSerialTransport
 from .caps import Caps, probe
 from .helpers import helper
+from .links.browser_serial import BrowserSerialTransport
+from .links.serial_transport import SerialTransport
+from .links.transport import Transport, TransportError
+from .links.virtual_link import VirtualTransport
+from .links.webrepl import WebReplTransport, is_webrepl_url
 from .mount import MOUNT_POINT, MountServer, install, stop_serving, uninstall
-from .rawrepl import SMALL_CODE, ExecResult, RawRepl, ReplError, ResetSinceLastRun
-from .run_end import partial_start
-from .serial_transport import SerialTransport
-from .stdin_relay import StdinRelay, may_read_stdin, rewrite
-from .transport import Transport, TransportError
-from .virtual import SIM_DIR
-from .virtual_link import VirtualTransport
-from .webrepl import WebReplTransport, is_webrepl_url
+from .repl.cell import RESULT_MARK, prepare
+from .repl.rawrepl import SMALL_CODE, ExecResult, RawRepl, ReplError, ResetSinceLastRun
+from .repl.run_end import partial_start
+from .repl.stdin_relay import StdinRelay, may_read_stdin, rewrite
+from .virtual.board import SIM_DIR
 
 __all__ = ["Board", "BoardError", "BoardExecError", "CellResult"]
 

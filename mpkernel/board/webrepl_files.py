@@ -37,7 +37,7 @@ from .channel import (
     target_of,
 )
 from .helpers import packed
-from .webrepl import LinkStalled, WebReplTransport
+from .links.webrepl import LinkStalled, WebReplTransport
 
 if TYPE_CHECKING:
     from .session import Board

@@ -15,9 +15,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from .. import provenance
 from ..errors import OperationError as _OperationError
-from ..services import files
+from ..services import files, provenance
 from ..services.connection import Board, is_webrepl_url, list_serial_ports
 from . import wire
 

@@ -18,7 +18,7 @@ import esptool
 import serial
 from esptool.util import FatalError
 
-from ..board.serial_transport import open_error
+from ..board.links.serial_transport import open_error
 from ..errors import OperationError
 from .identity import FlashChip, human_size
 from .log import LOG, Lines, ProgressSink
@@ -311,8 +311,8 @@ def _link_port(before: str) -> tuple[Any, Any, str]:
     """(link, port object, esptool's reset mode) for the page's port. The reset into the
     bootloader is done here, through the link's DTR/RTS (both lines set at once, as the
     page's setSignals does); esptool then connects without a reset of its own."""
-    from ..board.browser_serial import BrowserSerialTransport
-    from ..board.transport import TransportError
+    from ..board.links.browser_serial import BrowserSerialTransport
+    from ..board.links.transport import TransportError
     from .link_port import LinkPort, bootloader_reset
 
     try:

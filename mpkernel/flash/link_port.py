@@ -12,8 +12,8 @@ import time
 
 import serial
 
-from ..board.browser_serial import BrowserSerialTransport
-from ..board.transport import TransportError
+from ..board.links.browser_serial import BrowserSerialTransport
+from ..board.links.transport import TransportError
 
 #: The name esptool sees (it is no device path: nothing opens it by name).
 NAME = "browser"
@@ -90,7 +90,7 @@ class LinkPort(serial.SerialBase):
         del self._pending[:size]
         return out
 
-    def write(self, data: bytes) -> int:  # type: ignore[override]
+    def write(self, data: bytes) -> int:
         try:
             self.link.write(bytes(data))
         except TransportError as exc:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..board.virtual import clean_env, die_with_parent
+from ..board.virtual.board import clean_env, die_with_parent
 
 #: How long the simulator waits for esptool's acknowledgement while streaming a read.
 ACK_WAIT = 30.0

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from IPython.display import display
 
-from .. import provenance
-from ..secrets import webrepl_password
+from ..services import provenance
 from ..services.connection import describe, format_ports, is_webrepl_url, list_serial_ports
+from ..services.secrets import webrepl_password
 from .registry import arg, magic
 
 if TYPE_CHECKING:

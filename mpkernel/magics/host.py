@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..services.connection import BoardExecError
-from ..transfer import (
+from ..services.transfer import (
     NotDefined,
     TransferError,
     check_pushable,

@@ -11,7 +11,7 @@ from ..errors import OperationError, UsageError
 from ..libraries.board_libs import shadowed
 from ..libraries.installer import INSTALL_TIMEOUT, Installer, Plan
 from ..libraries.mip import parse_spec
-from ..provenance import install_bundle
+from ..services.provenance import install_bundle
 from ..units import human_bytes
 from ..widgets.progress import Progress
 from .registry import arg, magic

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from IPython.display import display
 
-from ..provenance import bundle, record
+from ..services.provenance import bundle, record
 from .registry import arg, magic
 
 if TYPE_CHECKING:

@@ -6,8 +6,8 @@ import argparse
 import functools
 from typing import TYPE_CHECKING
 
-from ..secrets import ask_secret, webrepl_password
 from ..services import webrepl
+from ..services.secrets import ask_secret, webrepl_password
 from ..services.webrepl import BOOT, CFG, PORT
 from .registry import arg, magic
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from IPython.display import display
 
 from ..errors import UsageError
-from ..secrets import ask_secret
 from ..services import wifi
+from ..services.secrets import ask_secret
 from ..services.wifi import AUTHMODES, DEFAULT_TIMEOUT, Network, WifiError, bars
 from ..widgets.progress import Progress
 from ..widgets.wifi import WifiPanel

@@ -27,7 +27,7 @@ from jupyter_server.utils import url_path_join
 from tornado import ioloop, web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ..board import link_frames as lf
+from ..board.links import link_frames as lf
 
 SETTINGS_KEY = "mpkernel_links"
 #: Bytes the page may get ahead of a kernel that does not read before the link is dropped.

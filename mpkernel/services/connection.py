@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..board.filesystem import BoardFiles
-from ..board.ports import find_boards, format_ports
-from ..board.ports import list_serial_ports as list_serial_ports  # for the surfaces
+from ..board.links.ports import find_boards, format_ports
+from ..board.links.ports import list_serial_ports as list_serial_ports  # for the surfaces
+from ..board.links.transport import TransportError
+from ..board.links.webrepl import is_webrepl_url
 from ..board.session import Board
 from ..board.session import BoardExecError as BoardExecError  # for the surfaces
 from ..board.session import CellResult as CellResult  # for the surfaces
-from ..board.transport import TransportError
-from ..board.webrepl import is_webrepl_url
 from ..errors import BoardError, UsageError
 from .idle_output import IdleOutput
 

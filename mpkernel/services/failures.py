@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..board.transport import TransportError
-from ..cell import CellRefused
+from ..board.links.transport import TransportError
+from ..board.repl.cell import CellRefused
 from ..errors import BoardError, MpkError, OperationError, UsageError
 from .connection import Connection
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 
-from ..errors import BoardError
+from ...errors import BoardError
 
 
 class TransportError(BoardError):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..virtual.board import VirtualBoard
 from .serial_transport import SerialTransport
-from .virtual import VirtualBoard
 
 
 class VirtualTransport(SerialTransport):

@@ -8,7 +8,7 @@ import io
 import re
 import tokenize
 
-from .errors import UsageError
+from ...errors import UsageError
 
 #: Printed by the board right before the repr of a cell's value; never shown to users.
 RESULT_MARK = "\x1empk-result\x1e"

@@ -1,6 +1,6 @@
 """The virtual board: a real MicroPython (the unix port) behind a pseudo-terminal.
 
-It runs as its own process (`python -m mpkernel.board.virtual`) that owns two PTYs:
+It runs as its own process (`python -m mpkernel.board.virtual.board`) that owns two PTYs:
 the MicroPython child sits on one as its controlling terminal, and the other one's
 slave path is the "serial port" that the kernel (or mpremote, or a terminal) opens,
 exactly as it would open /dev/ttyUSB0. A relay between the two makes the unix port
@@ -497,7 +497,7 @@ class VirtualBoard:
         hide: str | None = None,
         flat: bool = False,
     ) -> None:
-        argv = [sys.executable, "-m", "mpkernel.board.virtual"]
+        argv = [sys.executable, "-m", "mpkernel.board.virtual.board"]
         if root is not None:
             argv += ["--root", str(root)]
         if heap:

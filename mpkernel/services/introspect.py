@@ -7,9 +7,9 @@ import re
 import weakref
 from typing import Any
 
-from .board.helpers import helper
-from .board.session import Board
-from .errors import BoardError
+from ..board.helpers import helper
+from ..board.session import Board
+from ..errors import BoardError
 
 #: Module names per connected board, asked once (help('modules') is slow on small boards).
 _MODULES: weakref.WeakKeyDictionary[Board, list[str]] = weakref.WeakKeyDictionary()

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..errors import BoardError
-from .helpers import helper
+from ...errors import BoardError
+from ..helpers import helper
+from ..links.transport import Transport
 from .lean_code import lean
 from .run_end import RunEnd, end_statement, new_mark
 from .silent_code import is_silent
 from .stdin_relay import may_read_stdin
-from .transport import Transport
 
 CTRL_A = b"\x01"  # enter raw REPL (or reprint its banner)
 CTRL_B = b"\x02"  # leave raw REPL for the friendly REPL

@@ -14,7 +14,7 @@ from typing import Any
 
 from IPython.core.error import StdinNotImplementedError
 
-from .errors import UsageError
+from ..errors import UsageError
 
 
 def ask_secret(

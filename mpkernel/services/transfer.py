@@ -17,9 +17,9 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .board.helpers import helper
-from .errors import OperationError
-from .units import human_bytes
+from ..board.helpers import helper
+from ..errors import OperationError
+from ..units import human_bytes
 
 #: Characters of code per exec when pushing (small enough for tiny boards' compilers).
 CHUNK = 2000

@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
-from . import __version__
-from .board.helpers import helper
-from .board.session import Board
-from .errors import BoardError
+from .. import __version__
+from ..board.helpers import helper
+from ..board.session import Board
+from ..errors import BoardError
 
 MIME = "application/vnd.mpkernel.provenance+json"
 

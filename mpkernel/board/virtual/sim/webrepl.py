@@ -1,7 +1,7 @@
 """The virtual board's `webrepl`: a real WebREPL, served by the host process on this computer.
 
 SIMULATED radio, real protocol: start() asks the process that runs the virtual board
-(mpkernel/board/virtual.py) to serve WebREPL for this board on 127.0.0.1, on port 8266 when
+(mpkernel/board/virtual/board.py) to serve WebREPL for this board on 127.0.0.1, on port 8266 when
 it is free, else on a free port; %connect ws://127.0.0.1:PORT reaches this same board. As
 on a board, a reset ends it and boot.py starts it again.
 """

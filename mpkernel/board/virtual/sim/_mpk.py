@@ -1,5 +1,5 @@
 # The virtual board's own plumbing (not a board module): its filesystem and its link to the
-# host process that runs it (mpkernel/board/virtual.py).
+# host process that runs it (mpkernel/board/virtual/board.py).
 #
 # Root: the board's folder on this computer is mounted at "/", as a board's flash is, so
 # sys.path is a board's ['', '.frozen', '/lib']. The simulated firmware modules (machine,
