@@ -282,7 +282,7 @@ def nagle(work: Path, runs: int) -> None:
     the ACK of `OK`. Directly (no relay: the relay would be the one acknowledging), the
     engine's trivial cell against such a server, with this computer's quick ACKs (what
     mpkernel does) and with the system's delayed ACKs."""
-    from mpkernel.board import webrepl
+    from mpkernel.board.links import webrepl
     from mpkernel.board.session import Board
 
     server = WebReplServer(work / "nagle", password=PASSWORD, nagle=True)

@@ -29,7 +29,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from mpkernel.board import link_frames as lf
+from mpkernel.board.links import link_frames as lf
 
 TICK = 0.002  # seconds between the pacer's releases
 BAUDS = {

@@ -18,7 +18,7 @@ from browser_page import BrowserPage, PageRefused
 from conftest import Run, run
 from notebook_server import JupyterServer, jupyter_server
 
-from mpkernel.board import link_frames as lf
+from mpkernel.board.links import link_frames as lf
 from mpkernel.board.virtual.board import VirtualBoard
 
 pytestmark = pytest.mark.timeout(400)

@@ -20,7 +20,7 @@ from conftest import run
 from jupyter_client.blocking.client import BlockingKernelClient
 from notebook_server import JupyterServer, jupyter_server
 
-from mpkernel.board import link_frames as lf
+from mpkernel.board.links import link_frames as lf
 from mpkernel.board.virtual.board import VirtualBoard
 from mpkernel.flash import mock
 from mpkernel.flash.image import esp8266_image
