@@ -136,6 +136,24 @@ def test_download_to_working_folder(panel: PanelClient, work: Path) -> None:
     assert not (work.parent / "outside.bin").exists()
 
 
+def test_panel_requests_keep_the_cells_globals(panel: PanelClient, kc: BlockingKernelClient):
+    """A panel request is not a cell: it leaves the names cells defined on the board alone."""
+    panel.ok("write", path="kept.txt", text="kept\n")
+    lost = []
+    for op, args in [
+        ("ls", {}), ("read", {"path": "kept.txt"}), ("status", {}),
+        ("download", {"path": "kept.txt", "dest": "kept-dl.txt"}),
+        ("write", {"path": "kept2.txt", "text": "two\n"}), ("mkdir", {"path": "keptdir"}),
+        ("rename", {"path": "kept2.txt", "to": "kept3.txt"}), ("delete", {"path": "kept3.txt"}),
+    ]:  # fmt: skip
+        assert run(kc, "x = 5").status == "ok"
+        panel.ok(op, **args)
+        r = run(kc, "print(x)")
+        if r.status != "ok" or r.stdout.strip() != "5":
+            lost.append(f"{op}: {r.text.strip().splitlines()[-1:]}")
+    assert not lost, lost
+
+
 def test_mkdir_rename_delete(panel: PanelClient, root: Path) -> None:
     panel.ok("mkdir", path="proj/sub")
     panel.ok("write", path="proj/sub/a.py", text="a = 1\n")
