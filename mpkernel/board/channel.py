@@ -167,7 +167,7 @@ def error_text_to_file_error(text: str, path: str) -> FileError:
 
 def stat_code(path: str) -> str:
     """Code printing repr((is_dir, size)) of `path`, or None."""
-    return f"P = {path!r}\n{helper('fs_stat')}"
+    return f"_mpk_P = {path!r}\n{helper('fs_stat')}"
 
 
 def entry_of(path: str, out: str) -> Entry | None:
@@ -190,7 +190,7 @@ def stat(board: Board, path: str) -> Entry | None:
     if flat and path in ROOTS:
         return Entry(path, True, 0)
     try:
-        code = f"P = {path!r}\n{helper('fs_size')}" if flat else stat_code(path)
+        code = f"_mpk_P = {path!r}\n{helper('fs_size')}" if flat else stat_code(path)
         found = board.exec_value(code)
     except BoardExecError as exc:
         raise file_error(exc, path) from None

@@ -90,7 +90,7 @@ class BoardFiles:
         if self.flat and path in ROOTS:
             code = helper("fs_ls_flat")
         else:
-            code = f"P = {path!r}\n{helper('fs_ls')}"
+            code = f"_mpk_P = {path!r}\n{helper('fs_ls')}"
         out = self._exec(code, path or ".")
         for line in out.splitlines():
             if not line.strip():
@@ -139,10 +139,10 @@ class BoardFiles:
     def _replace(self, temp: str, remote: str) -> None:
         """Put `temp` in place of `remote`: renamed, or copied where os has no rename."""
         if self.board.caps.rename:
-            self._exec(f"T = {temp!r}\nP = {remote!r}\n{helper('fs_replace')}", remote)
+            self._exec(f"_mpk_T = {temp!r}\n_mpk_P = {remote!r}\n{helper('fs_replace')}", remote)
             return
         try:
-            self._exec(f"T = {temp!r}\nP = {remote!r}\n{helper('fs_copy')}", remote)
+            self._exec(f"_mpk_T = {temp!r}\n_mpk_P = {remote!r}\n{helper('fs_copy')}", remote)
         except FileError as exc:
             raise FileError(f"{exc} The complete file is kept on the board as {temp}.") from None
 

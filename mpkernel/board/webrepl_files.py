@@ -69,11 +69,12 @@ def commit_call(temp: str, remote: str, digest: str, into: str | None) -> str:
     """The command behind a put's data: where `into` is given and `remote` is a folder, the
     file goes inside it; fs_commit's function checks and renames, prints (digest, path).
     Written tight: with the names it must fit one frame."""
-    code = f"P={remote!r}\n"
+    code = f"_mpk_P={remote!r}\n"
     if into is not None:
-        code += f"try:\n if os.stat(P)[0]&16384:P+={'/' + into!r}\nexcept OSError:pass\n"
+        code += f"try:\n if os.stat(_mpk_P)[0]&16384:_mpk_P+={'/' + into!r}\nexcept OSError:pass\n"
     return code + (
-        f"try:print((_mpk_commit({temp!r},P,'{digest}'),P))\nfinally:del _mpk_commit,P\n"
+        f"try:print((_mpk_commit({temp!r},_mpk_P,'{digest}'),_mpk_P))\n"
+        "finally:del _mpk_commit,_mpk_P\n"
     )
 
 

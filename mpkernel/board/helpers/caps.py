@@ -13,12 +13,12 @@ def _mpk_has(m, a):
     return "1" if hasattr(m, a) else "0"
 
 
-_f = _mpk_has("sys", "stdin")
-_f += "1" if hasattr(getattr(sys, "stdin", None), "buffer") else "0"
-_a = "micropython.kbd_intr binascii.a2b_base64 hashlib.sha256 deflate.DeflateIO "
-_a += "io.IOBase os.stat os.statvfs os.rename"
-for _a in _a.split():
-    _a = _a.split(".")
-    _f += _mpk_has(_a[0], _a[1])
-print(_f)
-del _mpk_has, _f, _a
+_mpk_f = _mpk_has("sys", "stdin")
+_mpk_f += "1" if hasattr(getattr(sys, "stdin", None), "buffer") else "0"
+_mpk_a = "micropython.kbd_intr binascii.a2b_base64 hashlib.sha256 deflate.DeflateIO "
+_mpk_a += "io.IOBase os.stat os.statvfs os.rename"
+for _mpk_a in _mpk_a.split():
+    _mpk_a = _mpk_a.split(".")
+    _mpk_f += _mpk_has(_mpk_a[0], _mpk_a[1])
+print(_mpk_f)
+del _mpk_has, _mpk_f, _mpk_a

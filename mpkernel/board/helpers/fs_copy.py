@@ -1,18 +1,18 @@
-# Copies the verified temporary file T to P (set by the host) and removes T, for boards
-# whose os has no rename (flat filesystems). 32-byte pieces: fits a 2 KB heap.
+# Copies the verified temporary file _mpk_T to _mpk_P (set by the host) and removes it,
+# for boards whose os has no rename (flat filesystems). 32-byte pieces: fits a 2 KB heap.
 import os
 
 try:
-    os.remove(P)
+    os.remove(_mpk_P)
 except OSError:
     pass
-_f = open(T, "rb")
-_g = open(P, "wb")
-_b = _f.read(32)
-while _b:
-    _g.write(_b)
-    _b = _f.read(32)
-_f.close()
-_g.close()
-os.remove(T)
-del _f, _g, _b, T, P
+_mpk_f = open(_mpk_T, "rb")
+_mpk_g = open(_mpk_P, "wb")
+_mpk_b = _mpk_f.read(32)
+while _mpk_b:
+    _mpk_g.write(_mpk_b)
+    _mpk_b = _mpk_f.read(32)
+_mpk_f.close()
+_mpk_g.close()
+os.remove(_mpk_T)
+del _mpk_f, _mpk_g, _mpk_b, _mpk_T, _mpk_P

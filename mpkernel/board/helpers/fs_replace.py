@@ -1,9 +1,9 @@
-# Renames the verified temporary file T to P (set by the host), replacing any file there.
+# Renames the verified temporary file _mpk_T to _mpk_P (set by the host), replacing any file there.
 import os
 
 try:
-    os.remove(P)
+    os.remove(_mpk_P)
 except OSError:
     pass
-os.rename(T, P)
-del T, P
+os.rename(_mpk_T, _mpk_P)
+del _mpk_T, _mpk_P

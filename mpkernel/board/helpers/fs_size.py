@@ -1,9 +1,9 @@
-# Prints the size of file P (set by the host) on a flat filesystem (os.size, no os.stat),
+# Prints the size of file _mpk_P (set by the host) on a flat filesystem (os.size, no os.stat),
 # or None if there is no such file.
 import os
 
 try:
-    print(os.size(P))
+    print(os.size(_mpk_P))
 except OSError:
     print("None")
-del P
+del _mpk_P

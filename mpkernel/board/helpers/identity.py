@@ -4,39 +4,39 @@
 import gc
 import sys
 
-_i = sys.implementation
-_d = {}
-_d["implementation"] = _i.name
-_d["version"] = "%d.%d.%d" % _i.version[:3]
-_d["sys_version"] = getattr(sys, "version", "")
-_d["platform"] = getattr(sys, "platform", "")
-_d["machine"] = getattr(_i, "_machine", "")
+_mpk_i = sys.implementation
+_mpk_d = {}
+_mpk_d["implementation"] = _mpk_i.name
+_mpk_d["version"] = "%d.%d.%d" % _mpk_i.version[:3]
+_mpk_d["sys_version"] = getattr(sys, "version", "")
+_mpk_d["platform"] = getattr(sys, "platform", "")
+_mpk_d["machine"] = getattr(_mpk_i, "_machine", "")
 if getattr(sys, "modules", {}).get("_mpk"):  # 1.9-era micro:bit: no sys.modules
-    _d["simulated"] = True  # mpkernel's virtual board, even when reached over WebREPL
+    _mpk_d["simulated"] = True  # mpkernel's virtual board, even when reached over WebREPL
 try:
     import os
 
-    _i = os.uname()
-    _d["release"] = _i.release
-    _d["build"] = _i.version
-    _d["machine"] = _d["machine"] or _i.machine
+    _mpk_i = os.uname()
+    _mpk_d["release"] = _mpk_i.release
+    _mpk_d["build"] = _mpk_i.version
+    _mpk_d["machine"] = _mpk_d["machine"] or _mpk_i.machine
 except Exception:
     pass
 try:
     import machine
 
-    _i = machine.unique_id()
-    _d["unique_id"] = "%02x" * len(_i) % tuple(_i)
+    _mpk_i = machine.unique_id()
+    _mpk_d["unique_id"] = "%02x" * len(_mpk_i) % tuple(_mpk_i)
 except Exception:
     pass
 try:
     import esp
 
-    _d["flash_id"] = esp.flash_id()
-    _d["flash_size"] = esp.flash_size()
+    _mpk_d["flash_id"] = esp.flash_id()
+    _mpk_d["flash_size"] = esp.flash_size()
 except Exception:
     pass
 gc.collect()
-_d["mem_free"] = gc.mem_free()
-print(_d)
-del _d, _i
+_mpk_d["mem_free"] = gc.mem_free()
+print(_mpk_d)
+del _mpk_d, _mpk_i

@@ -2,10 +2,10 @@
 try:
     import network
 
-    _i = network.WLAN(network.STA_IF)
-    _i = _i.config("mac")
-    _i = ("%02x:" * len(_i) % tuple(_i))[:-1]
+    _mpk_i = network.WLAN(network.STA_IF)
+    _mpk_i = _mpk_i.config("mac")
+    _mpk_i = ("%02x:" * len(_mpk_i) % tuple(_mpk_i))[:-1]
 except Exception:
-    _i = None
-print(repr(_i))
-del _i
+    _mpk_i = None
+print(repr(_mpk_i))
+del _mpk_i

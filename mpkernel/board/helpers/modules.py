@@ -3,14 +3,14 @@
 import os
 import sys
 
-_n = set()
-_d = _f = 0
-for _d in getattr(sys, "path", [""]):  # 1.9-era micro:bit: no sys.path, os.listdir()
+_mpk_n = set()
+_mpk_d = _mpk_f = 0
+for _mpk_d in getattr(sys, "path", [""]):  # 1.9-era micro:bit: no sys.path, os.listdir()
     try:
-        for _f in os.listdir(_d) if _d else os.listdir():
-            if _f.endswith(".py") or _f.endswith(".mpy"):
-                _n.add(_f.rsplit(".", 1)[0])
+        for _mpk_f in os.listdir(_mpk_d) if _mpk_d else os.listdir():
+            if _mpk_f.endswith(".py") or _mpk_f.endswith(".mpy"):
+                _mpk_n.add(_mpk_f.rsplit(".", 1)[0])
     except Exception:
         pass
-print(repr(sorted(_n)))
-del _n, _d, _f
+print(repr(sorted(_mpk_n)))
+del _mpk_n, _mpk_d, _mpk_f
