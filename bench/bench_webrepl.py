@@ -401,7 +401,7 @@ def heap(kernel: Kernel, server: WebReplServer) -> None:
     print("board heap per transfer (virtual board: 64-bit unix port, objects ~2x an ESP8266's):")
     for name, code in (
         ("SHA-256 command", hash_code("heap.bin")),
-        ("stat command", f"P = 'heap.bin'\n{helper('fs_stat')}"),
+        ("stat command", f"_mpk_P = 'heap.bin'\n{helper('fs_stat')}"),
         ("commit, ahead", packed("fs_commit")),
         ("commit, behind", call),  # calls (and deletes) the function defined ahead
     ):

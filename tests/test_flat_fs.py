@@ -121,18 +121,18 @@ def test_small_tier_code_runs_on_a_small_heap(tmp_path: Path) -> None:
     (tmp_path / "x.bin").write_bytes(DATA)
     (tmp_path / "y.bin").write_bytes(b"y" * 100)
     assert run_small(tmp_path, helper("caps"), heap="5k").strip() == "1111111111"
-    assert run_small(tmp_path, "P = 'x.bin'\n" + helper("fs_stat")).strip() == "(False, 2048)"
-    assert "('x.bin', False, 2048)" in run_small(tmp_path, "P = ''\n" + helper("fs_ls"))
-    size = run_small(tmp_path, FLAT_OS + "P = 'x.bin'\n" + helper("fs_size"), "5k")
+    assert run_small(tmp_path, "_mpk_P = 'x.bin'\n" + helper("fs_stat")).strip() == "(False, 2048)"
+    assert "('x.bin', False, 2048)" in run_small(tmp_path, "_mpk_P = ''\n" + helper("fs_ls"))
+    size = run_small(tmp_path, FLAT_OS + "_mpk_P = 'x.bin'\n" + helper("fs_size"), "5k")
     assert size.strip() == "2048"
     assert "('x.bin', False, 2048)" in run_small(tmp_path, FLAT_OS + helper("fs_ls_flat"), "5k")
     value = zlib.adler32(DATA)
     assert run_small(tmp_path, helper_call("fs_sum", "_mpk_sum('x.bin')")).strip() == (
         f"{value & 0xFFFF} {value >> 16}"
     )
-    run_small(tmp_path, "T = 'y.bin'\nP = 'z.bin'\n" + helper("fs_copy"))
+    run_small(tmp_path, "_mpk_T = 'y.bin'\n_mpk_P = 'z.bin'\n" + helper("fs_copy"))
     assert (tmp_path / "z.bin").read_bytes() == b"y" * 100 and not (tmp_path / "y.bin").exists()
-    run_small(tmp_path, "T = 'z.bin'\nP = 'x.bin'\n" + helper("fs_replace"))
+    run_small(tmp_path, "_mpk_T = 'z.bin'\n_mpk_P = 'x.bin'\n" + helper("fs_replace"))
     assert (tmp_path / "x.bin").read_bytes() == b"y" * 100
     # The per-chunk tier.
     opened = TINY_OPEN.format(path="w.bin", mode="wb", name="_w", method="write")

@@ -6,13 +6,13 @@ try:
     os.remove(_mpk_P)
 except OSError:
     pass
+_mpk_P = open(_mpk_P, "wb")  # few names: each is heap on a small board
 _mpk_f = open(_mpk_T, "rb")
-_mpk_g = open(_mpk_P, "wb")
 _mpk_b = _mpk_f.read(32)
 while _mpk_b:
-    _mpk_g.write(_mpk_b)
+    _mpk_P.write(_mpk_b)
     _mpk_b = _mpk_f.read(32)
 _mpk_f.close()
-_mpk_g.close()
+_mpk_P.close()
 os.remove(_mpk_T)
-del _mpk_f, _mpk_g, _mpk_b, _mpk_T, _mpk_P
+del _mpk_f, _mpk_b, _mpk_T, _mpk_P
