@@ -69,12 +69,12 @@ def commit_call(temp: str, remote: str, digest: str, into: str | None) -> str:
     """The command behind a put's data: where `into` is given and `remote` is a folder, the
     file goes inside it; fs_commit's function checks and renames, prints (digest, path).
     Written tight: with the names it must fit one frame."""
-    code = f"_mpk_P={remote!r}\n"
-    if into is not None:
-        code += f"try:\n if os.stat(_mpk_P)[0]&16384:_mpk_P+={'/' + into!r}\nexcept OSError:pass\n"
-    return code + (
-        f"try:print((_mpk_commit({temp!r},_mpk_P,'{digest}'),_mpk_P))\n"
-        "finally:del _mpk_commit,_mpk_P\n"
+    if into is None:  # no name of its own on the board: the path goes as a literal
+        return f"try:print(_mpk_commit({temp!r},{remote!r},'{digest}'))\nfinally:del _mpk_commit\n"
+    return (
+        f"_mpk_P={remote!r}\n"
+        f"try:\n if os.stat(_mpk_P)[0]&16384:_mpk_P+={'/' + into!r}\nexcept OSError:pass\n"
+        f"try:print(_mpk_commit({temp!r},_mpk_P,'{digest}'))\nfinally:del _mpk_commit,_mpk_P\n"
     )
 
 
