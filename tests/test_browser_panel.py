@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -379,6 +380,43 @@ def test_panel_follows_notebook_closed_and_reopened(lab) -> None:
     panel.ready()
     expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("virtual board")
     expect(page.locator(".mpk-Status")).to_contain_text("virtual board")
+
+
+def saved_workspace(page: Page) -> str:
+    """The workspace JupyterLab saved on the server, as JSON text."""
+    return str(
+        page.evaluate(
+            """async () => {
+                const c = JSON.parse(document.getElementById('jupyter-config-data').textContent);
+                const url = c.baseUrl + 'lab/api/workspaces/' + (c.workspace || 'default');
+                const r = await fetch(url, {headers: {Authorization: 'token ' + c.token}});
+                return await r.text();
+            }"""
+        )
+    )
+
+
+def test_workspace_restored_with_a_board_file_open(lab) -> None:
+    """Reloading JupyterLab restores its workspace, a board file's editor included: the
+    file loads once the notebook's kernel has its board channel again, with no "File Load
+    Error ... No MicroPython kernel in focus" dialog."""
+    page, nb, panel = lab
+    nb.run("%%writefile restored.py\nprint('kept across a reload')")
+    panel.open()
+    panel.ready()
+    panel.row("restored.py").dblclick()
+    editor = page.locator(".jp-FileEditor:visible .cm-content")
+    expect(editor).to_contain_text("kept across a reload")
+    deadline = time.monotonic() + 60  # JupyterLab saves the layout a moment after a change
+    while "Board:restored.py" not in saved_workspace(page):
+        assert time.monotonic() < deadline, "the workspace was not saved with the editor"
+        page.wait_for_timeout(200)
+    page.reload()
+    tab = page.locator(".lm-TabBar-tab", has_text="restored.py").first
+    tab.wait_for(state="attached", timeout=60_000)
+    tab.click()
+    expect(editor).to_contain_text("kept across a reload", timeout=60_000)
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
 
 
 def test_notebook7_panel(browser, server: Server, shots: Path) -> None:

@@ -8,6 +8,9 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { BoardConnection } from './connection';
 
 export const DRIVE = 'Board';
+/** How long opening a board file waits for a MicroPython kernel's board channel: a workspace
+ * restored with a board file open in an editor asks for it before any kernel has started. */
+export const KERNEL_WAIT_MS = 60_000;
 
 function unsupported(what: string): Promise<never> {
   return Promise.reject(new Error(`${what} is not available for board files: use the Board panel.`));
@@ -64,6 +67,7 @@ export class BoardDrive implements Contents.IDrive {
     if (options?.content === false) {
       return this._model(path, null, 0);
     }
+    await this._kernelReady();
     const result = await this._board.request('read', { path });
     if (typeof result.text !== 'string') {
       throw new Error(`${path} is binary: it opens read-only as hex from the Board panel.`);
@@ -71,6 +75,28 @@ export class BoardDrive implements Contents.IDrive {
     this._kernels.set(path, this._board.kernel?.id ?? '');
     this._stamp(path, true);
     return this._model(path, result.text, result.size);
+  }
+
+  /** Until the kernel in focus has its board channel open, or KERNEL_WAIT_MS passed. */
+  private _kernelReady(): Promise<void> {
+    const ready = (): boolean => ['ready', 'busy'].includes(this._board.availability);
+    if (ready()) {
+      return Promise.resolve();
+    }
+    return new Promise<void>(resolve => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this._board.availabilityChanged.disconnect(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (ready()) {
+          done();
+        }
+      };
+      const timer = setTimeout(done, KERNEL_WAIT_MS);
+      this._board.availabilityChanged.connect(check);
+    });
   }
 
   async save(
