@@ -411,6 +411,9 @@ def test_workspace_restored_with_a_board_file_open(lab) -> None:
     while "Board:restored.py" not in saved_workspace(page):
         assert time.monotonic() < deadline, "the workspace was not saved with the editor"
         page.wait_for_timeout(200)
+    # The page address names the board file: on reload JupyterLab's tree route used to ask a
+    # file browser for it ("Cannot open: Cannot read properties of undefined (reading 'model')").
+    expect(page).to_have_url(re.compile(r"/tree/Board(:|%3A)restored\.py", re.I), timeout=60_000)
     page.reload()
     tab = page.locator(".lm-TabBar-tab", has_text="restored.py").first
     tab.wait_for(state="attached", timeout=60_000)

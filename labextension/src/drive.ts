@@ -23,6 +23,9 @@ export class BoardDrive implements Contents.IDrive {
   private _modified = new Map<string, string>();
   private _kernels = new Map<string, string>(); // path -> id of the kernel it was read from
   private _disposed = false;
+  /** Closes a board file's tabs, quietly, when no kernel came to read it from; resolves
+   * true when none is left open (index.ts sets it). */
+  closeUnread: ((path: string) => Promise<boolean>) | null = null;
 
   constructor(private _board: BoardConnection) {}
 
@@ -67,7 +70,10 @@ export class BoardDrive implements Contents.IDrive {
     if (options?.content === false) {
       return this._model(path, null, 0);
     }
-    await this._kernelReady();
+    if (!(await this._kernelReady()) && (await this.closeUnread?.(path))) {
+      // The tab is gone, so JupyterLab drops this answer: no "File Load Error" dialog.
+      return this._model(path, null, 0);
+    }
     const result = await this._board.request('read', { path });
     if (typeof result.text !== 'string') {
       throw new Error(`${path} is binary: it opens read-only as hex from the Board panel.`);
@@ -77,17 +83,17 @@ export class BoardDrive implements Contents.IDrive {
     return this._model(path, result.text, result.size);
   }
 
-  /** Until the kernel in focus has its board channel open, or KERNEL_WAIT_MS passed. */
-  private _kernelReady(): Promise<void> {
+  /** Until the kernel in focus has its board channel open (true), or KERNEL_WAIT_MS passed. */
+  private _kernelReady(): Promise<boolean> {
     const ready = (): boolean => ['ready', 'busy'].includes(this._board.availability);
     if (ready()) {
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
-    return new Promise<void>(resolve => {
+    return new Promise<boolean>(resolve => {
       const done = (): void => {
         clearTimeout(timer);
         this._board.availabilityChanged.disconnect(check);
-        resolve();
+        resolve(ready());
       };
       const check = (): void => {
         if (ready()) {

@@ -2,6 +2,7 @@
  * mpkernel's extension: the MicroPython board of the kernel in focus, as a workspace.
  */
 import {
+  IRouter,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
@@ -18,7 +19,7 @@ import { LabIcon } from '@jupyterlab/ui-components';
 
 import { BoardConnection } from './connection';
 import { BoardConsole } from './console';
-import { BoardDrive } from './drive';
+import { BoardDrive, DRIVE } from './drive';
 import { BoardPanel } from './panel';
 import { BoardStatus } from './status';
 import { IBoardConnection } from './tokens';
@@ -28,7 +29,8 @@ const COMMANDS = {
   panel: 'mpkernel:open-board-panel',
   console: 'mpkernel:open-board-console',
   run: 'mpkernel:run-on-board',
-  upload: 'mpkernel:upload-to-board'
+  upload: 'mpkernel:upload-to-board',
+  boardUrl: 'mpkernel:board-file-url'
 };
 
 const plugin: JupyterFrontEndPlugin<IBoardConnection> = {
@@ -45,7 +47,8 @@ const plugin: JupyterFrontEndPlugin<IBoardConnection> = {
     IDefaultFileBrowser,
     ICommandPalette,
     ITranslator,
-    ISettingRegistry
+    ISettingRegistry,
+    IRouter
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -57,13 +60,39 @@ const plugin: JupyterFrontEndPlugin<IBoardConnection> = {
     fileBrowser: IDefaultFileBrowser | null,
     palette: ICommandPalette | null,
     translator: ITranslator | null,
-    settings: ISettingRegistry | null
+    settings: ISettingRegistry | null,
+    router: IRouter | null
   ): IBoardConnection => {
     const trans = (translator ?? nullTranslator).load('mpkernel');
     const icon = new LabIcon({ name: 'mpkernel:logo', svgstr: logoSvg });
     const board = new BoardConnection();
     const contents = app.serviceManager.contents;
-    contents.addDrive(new BoardDrive(board));
+    const drive = new BoardDrive(board);
+    contents.addDrive(drive);
+    // A restored board file that no kernel came to read closes quietly, with a note.
+    drive.closeUnread = async path => {
+      await docs.closeFile(`${DRIVE}:${path}`);
+      const closed = docs.findWidget(`${DRIVE}:${path}`) === undefined;
+      if (closed) {
+        Notification.info(
+          trans.__('%1 was closed: no MicroPython kernel to read it from. Open it again from the Board panel.', path),
+          { autoClose: 8000 }
+        );
+      }
+      return closed;
+    };
+    // JupyterLab keeps the current document in the page address (lab/tree/Board:main.py);
+    // on reload its tree route asks the file browser to open that path, and no file browser
+    // shows the Board drive ("Cannot open: ... reading 'model'"). The layout restorer reopens
+    // the board file's tab, so that route stops here for Board paths.
+    if (router) {
+      app.commands.addCommand(COMMANDS.boardUrl, { execute: () => router.stop });
+      router.register({
+        command: COMMANDS.boardUrl,
+        pattern: new RegExp(`^/(lab|doc)(/workspaces/[\\w-]+)?/tree/${DRIVE}(:|%3A)`, 'i'),
+        rank: 50 // after the workspace's state loads (30), before the tree route (100)
+      });
+    }
 
     // Follow the notebook or console in focus (a board file's editor keeps the last one);
     // when the last one closes, the panel says there is none.
