@@ -195,3 +195,32 @@ def test_a_put_is_one_channel_call_with_no_state_kept_between_calls() -> None:
                 if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "getattr":
                     first = node.args[0]
                     assert not (isinstance(first, ast.Name) and first.id == "self"), fn.name
+
+
+#: Board helpers whose names stay defined on the board between commands (a mount, the long-
+#: cell delivery, input()); every other helper runs in the cell's namespace and deletes what
+#: it made.
+LASTING_HELPERS = ("mount", "cell_pieces", "stdin")
+
+
+def test_no_passing_helper_touches_a_lasting_helpers_names() -> None:
+    """A helper that sets and deletes `_mpk_s` would delete the mount's function of that name
+    (seen: %ls in a mounted folder then failed with "'NoneType' object isn't callable")."""
+    import re
+    from pathlib import Path
+
+    import mpkernel.board.helpers as helpers
+
+    folder = Path(helpers.__file__).parent
+    names = re.compile(r"\b_mpk_\w+")
+    lasting: dict[str, set[str]] = {}
+    for name in LASTING_HELPERS:
+        lasting[name] = set(names.findall((folder / f"{name}.py").read_text()))
+    others = [p for p in folder.glob("*.py") if p.stem not in (*LASTING_HELPERS, "__init__")]
+    assert len(others) > 20
+    for path in others:
+        used = set(names.findall(path.read_text()))
+        for name, theirs in lasting.items():
+            assert not used & theirs, f"{path.name} uses {sorted(used & theirs)} of {name}.py"
+    shared = set.intersection(*lasting.values())
+    assert not shared, f"lasting helpers share {sorted(shared)}"

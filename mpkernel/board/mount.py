@@ -137,7 +137,7 @@ class MountServer:
         return self._serve_text(letter, args).encode()
 
     def _data(self, data: bytes) -> bytes:
-        """File bytes as the board's helper decodes them (_mpk_d)."""
+        """File bytes as the board's helper decodes them (_mpk_md)."""
         if self.raw:
             return _CONTROL.sub(lambda m: b"\x1b" + _ESCAPED[m.group()[0]], data)
         return b2a_base64(data, newline=False)

@@ -10,11 +10,11 @@ import io
 import os
 import sys
 
-from binascii import a2b_base64 as _mpk_a
-from binascii import b2a_base64 as _mpk_b
+from binascii import a2b_base64 as _mpk_ma
+from binascii import b2a_base64 as _mpk_mb
 
 
-def _mpk_q(c, *a):
+def _mpk_mq(c, *a):
     if c != "W" and min("".join(a) or " ") < " ":
         raise OSError(22)  # EINVAL: a control character (\x04 would end the run) in a path
     sys.stdout.write("\x18" + c + "\x1f".join(a) + "\x17")
@@ -25,17 +25,17 @@ def _mpk_q(c, *a):
     n = int(h[1:], 16)
     d = i.read(n) if n else b""
     if h[0] in (69, "E"):
-        raise OSError(int(_mpk_s(d)))
+        raise OSError(int(_mpk_ms(d)))
     return d
 
 
-def _mpk_s(d):
+def _mpk_ms(d):
     return d if isinstance(d, str) else d.decode()
 
 
-def _mpk_d(d):
+def _mpk_md(d):
     if not _mpk_FS.r:
-        return _mpk_a(d)
+        return _mpk_ma(d)
     if b"\x1b" in d:
         p = d.split(b"\x1b")
         d = p[0]
@@ -50,7 +50,7 @@ class _mpk_File(io.IOBase):
 
     def _more(s):
         if s.p >= len(s.d):
-            s.d, s.p = _mpk_d(_mpk_q("R", s.i)), 0
+            s.d, s.p = _mpk_md(_mpk_mq("R", s.i)), 0
         return len(s.d) - s.p
 
     def readinto(s, b):
@@ -95,7 +95,7 @@ class _mpk_File(io.IOBase):
         if isinstance(b, str):
             b = b.encode()
         for j in range(0, len(b), 768):
-            _mpk_q("W", s.i, _mpk_b(b[j : j + 768])[:-1].decode())
+            _mpk_mq("W", s.i, _mpk_mb(b[j : j + 768])[:-1].decode())
         return len(b)
 
     def flush(s):
@@ -104,7 +104,7 @@ class _mpk_File(io.IOBase):
     def close(s):
         if s.i:
             i, s.i = s.i, ""
-            _mpk_q("K", i)
+            _mpk_mq("K", i)
 
     def ioctl(s, op, a):
         if op == 4:
@@ -132,39 +132,39 @@ class _mpk_FS:
         return p if p[:1] == "/" else s.c + "/" + p
 
     def chdir(s, p):
-        s.c = _mpk_s(_mpk_q("C", s._p(p)))
+        s.c = _mpk_ms(_mpk_mq("C", s._p(p)))
 
     def getcwd(s):
         return s.c
 
     def stat(s, p):
-        return tuple(int(x) for x in _mpk_s(_mpk_q("S", s._p(p))).split())
+        return tuple(int(x) for x in _mpk_ms(_mpk_mq("S", s._p(p))).split())
 
     def statvfs(s, p):
-        return tuple(int(x) for x in _mpk_s(_mpk_q("V", s._p(p))).split())
+        return tuple(int(x) for x in _mpk_ms(_mpk_mq("V", s._p(p))).split())
 
     def ilistdir(s, p):
-        d = _mpk_s(_mpk_q("L", s._p(p)))
+        d = _mpk_ms(_mpk_mq("L", s._p(p)))
         for e in d.split("\x1e") if d else ():
             e = e.split("\x1f")
             yield (e[0], int(e[1]), 0, int(e[2]))
 
     def open(s, p, m):
-        d = _mpk_q("O", s._p(p), m)
+        d = _mpk_mq("O", s._p(p), m)
         j = d.find(b"," if isinstance(d, bytes) else ",")
-        return _mpk_File(_mpk_s(d[:j]), "b" not in m, _mpk_d(d[j + 1 :]))
+        return _mpk_File(_mpk_ms(d[:j]), "b" not in m, _mpk_md(d[j + 1 :]))
 
     def remove(s, p):
-        _mpk_q("D", s._p(p))
+        _mpk_mq("D", s._p(p))
 
     def mkdir(s, p):
-        _mpk_q("M", s._p(p))
+        _mpk_mq("M", s._p(p))
 
     def rmdir(s, p):
-        _mpk_q("X", s._p(p))
+        _mpk_mq("X", s._p(p))
 
     def rename(s, a, b):
-        _mpk_q("N", s._p(a), s._p(b))
+        _mpk_mq("N", s._p(a), s._p(b))
 
 
 def _mpk_mount(m, r):

@@ -41,18 +41,19 @@ _LEGACY_RUN = b"exec(globals().pop('_mpk_code'))"
 _COLLECT = b"import gc\ngc.collect()\nprint(0)"
 #: How a long cell's pieces are kept on the board (helpers/cell_pieces): in a file, or in
 #: RAM where no file can be written (the file of an attempt that ran out of room goes).
-#: A NameError for _mpk_w: the helper is not (or no longer) defined.
-_INTO_FILE = b"_mpk_w\n_mpk_t=0\n_mpk_l=0\n_mpk_f=open('.mpk_cell','wb')\n" + _COLLECT
+#: A NameError for _mpk_cw: the helper is not (or no longer) defined.
+_INTO_FILE = b"_mpk_cw\n_mpk_ct=0\n_mpk_cl=0\n_mpk_cf=open('.mpk_cell','wb')\n" + _COLLECT
 _INTO_RAM = (
-    b"_mpk_w\ntry:\n _mpk_f.close()\n import os\n os.remove('.mpk_cell')\nexcept Exception:\n"
-    b" pass\n_mpk_t=0\n_mpk_l=[]\n_mpk_f=None\n" + _COLLECT
+    b"_mpk_cw\ntry:\n _mpk_cf.close()\n import os\n os.remove('.mpk_cell')\nexcept Exception:\n"
+    b" pass\n_mpk_ct=0\n_mpk_cl=[]\n_mpk_cf=None\n" + _COLLECT
 )
 #: A delivery given up: its file closed, its pieces dropped.
 _DROP_PIECES = (
-    b"try:\n _mpk_f.close()\nexcept Exception:\n pass\n_mpk_f=_mpk_l=None\nimport gc\ngc.collect()"
+    b"try:\n _mpk_cf.close()\nexcept Exception:\n pass\n"
+    b"_mpk_cf=_mpk_cl=None\nimport gc\ngc.collect()"
 )
 #: All pieces kept: the file is closed, and what the pieces left collected.
-_PIECES_KEPT = b"if _mpk_f:\n _mpk_f.close()\n_mpk_f=None\n" + _COLLECT
+_PIECES_KEPT = b"if _mpk_cf:\n _mpk_cf.close()\n_mpk_cf=None\n" + _COLLECT
 #: Code shorter than this goes in one write in plain raw mode: with its Ctrl-D and the probe
 #: it fits the smallest stdin buffer (ESP8266: 256 bytes, 255 usable) and one WebREPL text
 #: frame, and saves raw-paste's handshake round trip.
@@ -302,7 +303,7 @@ class RawRepl:
             run = _LEGACY_RUN
         else:
             self._stage_pieces(code, size)
-            run = b"exec(_mpk_r(%d,%d))" % (len(code), sum(code) % 65521)
+            run = b"exec(_mpk_cr(%d,%d))" % (len(code), sum(code) % 65521)
         self.transport.write(run + CTRL_D + probe)
         self._probed = bool(probe)
         self._legacy_run = size
@@ -330,7 +331,7 @@ class RawRepl:
                 continue  # no file can be written here
             for pos in range(0, len(code), LEGACY_PIECE):
                 piece = code[pos : pos + LEGACY_PIECE]
-                call = b"_mpk_w(%s,%d,%d,%d)" % (
+                call = b"_mpk_cw(%s,%d,%d,%d)" % (
                     _bytes_literal(piece), pos, len(piece), sum(piece) % 65521,
                 )  # fmt: skip
                 if self._stage(call, b"%d" % (pos + len(piece)), size, (b"OSError",)):
@@ -652,9 +653,9 @@ def _checked(code: bytes) -> bytes:
 def _unwrap_exec(error: str, size: int = 0) -> str:
     """A traceback from code run by exec() as if the code had been sent as it is; a
     MemoryError before the code ran (compiling or reading it back) names the cell's size."""
-    # Frames of the delivery helper (cell_pieces' _mpk_r) are not the user's.
+    # Frames of the delivery helper (cell_pieces' _mpk_cr) are not the user's.
     lines = error.splitlines(keepends=True)
-    error = "".join(line for line in lines if not line.rstrip().endswith(", in _mpk_r"))
+    error = "".join(line for line in lines if not line.rstrip().endswith(", in _mpk_cr"))
     before_run = '"<string>"' not in error
     outer = '  File "<stdin>", line 1, in <module>\n'
     if error.startswith("Traceback") and outer in error:
