@@ -126,7 +126,15 @@ class Student:
         nbformat.write(notebook_for(name), home / TUTORIAL.name)
         self.context = browser.new_context(viewport={"width": 1200, "height": 900})
         self.context.set_default_timeout(STEP)
-        self.page = self.context.new_page()
+        self.page = self.new_page()
+
+    def new_page(self) -> Page:
+        """A tab of this student's; a "Server unavailable" dialog (JupyterLab polled while the
+        hub's proxy restarted) is dismissed whenever it gets in the way of a click."""
+        page = self.context.new_page()
+        unavailable = page.locator('dialog.jp-Dialog[aria-label*="Server unavailable"]')
+        page.add_locator_handler(unavailable, lambda d: d.locator(".jp-mod-reject").click())
+        return page
 
     def log_in(self) -> None:
         """Submit the hub's login form; the hub then starts this student's server."""
@@ -153,10 +161,30 @@ class Student:
         return found.first
 
     def start(self, source: str) -> Locator:
+        """Run the cell holding `source`: it is queued or running once its prompt shows [*]
+        or a number (a Shift+Enter lost on a busy machine is pressed again)."""
         cell = self.cell(source.format(student=self.name))
-        cell.locator(".cm-content").click()
-        self.page.keyboard.press("Shift+Enter")
+        prompt = cell.locator(".jp-InputPrompt")
+        for _ in range(3):
+            self.dismiss_server_unavailable()
+            cell.locator(".cm-content").click()
+            self.page.keyboard.press("Shift+Enter")
+            try:
+                expect(prompt).to_have_text(re.compile(r"\[[\d*]+\]"), timeout=STEP / 4)
+                break
+            except AssertionError:
+                continue
         return cell
+
+    def dismiss_server_unavailable(self) -> None:
+        """JupyterLab polls its server: while the proxy was down (a restart), it may show
+        "Server unavailable ... restart it?"; a restart would lose the board's state, so the
+        student dismisses it."""
+        reject = self.page.locator(
+            'dialog.jp-Dialog[aria-label*="Server unavailable"] .jp-mod-reject'
+        )
+        if reject.count():
+            reject.first.click()
 
     def close(self) -> None:
         self.context.close()
@@ -326,11 +354,6 @@ def test_proxy_restart_keeps_every_students_board(hub: Hub, class_: list[Student
         done(s.start(KEEP))
     hub.restart_proxy()
     for s in (first, second):
-        # JupyterLab may have polled while the proxy was down: its "Server unavailable"
-        # dialog offers a restart (that would lose the board's state): the student dismisses
-        reject = s.page.locator(".jp-Dialog .jp-mod-reject")
-        if reject.count():
-            reject.first.click()
         out = done(s.start(SHOW_KEPT)).inner_text()
         assert f"kept {s.name}" in out, out
 
@@ -348,7 +371,7 @@ def test_a_tab_closed_mid_cell_leaves_the_others_untouched(
     for s, c in zip(others[:3], cells, strict=False):
         out = done(c).inner_text()
         assert f"still {s.name}" in out, out
-    leaver.page = leaver.context.new_page()
+    leaver.page = leaver.new_page()
     leaver.page.goto(f"{hub.url}/user/{leaver.name}/lab/tree/{TUTORIAL.name}")
     leaver.wait_ready()
     out = done(leaver.start(BACK)).inner_text()
