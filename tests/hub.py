@@ -25,7 +25,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -342,12 +341,6 @@ def kill_under(folder: Path, wait: float = 10) -> list[int]:
         if not pids:
             break
     return pids
-
-
-def short_folder() -> Path:
-    """A new folder with a short path: a student's kernel link is a Unix socket in
-    HOME/.local/share/jupyter/runtime/, and a socket's path has at most 107 bytes."""
-    return Path(tempfile.mkdtemp(prefix="h", dir="/tmp"))
 
 
 @contextlib.contextmanager

@@ -45,10 +45,9 @@ def free_port() -> int:
 class JupyterServer:
     """A running server: `url` (ends with /), `token`, `runtime` (its connection files)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, runtime: Path | None = None) -> None:
         self.token = secrets.token_hex(24)
-        # Short: a Unix socket's path (runtime/mpkernel-link-<id>.sock) has at most 107 bytes.
-        self.runtime = Path(tempfile.mkdtemp(prefix="mpk-rt-"))
+        self.runtime = runtime or Path(tempfile.mkdtemp(prefix="mpk-rt-"))
         self.config = Path(tempfile.mkdtemp(prefix="mpk-cf-"))
         (self.config / "jupyter_server_config.json").write_text(
             json.dumps(
@@ -156,8 +155,9 @@ class JupyterServer:
 
 
 @contextmanager
-def jupyter_server(root: Path) -> Iterator[JupyterServer]:
-    server = JupyterServer(root)
+def jupyter_server(root: Path, runtime: Path | None = None) -> Iterator[JupyterServer]:
+    """A server for `root`; its connection files in `runtime` (a new private folder if None)."""
+    server = JupyterServer(root, runtime)
     try:
         yield server
     finally:

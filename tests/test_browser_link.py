@@ -312,6 +312,30 @@ def test_no_page_is_one_line(server: JupyterServer, tmp_path: Path) -> None:
         server.shutdown_kernel(kernel_id)
 
 
+def test_a_deep_runtime_folder(tmp_path: Path) -> None:
+    """A home longer than a Unix socket's 107-byte path (The Littlest JupyterHub's
+    /home/jupyter-NAME): the page still attaches, a cell runs, the socket stays private."""
+    runtime = tmp_path / ("runtime-" + "d" * 50) / ("of-a-long-home-" + "h" * 40)
+    runtime.mkdir(parents=True, mode=0o700)
+    assert len(os.fsencode(lf.socket_path_for(runtime, "0" * 36))) > 107
+    (tmp_path / "notebooks").mkdir()
+    with jupyter_server(tmp_path / "notebooks", runtime) as srv:
+        held = Link(srv, tmp_path / "board")
+        try:
+            path = lf.socket_path_for(runtime, held.kernel_id)
+            assert path.stat().st_mode & 0o777 == 0o600
+            held.connect()
+            assert run(held.kc, "6 * 7").result == "42"
+            held.page.stop()
+            deadline = time.monotonic() + 30
+            while path.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not path.exists(), "the socket outlived its page"
+            assert [p.name for p in runtime.iterdir() if "mpkernel" in p.name] == []
+        finally:
+            held.stop()
+
+
 @pytest.mark.skipif(
     os.getuid() != 0 or not os.path.exists("/usr/bin/python3"), reason="setpriv needs root"
 )

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import nbformat
 import pytest
 from browser_page import BrowserPage, PageRefused
-from hub import MPKERNEL_CONFIG, Hub, missing, processes_under, running_hub, short_folder
+from hub import MPKERNEL_CONFIG, Hub, missing, processes_under, running_hub
 
 from mpkernel.board.links.ports import find_boards
 from mpkernel.board.virtual.board import VirtualBoard
@@ -93,10 +93,11 @@ OWN_CELLS = [
 
 
 @pytest.fixture(scope="module")
-def hub() -> Iterator[Hub]:
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     if find_boards():
         pytest.skip("a board is plugged in: the tutorial's bare %connect would pick it")
-    folder = short_folder()
+    # Homes as deep as pytest's folders: each student's link socket path is over 107 bytes.
+    folder = tmp_path_factory.mktemp("hub")
     try:
         with running_hub(folder) as running:
             yield running

@@ -4,8 +4,9 @@ socket beside its connection file, frames passed on unchanged (BROWSER_LINK.md).
 The page is authenticated and authorized by the Jupyter server as for the kernel's own
 channels (token or cookie, origin check, "execute" on "kernels"), and only kernels of this
 server's kernel manager are reachable. One page per kernel; one kernel connection at a time.
-The socket lives only while a page holds the link, in the server's private runtime folder,
-owned by this user (0600), and a connection from another account is refused.
+The socket lives only while a page holds the link, in the server's private runtime folder
+(of any depth: see unix_address), owned by this user (0600), and a connection from another
+account is refused.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import os
 import socket
 import struct
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,13 +30,18 @@ from tornado import ioloop, web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..board.links import link_frames as lf
+from ..board.links.unix_address import unix_address
 
 SETTINGS_KEY = "mpkernel_links"
 #: Bytes the page may get ahead of a kernel that does not read before the link is dropped.
 BACKLOG_MAX = 8 * 1024 * 1024
 #: How often a held link checks that its kernel still exists (ms).
 KERNEL_CHECK_MS = 2000
-SUN_PATH_MAX = 107  # bytes of a Unix socket's path (Linux)
+#: The socket's address may name a folder descriptor long closed: asyncio must not remove
+#: what it names (Python 3.13+); KernelLink.close removes the socket itself.
+UNIX_SERVER_OPTIONS: dict[str, Any] = (
+    {"cleanup_socket": False} if sys.version_info >= (3, 13) else {}
+)
 
 SECOND_PAGE = (
     "Another tab holds this kernel's board: use that tab, or close it and connect again here."
@@ -60,15 +67,14 @@ def peer_uid(sock: socket.socket) -> int | None:
 
 
 def listen_privately(path: Path) -> socket.socket:
-    """A listening Unix socket at `path`, 0600 before anyone can reach it: bound in a fresh
-    0700 folder beside it, then moved into place."""
-    if len(os.fsencode(path)) > SUN_PATH_MAX:
-        raise OSError(f"the path {path} is too long for a Unix socket")
+    """A listening Unix socket at `path` (any length), 0600 before anyone can reach it: bound
+    in a fresh 0700 folder beside it, then moved into place."""
     private = tempfile.mkdtemp(prefix=".mpkernel-link-", dir=path.parent)
     staged = os.path.join(private, "s")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.bind(staged)
+        with unix_address(staged) as address:
+            sock.bind(address)
         os.chmod(staged, 0o600)
         os.replace(staged, path)
         sock.listen(2)
@@ -98,7 +104,9 @@ class KernelLink:
 
     async def start(self) -> None:
         sock = listen_privately(self.path)
-        self.server = await asyncio.start_unix_server(self._kernel_connected, sock=sock)
+        self.server = await asyncio.start_unix_server(
+            self._kernel_connected, sock=sock, **UNIX_SERVER_OPTIONS
+        )
 
     # -- page -> kernel ------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import link_frames as lf
 from .transport import Transport, TransportError
+from .unix_address import unix_address
 
 #: Seconds for the page's hello once the kernel connected.
 HELLO_TIMEOUT = 5.0
@@ -102,7 +103,8 @@ class BrowserSerialTransport(Transport):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(SEND_TIMEOUT)
-            sock.connect(os.fspath(self.path))
+            with unix_address(self.path) as address:
+                sock.connect(address)
         except (FileNotFoundError, ConnectionRefusedError):
             sock.close()
             raise TransportError(NO_PAGE) from None
