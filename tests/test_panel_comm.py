@@ -413,7 +413,7 @@ def test_a_board_killed_mid_upload_is_said_so(panel: PanelClient, kernel) -> Non
         assert "event" in data or data.get("id") != rid, data  # still under way
         panel.events.append(data)
     os.kill(board_child(km.provisioner.process.pid), signal.SIGKILL)
-    reply = panel.reply(rid)
+    reply = panel.reply(rid, timeout=90)  # at once, or after the put's 30 s of silence
     assert not reply["ok"], reply
     assert "cable" not in reply["error"], reply["error"]
     assert re.search(r"reset|stopped answering|broke", reply["error"]), reply["error"]

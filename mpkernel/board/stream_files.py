@@ -29,6 +29,9 @@ from .helpers import helper_call
 
 RAW, BASE64, HEX = 0, 1, 2
 ENCODINGS = ["raw", "base64", "hex"]
+#: Seconds a put's end may pass in silence (the board hashing and renaming a large file on a
+#: slow chip takes a few) before the board counts as reset or hung.
+PUT_SILENCE = 30.0
 FRAME = {RAW: 120, BASE64: 90, HEX: 60}  # payload bytes per frame: <= 120 on the wire
 WINDOW = 2  # frames in flight: 2 x 122 bytes fits a 256-byte stdin buffer
 DEFLATE_WBITS = 10  # a 1 KB window: affordable on an ESP8266
@@ -135,7 +138,9 @@ class StreamChannel(ReplChannel):
             interrupted = True
         self.repl.transport.write(abort if interrupted else end)
         out = bytearray()
-        check_helper(self.repl.follow(out.extend, interrupted=False), remote)
+        # The board hashes and renames what it took: seconds on a slow board, never silence
+        # for long (a board killed or reset mid-put must not hold the kernel).
+        check_helper(self.repl.follow(out.extend, silence=PUT_SILENCE), remote)
         if interrupted:
             raise KeyboardInterrupt
         return wire

@@ -13,9 +13,10 @@ uploads travel as the message's first buffer). Each gets one reply on the same c
 - ``{"event": "output", "text": "..."}``: what the board printed outside a cell (boot output
   after a reset from the panel; `output()` is the entry point for board output between cells).
 
-Every request runs under the kernel's board lock; if something else holds it, the reply says
-"busy" at once instead of waiting. Requests arriving while a cell runs wait in the kernel's
-shell queue, so they never interleave with a cell on the link.
+Every request runs under the kernel's board lock; if something else holds it for longer than
+the idle reader's one read (`LOCK_WAIT`), the reply says "busy" instead of waiting. Requests
+arriving while a cell runs wait in the kernel's shell queue, so they never interleave with a
+cell on the link.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ REQUESTS: dict[str, tuple[Handler, bool, bool]] = {
     "rename": (ops.rename, False, False),
     "delete": (ops.delete, False, False),
 }
+#: Seconds a request waits for the board lock: the idle reader holds it for one read at a time
+#: (longer only on a busy machine), so a panel request that meets it is not "busy".
+LOCK_WAIT = 1.0
 #: Requests that need no board (answered even when nothing is connected, never "busy").
 NO_BOARD = ("ports",)
 
@@ -130,7 +134,7 @@ class BoardChannel:
         if reports:
             kwargs["progress"] = self._progress(comm, rid)
         lock = self.kernel.board_lock
-        if op not in NO_BOARD and not lock.acquire(blocking=False):
+        if op not in NO_BOARD and not lock.acquire(timeout=LOCK_WAIT):
             comm.send({"id": rid, "ok": False, "busy": True, "error": "The board is busy."})
             return
         try:

@@ -499,8 +499,11 @@ class RawRepl:
         on_output: Callable[[bytes], None],
         interrupt_grace: float = 2.0,
         interrupted: bool = False,
+        silence: float | None = None,
     ) -> ExecResult:
-        """Read the running code's output to its end (see exec); `interrupted`: Ctrl-C now.
+        """Read the running code's output to its end (see exec); `interrupted`: Ctrl-C now;
+        `silence`: seconds without a byte from the board after which a command of ours (never
+        a user's cell, which may rightly wait) counts as lost: ReplError, raw mode left.
 
         The end is where the protocol really ends, whatever bytes the program prints
         (see run_end): output is passed on byte-exact, 0x04 included.
@@ -529,6 +532,7 @@ class RawRepl:
         if interrupted:
             interrupt()
         recheck = False
+        heard = time.monotonic()
         while not ends.done:
             try:
                 if recheck:  # a stop press may have cut the last feed short: look again
@@ -543,9 +547,16 @@ class RawRepl:
                         queued_probe = False
                         ends.probe_taken()
                 if data:
+                    heard = time.monotonic()
                     ends.feed(data)
                     continue
                 ends.idle()
+                if silence is not None and time.monotonic() - heard > silence:
+                    self.in_raw = False
+                    raise ReplError(
+                        f"The board stopped answering (nothing for {silence:.0f} s): it reset "
+                        "or hangs. Run %reset --hard (or press its reset button), then %connect."
+                    )
                 if deadline is not None and time.monotonic() > deadline:
                     if interrupts >= 2:
                         self.in_raw = False
