@@ -167,7 +167,6 @@ class Student:
         cell = self.cell(source.format(student=self.name))
         prompt = cell.locator(".jp-InputPrompt")
         for _ in range(3):
-            self.dismiss_server_unavailable()
             cell.locator(".cm-content").click()
             self.page.keyboard.press("Shift+Enter")
             try:
@@ -176,16 +175,6 @@ class Student:
             except AssertionError:
                 continue
         return cell
-
-    def dismiss_server_unavailable(self) -> None:
-        """JupyterLab polls its server: while the proxy was down (a restart), it may show
-        "Server unavailable ... restart it?"; a restart would lose the board's state, so the
-        student dismisses it."""
-        reject = self.page.locator(
-            'dialog.jp-Dialog[aria-label*="Server unavailable"] .jp-mod-reject'
-        )
-        if reject.count():
-            reject.first.click()
 
     def close(self) -> None:
         self.context.close()
