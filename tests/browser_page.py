@@ -31,6 +31,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from mpkernel.board.links import link_frames as lf
 
+WS_CLOSE_WAIT = 30.0  # seconds a WebSocket close may take on a busy machine
 TICK = 0.002  # seconds between the pacer's releases
 BAUDS = {
     int(name[1:]): getattr(termios, name)
@@ -134,7 +135,7 @@ class BrowserPage:
 
     def unplug(self, line: str = "The board was unplugged.") -> None:
         """The board's `disconnect` event: tell the kernel, close the port and the socket."""
-        self._call(self._unplug(line))
+        self._call(self._unplug(line), timeout=WS_CLOSE_WAIT)
 
     def freeze(self) -> None:
         """The tab stops answering (a frozen page): frames from the kernel are ignored."""
@@ -142,7 +143,7 @@ class BrowserPage:
 
     def close(self) -> None:
         """The tab closes: the WebSocket closes without a word."""
-        self._call(self._close_ws())
+        self._call(self._close_ws(), timeout=WS_CLOSE_WAIT)
 
     def wait_closed(self, timeout: float = 10.0) -> bool:
         return self._closed.wait(timeout)

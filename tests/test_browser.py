@@ -202,6 +202,11 @@ def dismiss_dialogs(page: Page) -> None:
             close.click()
 
 
+def file_editor(page: Page, name: str) -> Locator:
+    """The text of the editor tab `name`: one of several open editors, by its tab's name."""
+    return page.get_by_role("tabpanel", name=name, exact=True).locator(".jp-FileEditor .cm-content")
+
+
 class Notebook:
     """The open notebook: type code into its last (empty) cell and run it with Shift+Enter."""
 

@@ -184,9 +184,11 @@ def test_soft_and_hard_reset(link: Link) -> None:
 
 def test_page_closing_mid_cell_is_one_line(fresh: Link) -> None:
     fresh.connect()
-    threading.Timer(1.5, fresh.page.close).start()
+    closing = threading.Timer(1.5, fresh.page.close)
+    closing.start()
     start = time.monotonic()
     r = run(fresh.kc, "import time\nwhile True:\n    print('.')\n    time.sleep(0.1)", timeout=60)
+    closing.join(60)
     one_line(r, "The page that held the board closed")
     assert time.monotonic() - start < 20
     one_line(run(fresh.kc, "1 + 1"), "Not connected")
@@ -195,8 +197,10 @@ def test_page_closing_mid_cell_is_one_line(fresh: Link) -> None:
 def test_unplug_mid_transfer_is_one_line(fresh: Link, tmp_path: Path) -> None:
     fresh.connect()
     (tmp_path / "big.bin").write_bytes(os.urandom(48 * 1024))
-    threading.Timer(1.5, fresh.page.unplug, ["The board was unplugged."]).start()
+    unplugging = threading.Timer(1.5, fresh.page.unplug, ["The board was unplugged."])
+    unplugging.start()
     r = run(fresh.kc, f"%put {tmp_path / 'big.bin'} big.bin", timeout=60)
+    unplugging.join(60)
     one_line(r, "The board was unplugged.")
     assert not (fresh.board.root / "big.bin").exists()
 

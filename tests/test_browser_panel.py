@@ -23,6 +23,7 @@ from test_browser import (  # the fixtures and helpers of the browser tests
     Server,
     browser,
     dismiss_dialogs,
+    file_editor,
     server,
     shots,
 )
@@ -168,7 +169,7 @@ def test_panel_greys_while_a_cell_runs(lab) -> None:
 def test_open_edit_save_board_file(lab, shots: Path) -> None:
     page, nb, panel = lab
     panel.row("hello.py").dblclick()
-    editor = page.locator(".jp-FileEditor:visible .cm-content")
+    editor = file_editor(page, "hello.py")
     expect(editor).to_contain_text("print('hello')")
     expect(page.locator(".lm-TabBar-tab.lm-mod-current", has_text="hello.py")).to_be_visible()
     editor.click()
@@ -314,7 +315,7 @@ def test_upload_from_file_browser_menu_and_drag(lab, server: Server) -> None:
 def test_run_on_board_from_editor(lab, server: Server) -> None:
     page, _, panel = lab
     file_browser_item(page, "from-lab.py").dblclick()
-    editor = page.locator(".jp-FileEditor:visible .cm-content")
+    editor = file_editor(page, "from-lab.py")
     expect(editor).to_contain_text("uploaded from the lab")
     editor.click(button="right")
     page.locator(".lm-Menu-itemLabel", has_text="Run on board").click()
@@ -405,7 +406,7 @@ def test_workspace_restored_with_a_board_file_open(lab) -> None:
     panel.open()
     panel.ready()
     panel.row("restored.py").dblclick()
-    editor = page.locator(".jp-FileEditor:visible .cm-content")
+    editor = file_editor(page, "restored.py")
     expect(editor).to_contain_text("kept across a reload")
     deadline = time.monotonic() + 60  # JupyterLab saves the layout a moment after a change
     while "Board:restored.py" not in saved_workspace(page):

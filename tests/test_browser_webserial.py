@@ -30,6 +30,7 @@ from test_browser import (  # the fixtures and helpers of the browser tests
     Notebook,
     Server,
     dismiss_dialogs,
+    file_editor,
     server,
     shots,
 )
@@ -222,7 +223,7 @@ def test_panel_upload_edit_download(lab, server: Server) -> None:
     expect(panel.row("blob.bin")).to_contain_text("12 KB")
     assert board_sha256(nb, "blob.bin") == hashlib.sha256(data).hexdigest()
     panel.row("hello.py").dblclick()
-    editor = page.locator(".jp-FileEditor:visible .cm-content")
+    editor = file_editor(page, "hello.py")
     expect(editor).to_contain_text("print('hello')")
     editor.click()
     page.keyboard.press("ControlOrMeta+End")
