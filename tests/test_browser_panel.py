@@ -85,6 +85,13 @@ class BoardPanel:
         row.locator(f'.mpk-Button[title="{title}"]').click()
 
 
+def close_tab(page: Page, name: str) -> None:
+    """Close the main area's tab `name` (an editor the next tests must not find open)."""
+    page.locator(".lm-DockPanel .lm-TabBar-tabCloseIcon").and_(
+        page.get_by_title(f"Close {name}", exact=True)
+    ).click()
+
+
 def board_output(nb: Notebook, code: str) -> str:
     cell = nb.run(code)
     out = nb.output(cell)
@@ -178,6 +185,7 @@ def test_open_edit_save_board_file(lab, shots: Path) -> None:
     page.keyboard.press("ControlOrMeta+s")
     expect(page.locator(".lm-TabBar-tab.lm-mod-current.jp-mod-dirty")).to_have_count(0)
     page.screenshot(path=shots / "panel-editor.png")
+    close_tab(page, "hello.py")  # the next tests rename and delete hello.py
     page.locator(".lm-TabBar-tab", has_text="Untitled").first.click()
     text = board_output(nb, "print(open('hello.py').read())")
     assert "edited in the lab" in text and "print('hello')" in text
@@ -320,6 +328,7 @@ def test_run_on_board_from_editor(lab, server: Server) -> None:
     editor.click(button="right")
     page.locator(".lm-Menu-itemLabel", has_text="Run on board").click()
     expect(page.locator(".mpk-Console-text")).to_contain_text("uploaded from the lab")
+    close_tab(page, "from-lab.py")
     page.locator(".lm-TabBar-tab", has_text="Untitled").first.click()
     panel.open()
 
@@ -420,7 +429,11 @@ def test_workspace_restored_with_a_board_file_open(lab) -> None:
     tab.wait_for(state="attached", timeout=60_000)
     tab.click()
     expect(editor).to_contain_text("kept across a reload", timeout=60_000)
-    expect(page.locator(".jp-Dialog")).to_have_count(0)
+    dialogs = page.locator(".jp-Dialog")
+    try:
+        expect(dialogs).to_have_count(0)
+    except AssertionError:
+        raise AssertionError(f"a dialog after the reload: {dialogs.all_inner_texts()}") from None
 
 
 def test_notebook7_panel(browser, server: Server, shots: Path) -> None:
