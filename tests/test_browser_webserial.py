@@ -3,7 +3,8 @@
 Chromium's port picker cannot be clicked by Playwright, so the page gets a `navigator.serial`
 of the tests' own (tests/webserial_shim.js, installed before the page loads) with the real
 API's shape; its ports are virtual boards' PTYs behind tests/serial_bridge.py, paced at
-115200 baud, where an RTS pulse is the reset circuit. The extension's code is the one users
+the rate the page opened the port at, where an RTS pulse is the reset circuit (one of them
+acts as firmware without raw-paste). The extension's code is the one users
 get: it picks the port in the panel, opens it, and lends it to the kernel through the Jupyter
 server's relay. Same server and screenshots as test_browser.py (panel-browser-link.png).
 """
@@ -20,11 +21,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from test_browser import (  # the fixtures and helpers of the browser tests
     CHROMIUM,
     CHROMIUM_ARGS,
+    IDLE,
     VIEWPORT,
     WAIT,
     Notebook,
@@ -43,9 +46,15 @@ pytestmark = pytest.mark.timeout(600)
 
 HERE = Path(__file__).resolve().parent
 SHIM = (HERE / "webserial_shim.js").read_text()
-#: The ports the shim offers: a CH340 (as on most ESP8266 boards) and a CP2102.
-PORTS = [("board", 0x1A86, 0x7523), ("spare", 0x10C4, 0xEA60)]
+#: The ports the shim offers: a CH340 (as on most ESP8266 boards), a CP2102, and a micro:bit's
+#: DAPLink port whose board runs firmware without raw-paste (older than 1.14).
+PORTS = [("board", 0x1A86, 0x7523), ("spare", 0x10C4, 0xEA60), ("old", 0x0D28, 0x0204)]
+LEGACY = {"old"}
+#: The fastest rate the shim's USB adapters take (a CH340's): a faster one is refused.
+MAX_BAUD = 2_000_000
 BUTTON = "Connect a board on this computer"
+#: A program that runs until stopped, printing a dot ten times a second.
+DOTS = "import time\nwhile True:\n    print('.', end='')\n    time.sleep(0.1)"
 INTERRUPT = '.jp-NotebookPanel:visible .jp-Toolbar [data-command="notebook:interrupt-kernel"]'
 
 
@@ -53,7 +62,10 @@ INTERRUPT = '.jp-NotebookPanel:visible .jp-Toolbar [data-command="notebook:inter
 def boards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[VirtualBoard]]:
     """Two virtual boards, started before any page opens their ports (as boards are powered
     before they are plugged in)."""
-    started = [VirtualBoard(root=tmp_path_factory.mktemp(name)) for name, *_ in PORTS]
+    started = [
+        VirtualBoard(root=tmp_path_factory.mktemp(name), legacy=name in LEGACY)
+        for name, *_ in PORTS
+    ]
     yield started
     for board in started:
         board.stop()
@@ -93,7 +105,7 @@ def chromium() -> Iterator[Browser]:
 
 def shim_script(bridge: str) -> str:
     ports = [
-        {"url": f"{bridge}/{name}", "usbVendorId": vid, "usbProductId": pid}
+        {"url": f"{bridge}/{name}", "usbVendorId": vid, "usbProductId": pid, "maxBaud": MAX_BAUD}
         for name, vid, pid in PORTS
     ]
     return f"({SHIM})({json.dumps(ports)});"
@@ -293,8 +305,7 @@ def test_second_tab_for_the_same_kernel_is_refused(context: BrowserContext, lab)
 
 def test_unplug_mid_cell_ends_it_with_one_line(lab) -> None:
     page, nb, panel = lab
-    loop = "import time\nwhile True:\n    print('.', end='')\n    time.sleep(0.1)"
-    cell = nb.run(loop, wait=False)
+    cell = nb.run(DOTS, wait=False)
     expect(nb.output(cell)).to_contain_text("..")
     page.evaluate("() => window.__serialShim.unplug(0)")
     nb.wait_done(cell)
@@ -333,6 +344,127 @@ def test_reload_mid_cell(lab) -> None:
     assert "after reload" in cell_text(nb, "print('after reload')")
 
 
+def shim(page: Page, call: str, *args: object) -> object:
+    """What the shim's test handle says (window.__serialShim.<call>(...args))."""
+    return page.evaluate(f"args => window.__serialShim.{call}(...args)", list(args))
+
+
+def test_baud_change_reopens_the_port(lab) -> None:
+    page, nb, panel = lab
+    state = panel.node.locator(".mpk-Panel-state")
+    assert "Connected" in cell_text(nb, "%connect browser --baud 57600")
+    assert shim(page, "baud", 0) == 57600  # closed and opened again at the new rate
+    expect(state).to_contain_text("at 57600 baud")
+    assert "slower 6" in cell_text(nb, "print('slower', 2 * 3)")
+    # a rate the USB adapter does not take: one line, and the port stays at the old rate
+    out = cell_text(nb, "%connect browser --baud 3000000")
+    assert "refused 3000000 baud" in out and "stays at 57600 baud" in out, out
+    assert "Traceback" not in out
+    assert shim(page, "baud", 0) == 57600
+    # the next kernel connection learns the port's rate from the page, and asks for its own
+    assert "Connected" in cell_text(nb, "%connect browser")
+    assert shim(page, "baud", 0) == 115200
+    expect(state).to_contain_text("at 115200 baud")
+    assert "back 9" in cell_text(nb, "print('back', 3 * 3)")
+
+
+def reconnect_here(page: Page, panel: BoardPanel, port: int) -> None:
+    """Disconnect in the panel (the page gives its port up), then connect `port`."""
+    panel.open()
+    panel.ready()
+    panel.button("Disconnect").click()
+    expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("not connected")
+    connect_here(page, panel, port)
+
+
+def test_paced_writes_to_firmware_without_raw_paste(lab) -> None:
+    """A board without raw-paste gets long code in slices with pauses (`L`), written by the
+    page next to the board: the kernel waits for the page's answer, not per slice."""
+    page, nb, panel = lab
+    reconnect_here(page, panel, 2)
+    assert not shim(page, "isOpen", 0)
+    lines = [f"v{i} = {i} * {i}  # {'pad ' * 6}" for i in range(12)]
+    code = "\n".join([*lines, "print('total', " + " + ".join(f"v{i}" for i in range(12)) + ")"])
+    assert len(code) > 256  # several slices, and more than one verified piece
+    shim(page, "writes", 2)  # forget what connecting wrote
+    out = cell_text(nb, code)
+    assert f"total {sum(i * i for i in range(12))}" in out, out
+    writes = shim(page, "writes", 2)
+    assert isinstance(writes, list)
+    slices = [n for n in writes if n <= 64]
+    assert sum(slices) >= len(code), writes  # the code itself went in paced slices
+    reconnect_here(page, panel, 0)
+    assert not shim(page, "isOpen", 2)
+
+
+STUCK = ["running a program", "in its raw REPL", "receiving a file (Ctrl-C off)"]
+
+
+@pytest.mark.parametrize("left", STUCK)
+def test_self_powered_board_stuck_after_unplug(lab, server: Server, left: str) -> None:
+    """A board with its own power supply keeps running when its cable is pulled: plugged
+    back, it is still in a program, its raw REPL, or the put helper (which turns Ctrl-C off
+    to take raw bytes). Connecting again gives a usable board, with its variables (it never
+    reset) and, after a put cut short, the old file."""
+    page, nb, panel = lab
+    nb.run(f"kept = {left!r}")
+    cell = None
+    if left == STUCK[0]:
+        cell = nb.run(DOTS, wait=False)
+        expect(nb.output(cell)).to_contain_text("..")
+    elif left == STUCK[2]:
+        (server.root / "stuck.bin").write_bytes(os.urandom(40_000))  # random: sent raw
+        cell = nb.run("%put stuck.bin", wait=False)
+        expect(nb.output(cell)).to_contain_text(re.compile(r"[1-9][\d.]* KB / "))
+    shim(page, "unplug", 0, {"selfPowered": True})
+    if cell is not None:
+        nb.wait_done(cell)
+        expect(nb.output(cell)).to_contain_text("unplugged")
+    expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("not connected")
+    shim(page, "plug", 0)
+    connect_here(page, panel)
+    out = cell_text(nb, "import os\nprint('kept:', kept, 'stuck.bin' in os.listdir())")
+    assert f"kept: {left} False" in out, out  # the same board, not restarted; no half file
+    if left == STUCK[0]:
+        assert "program was running" in out  # what connecting did to it, in one line
+    assert "usable 7" in cell_text(nb, "print('usable', 2 + 5)")
+
+
+def test_notebook7_connects_a_board_on_this_computer(
+    context: BrowserContext, server: Server, shots: Path
+) -> None:
+    pytest.importorskip("notebook", reason="Notebook 7 not installed (sh install/test-tools.sh)")
+    doc = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("import sys\nprint(sys.implementation.name, 6 * 7)")],
+        metadata={"kernelspec": {"name": "micropython", "display_name": "MicroPython"}},
+    )
+    nbformat.write(doc, server.root / "serial7.ipynb")
+    page = context.new_page()
+    try:
+        page.goto(server.page_url("/notebooks/serial7.ipynb"))
+        cells = page.locator(".jp-Notebook .jp-Cell")
+        expect(cells).to_have_count(1, timeout=60_000)
+        dismiss_dialogs(page)
+        expect(page.locator(IDLE)).to_have_count(1, timeout=60_000)
+        # Notebook 7 puts side panels under View > Left Sidebar
+        page.locator(".lm-MenuBar-itemLabel", has_text="View").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Left Sidebar").first.hover()
+        page.locator(".lm-Menu-itemLabel", has_text="Show MicroPython board").click()
+        panel = BoardPanel(page)
+        expect(panel.node).to_be_visible(timeout=WAIT)
+        connect_here(page, panel, 1)
+        cells.nth(0).locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
+        out = cells.nth(0).locator(".jp-Cell-outputArea")
+        expect(out).to_contain_text("micropython 42", timeout=WAIT)
+        page.screenshot(path=shots / "notebook7-browser-link.png")
+        panel.button("Disconnect").click()
+        expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("not connected")
+        page.wait_for_function("() => !window.__serialShim.isOpen(1)")  # port given back
+    finally:
+        page.close()
+
+
 def test_browser_without_web_serial_says_so(chromium: Browser, server: Server) -> None:
     context = chromium.new_context(viewport=VIEWPORT)
     context.set_default_timeout(WAIT)
@@ -347,6 +479,7 @@ def test_browser_without_web_serial_says_so(chromium: Browser, server: Server) -
         note = panel.node.locator(".mpk-Panel-note")
         expect(note).to_contain_text("cannot open serial ports")
         expect(note).to_contain_text("WebREPL")
+        assert "\n" not in note.inner_text().strip()  # one line
         expect(panel.button(BUTTON)).to_be_hidden()
         panel.connect_virtual()  # what remains works
     finally:

@@ -5,7 +5,12 @@
 // tests/serial_bridge.py. The page's code sees only the standard API.
 //
 // What the test (not the page) uses: window.__serialShim.choose(i) picks port i in the next
-// picker (null: the user cancels it); window.__serialShim.unplug(i) pulls port i's cable.
+// picker (null: the user cancels it); unplug(i) pulls port i's cable (the board, powered by
+// USB, starts again when plugged back; unplug(i, {selfPowered: true}): a board with its own
+// supply keeps running, in whatever state it was); plug(i); isOpen(i); baud(i), the rate the
+// port was last opened at; writes(i), the sizes of the writes the page made since the last
+// call. A spec's `maxBaud` is the fastest rate its USB adapter takes: open() at a faster one
+// fails as Chromium's does when the OS refuses the rate.
 (PORTS) => {
   'use strict';
   const OS_BUFFER = 4096; // bytes on their way to the board before a write waits
@@ -24,6 +29,8 @@
       this._writableController = null;
       this._outstanding = 0;
       this._drained = [];
+      this._baud = 0;
+      this._writes = [];
       this._signals = { dataTerminalReady: false, requestToSend: false, break: false };
       this.onconnect = null;
       this.ondisconnect = null;
@@ -87,7 +94,7 @@
       if (this._ws) {
         throw new DOMException('The port is already open.', 'InvalidStateError');
       }
-      if (!this._present) {
+      if (!this._present || (this._spec.maxBaud && baud > this._spec.maxBaud)) {
         throw new DOMException('Failed to open serial port.', 'NetworkError');
       }
       const ws = new WebSocket(this._spec.url);
@@ -98,6 +105,7 @@
       });
       ws.send(JSON.stringify({ baud }));
       this._ws = ws;
+      this._baud = baud;
       this._outstanding = 0;
       ws.onmessage = event => {
         if (typeof event.data === 'string') {
@@ -125,6 +133,7 @@
       }
       const bytes = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk);
       ws.send(bytes);
+      this._writes.push(bytes.length);
       this._outstanding += bytes.length;
       while (this._ws === ws && this._outstanding > OS_BUFFER) {
         await new Promise(resolve => this._drained.push(resolve));
@@ -189,7 +198,7 @@
     }
 
     /** The cable is pulled: the streams fail, the port says so. */
-    _pulled() {
+    _pulled(selfPowered = false) {
       const ws = this._ws;
       this._present = false;
       this._ws = null;
@@ -205,7 +214,9 @@
       this._writableController = null;
       this._wakeWriters();
       if (ws && ws.readyState === WebSocket.OPEN) {
-        ws.send(JSON.stringify({ unplug: true })); // the board loses its USB power
+        if (!selfPowered) {
+          ws.send(JSON.stringify({ unplug: true })); // the board loses its USB power
+        }
         ws.close();
       }
       const event = new Event('disconnect', { bubbles: true });
@@ -275,14 +286,16 @@
       choose: index => {
         serial._choice = index;
       },
-      unplug: index => serial._ports[index]._pulled(),
+      unplug: (index, how) => serial._ports[index]._pulled(Boolean(how && how.selfPowered)),
       plug: index => {
         const port = serial._ports[index];
         port._present = true;
         const event = new Event('connect', { bubbles: true });
         port.dispatchEvent(event);
       },
-      isOpen: index => serial._ports[index]._ws !== null
+      isOpen: index => serial._ports[index]._ws !== null,
+      baud: index => serial._ports[index]._baud,
+      writes: index => serial._ports[index]._writes.splice(0)
     }
   });
 }

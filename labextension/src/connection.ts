@@ -6,6 +6,7 @@
  */
 import { ISessionContext } from '@jupyterlab/apputils';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
+import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
@@ -74,6 +75,8 @@ export class BoardConnection implements IBoardConnection {
   private _output = new Signal<this, string>(this);
   private _reset = new Signal<this, boolean>(this);
 
+  constructor(private _trans: TranslationBundle = nullTranslator.load('mpkernel')) {}
+
   /** The board state last heard from the kernel. */
   get state(): IBoardState {
     return this._state;
@@ -126,7 +129,10 @@ export class BoardConnection implements IBoardConnection {
     const comm = this._comm;
     if (!comm || comm.isDisposed) {
       return Promise.reject(
-        new BoardRequestError('No MicroPython kernel in focus: open or select a notebook.', false)
+        new BoardRequestError(
+          this._trans.__('No MicroPython kernel in focus: open or select a notebook.'),
+          false
+        )
       );
     }
     const id = this._nextId++;
@@ -147,8 +153,11 @@ export class BoardConnection implements IBoardConnection {
           this._pending.delete(id);
           reject(
             new BoardRequestError(
-              `The kernel did not answer the panel (${op}) within ${limit / 1000} s: ` +
-                'it may be stuck; interrupt or restart it.',
+              this._trans.__(
+                'The kernel did not answer the panel (%1) within %2 s: it may be stuck; interrupt or restart it.',
+                op,
+                limit / 1000
+              ),
               false
             )
           );
@@ -184,7 +193,7 @@ export class BoardConnection implements IBoardConnection {
   async runCode(code: string): Promise<void> {
     const kernel = this.kernel;
     if (!kernel) {
-      throw new BoardRequestError('No MicroPython kernel in focus.', false);
+      throw new BoardRequestError(this._trans.__('No MicroPython kernel in focus.'), false);
     }
     const future = kernel.requestExecute({ code, stop_on_error: true });
     future.onIOPub = msg => {
@@ -213,7 +222,7 @@ export class BoardConnection implements IBoardConnection {
 
   private _onStatus(_: ISessionContext, status: Kernel.Status): void {
     if (status === 'restarting' || status === 'autorestarting' || status === 'dead') {
-      this._dropComm('The kernel restarted.');
+      this._dropComm(this._trans.__('The kernel restarted.'));
       this._cellRunning = false;
       this._setState({ connected: false });
     }
@@ -224,7 +233,7 @@ export class BoardConnection implements IBoardConnection {
   }
 
   private async _attach(kernel: Kernel.IKernelConnection | null): Promise<void> {
-    this._dropComm('The notebook in focus changed.');
+    this._dropComm(this._trans.__('The notebook in focus changed.'));
     this._kernel = kernel;
     this._micropython = false;
     this._cellRunning = false;
@@ -259,7 +268,7 @@ export class BoardConnection implements IBoardConnection {
     comm.onMsg = msg => this._onMessage(msg);
     comm.onClose = () => {
       if (this._comm === comm) {
-        this._dropComm('The kernel closed the board channel.');
+        this._dropComm(this._trans.__('The kernel closed the board channel.'));
       }
     };
     this._comm = comm;

@@ -65,7 +65,7 @@ const plugin: JupyterFrontEndPlugin<IBoardConnection> = {
   ): IBoardConnection => {
     const trans = (translator ?? nullTranslator).load('mpkernel');
     const icon = new LabIcon({ name: 'mpkernel:logo', svgstr: logoSvg });
-    const board = new BoardConnection();
+    const board = new BoardConnection(trans);
     const contents = app.serviceManager.contents;
     const drive = new BoardDrive(board);
     contents.addDrive(drive);

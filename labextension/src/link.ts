@@ -14,6 +14,7 @@
  * line when the link ends (unplugged, port error, tab closed).
  */
 import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { ISerialPort, OpenPort, describePort } from './webserial';
@@ -91,18 +92,22 @@ export class BrowserLink {
   private _serverSaid = '';
   private _ended = false;
   private _endedSignal = new Signal<this, string>(this);
-  private _onUnload = (): void => this.end('The tab that held the board was closed or reloaded.');
+  private _rateChanged = new Signal<this, number>(this);
+  private _onUnload = (): void =>
+    this.end(this._trans.__('The tab that held the board was closed or reloaded.'));
 
   readonly port: OpenPort;
 
   private constructor(
     serial: ISerialPort,
-    readonly kernel: ILinkKernel
+    readonly kernel: ILinkKernel,
+    private _trans: TranslationBundle
   ) {
     this.port = new OpenPort(
       serial,
       bytes => this._fromBoard(bytes),
-      line => this.end(line)
+      line => this.end(line),
+      _trans
     );
   }
 
@@ -110,11 +115,15 @@ export class BrowserLink {
    * Open `serial` at 115200 baud and the relay's WebSocket for `kernel`, and say hello.
    * Rejects with one line (and leaves the port closed).
    */
-  static async open(serial: ISerialPort, kernel: ILinkKernel): Promise<BrowserLink> {
-    const link = new BrowserLink(serial, kernel);
+  static async open(
+    serial: ISerialPort,
+    kernel: ILinkKernel,
+    trans: TranslationBundle
+  ): Promise<BrowserLink> {
+    const link = new BrowserLink(serial, kernel, trans);
     await link.port.open(DEFAULT_BAUD);
     try {
-      link._ws = await openSocket(linkUrl(kernel));
+      link._ws = await openSocket(linkUrl(kernel), trans);
     } catch (err) {
       await link.port.close();
       throw err;
@@ -124,29 +133,34 @@ export class BrowserLink {
       link.end(
         event.reason ||
           link._serverSaid ||
-          'The Jupyter server closed the board link (server stopped or restarted?).',
+          trans.__('The Jupyter server closed the board link (server stopped or restarted?).'),
         false
       );
     window.addEventListener('pagehide', link._onUnload);
-    const info = serial.getInfo();
-    link._send(
+    link._hello();
+    return link;
+  }
+
+  /** Say hello: the port and its rate (the server hands the latest to each kernel). */
+  private _hello(): void {
+    const info = this.port.info;
+    this._send(
       'H',
       enc.encode(
         JSON.stringify({
           usbVendorId: info.usbVendorId ?? null,
           usbProductId: info.usbProductId ?? null,
-          baud: DEFAULT_BAUD,
+          baud: this.port.baud,
           version: PROTOCOL_VERSION,
           features: ['windowed']
         })
       )
     );
-    return link;
   }
 
   /** "USB 2e8a:0005 at 115200 baud" */
   get description(): string {
-    return `${describePort(this.port.info)} at ${this.port.baud} baud`;
+    return this._trans.__('%1 at %2 baud', describePort(this.port.info, this._trans), this.port.baud);
   }
   get isOpen(): boolean {
     return !this._ended;
@@ -154,6 +168,10 @@ export class BrowserLink {
   /** The link ended (one line that says why); emitted once. */
   get ended(): ISignal<this, string> {
     return this._endedSignal;
+  }
+  /** The port was opened again at another baud rate (the kernel asked: `B`). */
+  get rateChanged(): ISignal<this, number> {
+    return this._rateChanged;
   }
 
   /**
@@ -266,7 +284,7 @@ export class BrowserLink {
           await task();
         } catch (err) {
           if (!this._ended) {
-            this.end(`The board's port failed: ${(err as Error).message}`);
+            this.end(this._trans.__("The board's port failed: %1", (err as Error).message));
           }
         }
       }
@@ -442,7 +460,11 @@ export class BrowserLink {
       if (!this.port.isOpen) {
         this.end(line);
       }
+      return;
     }
+    // The rate changed: the kernel that connects next is told the port's rate as it is.
+    this._hello();
+    this._rateChanged.emit(baud);
   }
 
   // -- bytes from the board -------------------------------------------------------------
@@ -503,13 +525,13 @@ export class BrowserLink {
 }
 
 /** Open a WebSocket and wait until the server accepts it; rejects with one line. */
-function openSocket(url: string): Promise<WebSocket> {
+function openSocket(url: string, trans: TranslationBundle): Promise<WebSocket> {
   return new Promise<WebSocket>((resolve, reject) => {
     const ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
     const timer = window.setTimeout(() => {
       ws.close();
-      reject(new Error('The Jupyter server did not answer the board link: try again.'));
+      reject(new Error(trans.__('The Jupyter server did not answer the board link: try again.')));
     }, ACCEPT_TIMEOUT);
     ws.onopen = () => {
       window.clearTimeout(timer);
@@ -521,8 +543,9 @@ function openSocket(url: string): Promise<WebSocket> {
       reject(
         new Error(
           event.reason ||
-            "The Jupyter server refused the board link: is mpkernel's server extension " +
-              'enabled there (jupyter server extension list)?'
+            trans.__(
+              "The Jupyter server refused the board link: is mpkernel's server extension enabled there (jupyter server extension list)?"
+            )
         )
       );
     };

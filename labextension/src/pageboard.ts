@@ -4,6 +4,7 @@
  * it (the panel's `connect` request with target "browser").
  */
 import { KernelAPI } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { BoardConnection, IBoardState } from './connection';
@@ -13,17 +14,18 @@ import { ISerialPort, noSerialReason, webSerial } from './webserial';
 /** The link kind the kernel reports for a board reached through the page. */
 export const BROWSER_KIND = 'browser-serial';
 
-const ANOTHER_TAB =
-  "Another tab holds this kernel's board: use that tab, or close it and connect again here.";
-
 /** The user closed the port picker without a choice: nothing to say. */
 export class PickCancelled extends Error {}
 
 export class PageBoard {
   private _links = new Map<string, BrowserLink>();
   private _ended = new Signal<this, string>(this);
+  private _rateChanged = new Signal<this, number>(this);
 
-  constructor(private _board: BoardConnection) {}
+  constructor(
+    private _board: BoardConnection,
+    private _trans: TranslationBundle
+  ) {}
 
   /** Whether this browser gives the page serial ports (checked each time: no sniffing). */
   get available(): boolean {
@@ -31,11 +33,15 @@ export class PageBoard {
   }
   /** One line: why there is no "board on this computer" here, and what still works. */
   get unavailableReason(): string {
-    return noSerialReason();
+    return noSerialReason(this._trans);
   }
   /** A link ended without being asked to (unplugged, tab of the relay gone): one line. */
   get ended(): ISignal<this, string> {
     return this._ended;
+  }
+  /** A link's port was opened again at another baud rate (the kernel asked). */
+  get rateChanged(): ISignal<this, number> {
+    return this._rateChanged;
   }
 
   /** The open link of the kernel in focus, if this page holds one. */
@@ -49,17 +55,22 @@ export class PageBoard {
    * connect the kernel to it. Rejects with one line, or with PickCancelled.
    */
   async connect(): Promise<IBoardState> {
+    const trans = this._trans;
     const serial = webSerial();
     if (!serial) {
-      throw new Error(noSerialReason());
+      throw new Error(noSerialReason(trans));
     }
     const kernel = this._board.kernel;
     if (!kernel) {
-      throw new Error('No MicroPython kernel in focus: open or select a notebook.');
+      throw new Error(trans.__('No MicroPython kernel in focus: open or select a notebook.'));
     }
     const state = this._board.state;
     if (state.connected && state.kind === BROWSER_KIND && !this._links.has(kernel.id)) {
-      throw new Error(ANOTHER_TAB);
+      throw new Error(
+        trans.__(
+          "Another tab holds this kernel's board: use that tab, or close it and connect again here."
+        )
+      );
     }
     // The picker comes first, while the click still counts as the user's gesture.
     let port: ISerialPort;
@@ -67,13 +78,14 @@ export class PageBoard {
       port = await serial.requestPort();
     } catch (err) {
       if (err instanceof DOMException && err.name === 'NotFoundError') {
-        throw new PickCancelled('No port chosen.');
+        throw new PickCancelled(trans.__('No port chosen.'));
       }
-      throw new Error(`The browser gave no port: ${(err as Error).message}`);
+      throw new Error(trans.__('The browser gave no port: %1', (err as Error).message));
     }
     await this.release(kernel.id);
-    const link = await BrowserLink.open(port, kernel);
+    const link = await BrowserLink.open(port, kernel, trans);
     this._links.set(kernel.id, link);
+    link.rateChanged.connect((_, baud) => this._rateChanged.emit(baud));
     let endedWith = '';
     link.ended.connect((_, line) => {
       endedWith = line;
@@ -107,7 +119,7 @@ export class PageBoard {
     }
     const link = this._forget(kernelId);
     if (link) {
-      link.end('The board was disconnected from the panel.');
+      link.end(this._trans.__('The board was disconnected from the panel.'));
       await link.port.close();
     }
   }

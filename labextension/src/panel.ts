@@ -70,8 +70,9 @@ export class BoardPanel extends Widget {
     this._disconnect = button(trans.__('Disconnect'), trans.__('Release the port'), () =>
       void this._doDisconnect()
     );
-    this._here = new PageBoard(_board);
+    this._here = new PageBoard(_board, trans);
     this._here.ended.connect((_, line) => this._notify(new Error(line)));
+    this._here.rateChanged.connect(() => this._showState());
     this._hereButton = button(
       trans.__('Connect a board on this computer'),
       trans.__(

@@ -3,7 +3,9 @@
  *
  * Web Serial is not in TypeScript's DOM library: the part used here is declared below. The
  * API is looked up at run time (`navigator.serial`), never guessed from the browser's name.
+ * What it says to the user goes through JupyterLab's translator (`trans.__`).
  */
+import { TranslationBundle } from '@jupyterlab/translation';
 
 export interface ISerialPortInfo {
   usbVendorId?: number;
@@ -36,20 +38,23 @@ export function webSerial(): ISerial | null {
 }
 
 /** Why there is no Web Serial here, in one line that says what still works. */
-export function noSerialReason(): string {
-  const why = window.isSecureContext
-    ? 'This browser cannot open serial ports (Web Serial: Chrome or Edge)'
-    : 'This page is not served over https, so the browser gives it no serial ports';
-  return `${why}: pick a port of the kernel's computer above, or use WebREPL (%connect ws://…).`;
+export function noSerialReason(trans: TranslationBundle): string {
+  return window.isSecureContext
+    ? trans.__(
+        "This browser cannot open serial ports (Web Serial: Chrome or Edge): pick a port of the kernel's computer below, or use WebREPL (%connect ws://…)."
+      )
+    : trans.__(
+        "This page is not served over https, so the browser gives it no serial ports: pick a port of the kernel's computer below, or use WebREPL (%connect ws://…)."
+      );
 }
 
 /** "USB 2e8a:0005", or "no USB ids" (a Bluetooth or built-in port). */
-export function describePort(info: ISerialPortInfo): string {
+export function describePort(info: ISerialPortInfo, trans: TranslationBundle): string {
   const hex = (n: number): string => n.toString(16).padStart(4, '0');
   if (info.usbVendorId === undefined || info.usbProductId === undefined) {
-    return 'no USB ids';
+    return trans.__('no USB ids');
   }
-  return `USB ${hex(info.usbVendorId)}:${hex(info.usbProductId)}`;
+  return trans.__('USB %1:%2', hex(info.usbVendorId), hex(info.usbProductId));
 }
 
 /** Bytes are written in pieces of at most this size, so an interrupt can go ahead of the rest. */
@@ -69,14 +74,15 @@ export class OpenPort {
   private _baud = 0;
   private _onDisconnect = (event: Event): void => {
     if (event.target === this.port) {
-      this._fail('The board was unplugged from this computer.');
+      this._fail(this._trans.__('The board was unplugged from this computer.'));
     }
   };
 
   constructor(
     readonly port: ISerialPort,
     private _onData: (bytes: Uint8Array) => void,
-    private _onLost: (line: string) => void
+    private _onLost: (line: string) => void,
+    private _trans: TranslationBundle
   ) {}
 
   get baud(): number {
@@ -94,7 +100,7 @@ export class OpenPort {
     try {
       await this.port.open({ baudRate: baud });
     } catch (err) {
-      throw new Error(openError(err, baud));
+      throw new Error(openError(err, baud, this._trans));
     }
     this._baud = baud;
     this._open = true;
@@ -116,12 +122,12 @@ export class OpenPort {
   async writeNow(bytes: Uint8Array): Promise<void> {
     const writer = this._writer;
     if (!writer || !this._open) {
-      throw new Error('The port is closed.');
+      throw new Error(this._trans.__('The port is closed.'));
     }
     try {
       await writer.write(bytes);
     } catch (err) {
-      this._fail(`Writing to the board's port failed: ${message(err)}.`);
+      this._fail(this._trans.__("Writing to the board's port failed: %1.", message(err)));
       throw err;
     }
   }
@@ -130,15 +136,28 @@ export class OpenPort {
     await this.port.setSignals(signals);
   }
 
-  /** Close the port and open it again at `baud` (the way Web Serial changes the rate). */
+  /**
+   * Close the port and open it again at `baud` (the way Web Serial changes the rate). When
+   * the port refuses that rate it is opened again at the old one; rejects with one line.
+   */
   async reopen(baud: number): Promise<void> {
     const previous = this._baud;
     await this._shut();
     try {
       await this.open(baud);
     } catch (err) {
-      await this.open(previous).catch(() => undefined); // keep the port usable at the old rate
-      throw err;
+      try {
+        await this.open(previous); // keep the port usable at the old rate
+      } catch {
+        throw err; // the port is gone (unplugged meanwhile?): why it did not open
+      }
+      throw new Error(
+        this._trans.__(
+          'the port did not open at %1 baud (the USB adapter may not take that rate); it stays at %2 baud',
+          baud,
+          previous
+        )
+      );
     }
   }
 
@@ -185,7 +204,7 @@ export class OpenPort {
         }
       } catch (err) {
         if (this._open && !this.port.readable) {
-          this._fail(`The board's port failed: ${message(err)}.`);
+          this._fail(this._trans.__("The board's port failed: %1.", message(err)));
         }
       } finally {
         reader.releaseLock();
@@ -193,7 +212,7 @@ export class OpenPort {
       }
     }
     if (this._open && !this.port.readable) {
-      this._fail('The board was unplugged from this computer.');
+      this._fail(this._trans.__('The board was unplugged from this computer.'));
     }
   }
 
@@ -211,19 +230,18 @@ function message(err: unknown): string {
   return text.replace(/\.$/, '');
 }
 
-function openError(err: unknown, baud: number): string {
+function openError(err: unknown, baud: number, trans: TranslationBundle): string {
   const name = err instanceof DOMException ? err.name : '';
   if (name === 'InvalidStateError') {
-    return 'This port is already open in this page: use Disconnect first.';
+    return trans.__('This port is already open in this page: use Disconnect first.');
   }
   if (name === 'NetworkError') {
-    return (
-      'The port could not be opened: another program or tab has it open ' +
-      '(a serial terminal, Thonny, esptool), or it was unplugged.'
+    return trans.__(
+      'The port could not be opened: another program or tab has it open (a serial terminal, Thonny, esptool), or it was unplugged.'
     );
   }
   if (name === 'TypeError' || err instanceof TypeError) {
-    return `The port refuses ${baud} baud: ${message(err)}.`;
+    return trans.__('The port refuses %1 baud: %2.', baud, message(err));
   }
-  return `The port could not be opened: ${message(err)}.`;
+  return trans.__('The port could not be opened: %1.', message(err));
 }
