@@ -423,10 +423,14 @@ def test_self_powered_board_stuck_after_unplug(lab, server: Server, left: str) -
     expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("not connected")
     shim(page, "plug", 0)
     connect_here(page, panel)
-    out = cell_text(nb, "import os\nprint('kept:', kept, 'stuck.bin' in os.listdir())")
-    assert f"kept: {left} False" in out, out  # the same board, not restarted; no half file
+    out = cell_text(
+        nb, "import os\nprint('kept:', kept, [n for n in os.listdir() if 'stuck' in n])"
+    )
+    assert f"kept: {left} []" in out, out  # the same board, not restarted; no half file
     if left == STUCK[0]:
         assert "program was running" in out  # what connecting did to it, in one line
+    if left == STUCK[2]:
+        assert "file transfer cut off" in out
     assert "usable 7" in cell_text(nb, "print('usable', 2 + 5)")
 
 

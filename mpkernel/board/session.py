@@ -190,7 +190,12 @@ class Board:
         except BaseException:
             board.close(leave=False)
             raise
-        if b"Traceback" in seen or b"KeyboardInterrupt" in seen:
+        if board.repl.cut_put:
+            board.notices.append(
+                "A file transfer cut off earlier (the link went during a put) was still "
+                "waiting on the board: it was stopped, the file left as it was."
+            )
+        elif b"Traceback" in seen or b"KeyboardInterrupt" in seen:
             board.notices.append(
                 "A program was running on the board (main.py?); Ctrl-C stopped it."
             )

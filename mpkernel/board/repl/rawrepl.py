@@ -12,6 +12,7 @@ from typing import Protocol
 from ...errors import BoardError
 from ..helpers import helper
 from ..links.transport import Transport
+from .cut_put import end_cut_put
 from .lean_code import lean
 from .run_end import RunEnd, end_statement, new_mark
 from .silent_code import is_silent
@@ -112,6 +113,8 @@ class RawRepl:
         self.transport = transport
         self.raw_paste: bool | None = None  # None: not yet asked
         self.in_raw = False
+        #: enter() found a put cut off mid-file waiting on the board, and ended it.
+        self.cut_put = False
         #: Code shorter than this goes in one plain raw-mode write (0: always raw-paste,
         #: which streams code into the compiler: better where heap is tiny).
         self.small_code = SMALL_CODE
@@ -157,14 +160,16 @@ class RawRepl:
     def enter(self, interrupt: bool = True, timeout: float = 3.0) -> bytes:
         """Enter the raw REPL without resetting the board; return what was drained on the way.
 
-        With `interrupt`, a running program gets one Ctrl-C first.
+        With `interrupt`, a running program gets one Ctrl-C first, a second one if it did not
+        stop, and a put cut off mid-file (Ctrl-C off) is ended (`cut_put` says so).
         """
         seen = bytearray()
         self._pending.clear()
         self._idle_tail = b""
+        self.cut_put = False
         self.transport.write(b"\r" + CTRL_C if interrupt else b"\r")
         seen += self.transport.drain(quiet=0.1, limit=1.0)
-        for attempt in range(2):
+        for attempt in range(3):
             self.transport.write(b"\r" + CTRL_A)
             try:
                 seen += self.read_until(RAW_BANNER, timeout)
@@ -177,6 +182,12 @@ class RawRepl:
                     self.transport.write(CTRL_C)
                     seen += self.transport.drain(quiet=0.1, limit=1.0)
                     continue
+                if attempt == 1 and interrupt:
+                    said = end_cut_put(self.transport)
+                    seen += said
+                    self.cut_put = bool(said)
+                    if said:
+                        continue
                 raise ReplError(_no_answer(seen)) from None
         self.in_raw = True
         return bytes(seen)
