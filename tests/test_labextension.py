@@ -131,3 +131,38 @@ def test_schema_declares_menus_and_settings() -> None:
     assert "refreshDelay" in schema["properties"]
     assert (BUNDLE / "schemas" / NAME / "plugin.json").is_file()
     assert "app.contextMenu.addItem" not in (SOURCE / "src" / "index.ts").read_text()
+
+
+#: A string literal in TypeScript ('…', "…" or `…`).
+_LITERAL = re.compile(r"""(?<![\w.])(['"`])((?:\\.|(?!\1).)*)\1""", re.S)
+
+
+def untranslated(source: str) -> list[str]:
+    """The sentences of `source` (literals that start with a capitalised word) that do not go
+    through the translator: neither `trans.__(…)` nor `trans._n(…, …)`. Comments, imports,
+    console messages (for developers), the plugin's and the token's descriptions are not
+    shown to users."""
+    code = re.sub(r"/\*.*?\*/|//[^\n]*", lambda m: " " * len(m.group()), source, flags=re.S)
+    found = []
+    for m in _LITERAL.finditer(code):
+        if not re.match(r"[A-Z][a-z]+ \S", m.group(2)):
+            continue
+        before = code[: m.start()][-300:]
+        line = before.rsplit("\n", 1)[-1]
+        if re.search(r"(__|_n)\(\s*$|(_n|new Token<\w+>)\(\s*(['\"]).*?\3,\s*$", before, re.S):
+            continue
+        if re.search(r"console\.|import |description:", line):
+            continue
+        found.append(m.group(2)[:70])
+    return found
+
+
+def test_page_strings_go_through_the_translator() -> None:
+    """What the extension says to users (the panel, the Web Serial link's errors, the board
+    drive) goes through JupyterLab's ITranslator, so a language pack can translate it."""
+    assert untranslated("throw new Error('The port is closed.');") == ["The port is closed."]
+    assert untranslated("x(trans.__(\n  'The port is closed.'\n));") == []
+    left = {
+        name.name: untranslated(name.read_text()) for name in sorted((SOURCE / "src").glob("*.ts"))
+    }
+    assert not any(left.values()), {name: found for name, found in left.items() if found}

@@ -3,6 +3,7 @@
  * JupyterLab's own editor and Ctrl+S writes it back through the kernel (verified, atomic).
  */
 import { Contents, ServerConnection } from '@jupyterlab/services';
+import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { BoardConnection } from './connection';
@@ -12,9 +13,6 @@ export const DRIVE = 'Board';
  * restored with a board file open in an editor asks for it before any kernel has started. */
 export const KERNEL_WAIT_MS = 60_000;
 
-function unsupported(what: string): Promise<never> {
-  return Promise.reject(new Error(`${what} is not available for board files: use the Board panel.`));
-}
 
 export class BoardDrive implements Contents.IDrive {
   readonly name = DRIVE;
@@ -27,7 +25,16 @@ export class BoardDrive implements Contents.IDrive {
    * true when none is left open (index.ts sets it). */
   closeUnread: ((path: string) => Promise<boolean>) | null = null;
 
-  constructor(private _board: BoardConnection) {}
+  constructor(
+    private _board: BoardConnection,
+    private _trans: TranslationBundle = nullTranslator.load('mpkernel')
+  ) {}
+
+  private _unsupported(what: string): Promise<never> {
+    return Promise.reject(
+      new Error(this._trans.__('%1 is not available for board files: use the Board panel.', what))
+    );
+  }
 
   get fileChanged(): ISignal<this, Contents.IChangedArgs> {
     return this._fileChanged;
@@ -76,7 +83,9 @@ export class BoardDrive implements Contents.IDrive {
     }
     const result = await this._board.request('read', { path });
     if (typeof result.text !== 'string') {
-      throw new Error(`${path} is binary: it opens read-only as hex from the Board panel.`);
+      throw new Error(
+        this._trans.__('%1 is binary: it opens read-only as hex from the Board panel.', path)
+      );
     }
     this._kernels.set(path, this._board.kernel?.id ?? '');
     this._stamp(path, true);
@@ -113,11 +122,14 @@ export class BoardDrive implements Contents.IDrive {
     const from = this._kernels.get(path);
     if (from !== undefined && from !== (this._board.kernel?.id ?? '')) {
       throw new Error(
-        `${path} was opened from another notebook's board: focus that notebook, then save.`
+        this._trans.__(
+          "%1 was opened from another notebook's board: focus that notebook, then save.",
+          path
+        )
       );
     }
     if (options.format === 'base64') {
-      throw new Error(`${path}: only text files are saved from the editor.`);
+      throw new Error(this._trans.__('%1: only text files are saved from the editor.', path));
     }
     const result = await this._board.request('write', { path, text: String(options.content ?? '') });
     this._stamp(path, true);
@@ -139,13 +151,13 @@ export class BoardDrive implements Contents.IDrive {
   }
 
   getDownloadUrl(): Promise<string> {
-    return unsupported('A download link');
+    return this._unsupported(this._trans.__('A download link'));
   }
   newUntitled(): Promise<Contents.IModel> {
-    return unsupported('New untitled');
+    return this._unsupported(this._trans.__('New untitled'));
   }
   copy(): Promise<Contents.IModel> {
-    return unsupported('Copy');
+    return this._unsupported(this._trans.__('Copy'));
   }
   async createCheckpoint(path: string): Promise<Contents.ICheckpointModel> {
     return { id: 'board', last_modified: this._stamp(path) };

@@ -67,7 +67,7 @@ const plugin: JupyterFrontEndPlugin<IBoardConnection> = {
     const icon = new LabIcon({ name: 'mpkernel:logo', svgstr: logoSvg });
     const board = new BoardConnection(trans);
     const contents = app.serviceManager.contents;
-    const drive = new BoardDrive(board);
+    const drive = new BoardDrive(board, trans);
     contents.addDrive(drive);
     // A restored board file that no kernel came to read closes quietly, with a note.
     drive.closeUnread = async path => {
