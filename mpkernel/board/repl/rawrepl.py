@@ -185,7 +185,7 @@ class RawRepl:
                 if attempt == 1 and interrupt:
                     said = end_cut_put(self.transport)
                     seen += said
-                    self.cut_put = bool(said)
+                    self.cut_put = b"KeyboardInterrupt" in said  # the helper's abort
                     if said:
                         continue
                 raise ReplError(_no_answer(seen)) from None
