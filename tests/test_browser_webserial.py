@@ -383,12 +383,12 @@ def test_paced_writes_to_firmware_without_raw_paste(lab) -> None:
     page, nb, panel = lab
     reconnect_here(page, panel, 2)
     assert not shim(page, "isOpen", 0)
-    lines = [f"v{i} = {i} * {i}  # {'pad ' * 6}" for i in range(12)]
+    lines = [f"v{i} = {i} * {i} + len('{'abcdefgh' * 3}')" for i in range(12)]
     code = "\n".join([*lines, "print('total', " + " + ".join(f"v{i}" for i in range(12)) + ")"])
-    assert len(code) > 256  # several slices, and more than one verified piece
+    assert len(code) > 256  # several slices, and more than one verified piece (no comments)
     shim(page, "writes", 2)  # forget what connecting wrote
     out = cell_text(nb, code)
-    assert f"total {sum(i * i for i in range(12))}" in out, out
+    assert f"total {sum(i * i + 24 for i in range(12))}" in out, out
     writes = shim(page, "writes", 2)
     assert isinstance(writes, list)
     slices = [n for n in writes if n <= 64]
