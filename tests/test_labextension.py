@@ -46,6 +46,7 @@ def test_jupyterlab_lists_the_extension_enabled() -> None:
     assert "enabled" in lines[0] and "OK" in lines[0], lines[0]
 
 
+@pytest.mark.timeout(600)  # a wheel build under load
 def test_wheel_ships_the_bundle(tmp_path: Path) -> None:
     """The wheel (built as pip builds it) has the bundle as shared data: no Node.js needed."""
     if not (BIN / "pip").exists():
@@ -63,6 +64,7 @@ def test_wheel_ships_the_bundle(tmp_path: Path) -> None:
     assert {*files_of(BUNDLE), "install.json"} <= shipped
 
 
+@pytest.mark.timeout(1200)  # npm ci + webpack: about 2 min alone, several times that under load
 def test_prebuilt_bundle_matches_source(tmp_path: Path) -> None:
     """Rebuild the extension from labextension/ and compare it, file for file, with the
     committed bundle (run `npm run build` in labextension/ and commit when this fails)."""
