@@ -61,6 +61,11 @@ _PIECES_KEPT = b"if _mpk_cf:\n _mpk_cf.close()\n_mpk_cf=None\n" + _COLLECT
 SMALL_CODE = 254
 #: Seconds for the board's `OK` to code it was sent (a board in its raw REPL answers at once).
 OK_TIMEOUT = 5.0
+#: After the Ctrl-C that enter() sends: what ends the board's answer (the friendly prompt, the
+#: raw prompt after a run or its banner), and the seconds of silence that end it otherwise (a
+#: board already in its raw REPL answers nothing), within at most SETTLE[1] seconds.
+PROMPTS = (b">>> ", b"\x04>", b"exit\r\n>")
+SETTLE = (0.1, 1.0)
 #: Bytes the raw REPL acts on while it receives code (Ctrl-A..Ctrl-E, and NUL, which some
 #: ports mangle): code holding one would be cut, ended early or run half.
 _RESERVED = re.compile(rb"[\x00-\x05]")
@@ -168,7 +173,7 @@ class RawRepl:
         self._idle_tail = b""
         self.cut_put = False
         self.transport.write(b"\r" + CTRL_C if interrupt else b"\r")
-        seen += self.transport.drain(quiet=0.1, limit=1.0)
+        seen += self._settle()
         for attempt in range(3):
             self.transport.write(b"\r" + CTRL_A)
             try:
@@ -180,7 +185,7 @@ class RawRepl:
                 if attempt == 0 and interrupt:
                     # A boot.py or main.py loop may have started after our first Ctrl-C.
                     self.transport.write(CTRL_C)
-                    seen += self.transport.drain(quiet=0.1, limit=1.0)
+                    seen += self._settle()
                     continue
                 if attempt == 1 and interrupt:
                     said = end_cut_put(self.transport)
@@ -191,6 +196,22 @@ class RawRepl:
                 raise ReplError(_no_answer(seen)) from None
         self.in_raw = True
         return bytes(seen)
+
+    def _settle(self) -> bytes:
+        """What the board prints in answer to a Ctrl-C: read up to its prompt (or until it
+        has been quiet for SETTLE[0] seconds), so that the Ctrl-A that follows reaches the
+        REPL rather than a program that is still stopping."""
+        out = bytearray()
+        quiet, limit = SETTLE
+        end = time.monotonic() + limit
+        while time.monotonic() < end:
+            chunk = self.transport.read(min(quiet, max(0.0, end - time.monotonic())))
+            if not chunk:
+                break
+            out += chunk
+            if out.endswith(PROMPTS):
+                break
+        return bytes(out)
 
     def leave(self) -> None:
         """Return the board to its friendly REPL, as a terminal user expects to find it."""

@@ -532,7 +532,6 @@ class VirtualBoard:
         if not self.port or not self.root.name:
             self._control.close()
             raise RuntimeError("the virtual board did not start (is micropython installed?)")
-        self._wait_for_prompt()
 
     @classmethod
     def reuse(cls, root: str | Path | None = None) -> VirtualBoard:
@@ -584,10 +583,6 @@ class VirtualBoard:
                 VirtualBoard._kept.append(self)
             return
         self.stop()
-
-    def _wait_for_prompt(self) -> None:
-        """Give MicroPython a moment to print its banner, so a first read sees it."""
-        time.sleep(0.05)
 
     @property
     def alive(self) -> bool:
