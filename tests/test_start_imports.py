@@ -9,7 +9,12 @@ from pathlib import Path
 
 from mpkernel.magics import registry
 
-HEAVY = ("esptool", "ipywidgets", "mpkernel.flash", "mpkernel.widgets", "mpkernel.libraries")
+#: websocket (websocket-client) serves WebREPL links only: a first cell on a serial or the
+#: virtual board never needs it.
+HEAVY = (
+    "esptool", "ipywidgets", "mpkernel.flash", "mpkernel.widgets", "mpkernel.libraries",
+    "websocket",
+)  # fmt: skip
 
 
 def loaded_after(code: str) -> set[str]:

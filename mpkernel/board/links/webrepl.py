@@ -15,11 +15,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import websocket
-
 from .transport import Transport, TransportError
+
+if TYPE_CHECKING:
+    import websocket  # websocket-client: imported where a WebREPL is first used
 
 try:  # the send queue's length is known on Linux (TIOCOUTQ); elsewhere it stays unknown
     import fcntl
@@ -37,6 +39,8 @@ FRAME_PAUSE = 0.005
 CONNECT_TIMEOUT = 5.0
 LOGIN_TIMEOUT = 5.0
 SOFT_REBOOT = b"soft reboot"  # what the firmware prints as it soft-resets
+#: WebSocket frame opcodes (RFC 6455).
+TEXT, BINARY, CLOSE = 0x1, 0x2, 0x8
 
 
 class LinkStalled(TransportError):
@@ -114,6 +118,8 @@ class WebReplTransport(Transport):
         )
 
     def _connect(self) -> None:
+        import websocket
+
         try:
             ws = websocket.create_connection(
                 self._url,
@@ -158,6 +164,8 @@ class WebReplTransport(Transport):
 
     def _login(self, ws: websocket.WebSocket) -> None:
         """Answer the password prompt; raise TransportError if refused."""
+        import websocket
+
         seen = bytearray()
         end = time.monotonic() + LOGIN_TIMEOUT
         asked = False
@@ -166,7 +174,7 @@ class WebReplTransport(Transport):
                 if callable(self._password):  # ask only now that a WebREPL answered
                     self._password = self._password()
                     end = time.monotonic() + LOGIN_TIMEOUT
-                ws.send(self._password.encode() + b"\r", websocket.ABNF.OPCODE_TEXT)
+                ws.send(self._password.encode() + b"\r", TEXT)
                 asked = True
                 seen.clear()
             if asked and b"WebREPL connected" in seen:
@@ -187,9 +195,9 @@ class WebReplTransport(Transport):
                 continue
             except (websocket.WebSocketException, OSError):
                 raise (self._refused() if asked else self._busy()) from None
-            if opcode == websocket.ABNF.OPCODE_CLOSE:
+            if opcode == CLOSE:
                 raise self._refused() if asked else self._busy()
-            if opcode == websocket.ABNF.OPCODE_TEXT:
+            if opcode == TEXT:
                 seen += data
         # not reached
 
@@ -244,16 +252,16 @@ class WebReplTransport(Transport):
             while True:
                 opcode, data = ws.recv_data()
                 _ack_now(ws.sock)
-                if opcode == websocket.ABNF.OPCODE_TEXT:
+                if opcode == TEXT:
                     with self._cond:
                         self._text += data
                         self.recent = (self.recent + data)[-64:]
                         self._cond.notify_all()
-                elif opcode == websocket.ABNF.OPCODE_BINARY:
+                elif opcode == BINARY:
                     with self._cond:
                         self._binary += data
                         self._cond.notify_all()
-                elif opcode == websocket.ABNF.OPCODE_CLOSE:
+                elif opcode == CLOSE:
                     reason = "the board closed the connection"
                     break
         except Exception as exc:  # closed socket, reset, ...
@@ -272,6 +280,8 @@ class WebReplTransport(Transport):
         )
 
     def _send(self, data: bytes, opcode: int) -> None:
+        import websocket
+
         ws = self._ws
         if ws is None or self._closed:
             raise self._gone()
@@ -301,7 +311,7 @@ class WebReplTransport(Transport):
                 back -= 1
             if back < len(data) and data[back] & 0xC0 != 0x80:
                 end = back
-            self._send(data[pos:end], websocket.ABNF.OPCODE_TEXT)
+            self._send(data[pos:end], TEXT)
             pos = end
 
     def read(self, timeout: float) -> bytes:
@@ -318,7 +328,7 @@ class WebReplTransport(Transport):
 
     def write_binary(self, data: bytes) -> None:
         """One binary frame (the file protocol)."""
-        self._send(bytes(data), websocket.ABNF.OPCODE_BINARY)
+        self._send(bytes(data), BINARY)
 
     def read_binary(self, n: int, timeout: float = 10.0) -> bytes:
         """Exactly n bytes of the binary stream.
