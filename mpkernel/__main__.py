@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    from .services.warm_start import start_virtual_board_early
+
+    start_virtual_board_early()  # while the kernel's own modules load
     from .kernel import main as run_kernel
 
     run_kernel()

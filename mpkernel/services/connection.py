@@ -21,6 +21,7 @@ from ..board.links.webrepl import is_webrepl_url
 from ..board.session import Board
 from ..board.session import BoardExecError as BoardExecError  # for the surfaces
 from ..board.session import CellResult as CellResult  # for the surfaces
+from ..board.virtual.board import VirtualBoard
 from ..errors import BoardError, UsageError
 from .idle_output import IdleOutput
 
@@ -184,6 +185,7 @@ class Connection:
         self.close()
         self._attach(board, unannounced)
         self._opened_with = (target, baudrate)
+        VirtualBoard.drop_spare()  # started for a first cell that used another board
         return board
 
     def close(self) -> None:

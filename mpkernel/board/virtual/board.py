@@ -95,6 +95,7 @@ def _child_setup() -> None:
 
 @atexit.register
 def _stop_kept() -> None:
+    VirtualBoard.drop_spare()
     for vb in list(VirtualBoard._kept):
         vb.stop()
 
@@ -412,6 +413,13 @@ class Relay:
             self.child.kill()
 
 
+def _stop_on_term(*_: object) -> None:
+    """SIGTERM: stop and tidy up, once (a second one, as the kernel that sent the first
+    dies, must not cut the tidying short)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="mpkernel-virtual-board",
@@ -449,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     # Its parent gone (the kernel stopped or was killed), the board stops and tidies up.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, _stop_on_term)
     die_with_parent(signal.SIGTERM)
     # A folder of its own (mode 0700, only this account), removed when the board stops,
     # with what it holds (webrepl_cfg.py has the WebREPL password); one given is kept.
@@ -488,6 +496,8 @@ class VirtualBoard:
 
     #: Boards released while their WebREPL serves, still running.
     _kept: ClassVar[list[VirtualBoard]] = []
+    #: A board started ahead of its use (start_spare), not yet handed out.
+    _spare: ClassVar[VirtualBoard | None] = None
 
     def __init__(
         self,
@@ -496,7 +506,9 @@ class VirtualBoard:
         legacy: bool = False,
         hide: str | None = None,
         flat: bool = False,
+        spare: bool = False,
     ) -> None:
+        """Start a board (`spare`: its process only; `_started()` waits for it)."""
         argv = [sys.executable, "-m", "mpkernel.board.virtual.board"]
         if root is not None:
             argv += ["--root", str(root)]
@@ -526,22 +538,52 @@ class VirtualBoard:
             )
         finally:
             theirs.close()
+        self.port = ""
+        self.root = Path()
+        if not spare:
+            self._started()
+
+    def _started(self) -> None:
+        """Read the port and folder that the board's process prints once it runs."""
         assert self._proc.stdout is not None
         self.port = self._proc.stdout.readline().decode().strip()
         self.root = Path(self._proc.stdout.readline().decode().strip())
         if not self.port or not self.root.name:
-            self._control.close()
+            self.stop()
             raise RuntimeError("the virtual board did not start (is micropython installed?)")
 
     @classmethod
+    def start_spare(cls) -> None:
+        """Start a board's process now without waiting for it: the next `reuse()` without
+        a root takes it (a kernel starts it as it starts, for its first cell). Call this
+        from the main thread: the board ends when the thread that started it ends."""
+        if cls._spare is None:
+            cls._spare = cls(spare=True)
+
+    @classmethod
+    def drop_spare(cls) -> None:
+        """Stop the spare board, if one is waiting (a real board is used instead)."""
+        spare, cls._spare = cls._spare, None
+        if spare is not None:
+            spare.stop()
+
+    @classmethod
     def reuse(cls, root: str | Path | None = None) -> VirtualBoard:
-        """A kept board (same root, if given) that is still running, else a new board."""
+        """A kept board (same root, if given) that is still running, else the spare (when no
+        root is given), else a new board."""
         for vb in list(cls._kept):
             if not vb.alive:
                 vb.stop()
             elif root is None or Path(root).resolve() == vb.root:
                 cls._kept.remove(vb)
                 return vb
+        spare, cls._spare = cls._spare, None
+        if spare is not None and root is None and spare.alive:
+            with contextlib.suppress(RuntimeError):  # it failed: a new one says why
+                spare._started()
+                return spare
+        if spare is not None:
+            spare.stop()
         return cls(root=root)
 
     def ask(self, request: str, timeout: float = 2.0) -> str:
