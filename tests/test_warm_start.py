@@ -18,7 +18,9 @@ RELAY = "mpkernel.board.virtual.board"
 
 def boards_of(km: KernelManager) -> list[int]:
     """The pids of the virtual boards that the kernel process started."""
-    kernel = psutil.Process(km.provisioner.process.pid)  # type: ignore[union-attr]
+    pid = getattr(km.provisioner, "pid", None)
+    assert pid, "the kernel's process is not known"
+    kernel = psutil.Process(pid)
     found = []
     for child in kernel.children():
         try:
