@@ -1,7 +1,7 @@
 """Cell latency and upload rate: mpkernel against a bare raw REPL and mpremote (issue 2).
 
-Run: `.venv/bin/python bench/bench_core.py [--runs 200]`. One virtual board serves all
-contenders, over its PTY directly and through the 115200-baud throttled link:
+Run: `.venv/bin/python bench/bench_core.py [--runs 200] [--code "print(1)"]`. One virtual
+board serves all contenders, over its PTY directly and through the 115200-baud throttled link:
 
 (a) median time of a trivial cell: through the kernel as a frontend sees it (execute
     request to idle), a bare raw-REPL round trip with pyserial, and mpremote's
@@ -111,8 +111,8 @@ class KernelUnderTest:
             raise RuntimeError(f"{code[:40]!r} failed: {reply['content']}")
         return reply
 
-    def cell_ms(self, runs: int, code: str = CODE) -> Spread:
-        return spread_ms(lambda: self.run(code), runs)
+    def cell_ms(self, runs: int, code: str | None = None) -> Spread:
+        return spread_ms(lambda: self.run(CODE if code is None else code), runs)
 
     def close(self) -> None:
         self.kc.stop_channels()
@@ -131,15 +131,21 @@ def big_cell(size: int) -> str:
 
 
 def main() -> None:
+    global CODE  # the cell every contender runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--slow-runs", type=int, default=30, help="runs on the throttled link")
+    parser.add_argument(
+        "--code", default=CODE, help="the cell (default 'x = 1'; 'print(1)': a cell that prints)"
+    )
+    parser.add_argument("--no-upload", action="store_true", help="skip (b), the 20 KB cell")
     args = parser.parse_args()
+    CODE = args.code
 
     with tempfile.TemporaryDirectory() as root:
         board = VirtualBoard(root=root)
         host = KernelUnderTest("python3")
-        host_ms = host.cell_ms(args.runs)
+        host_ms = host.cell_ms(args.runs, "x = 1")
         host.close()
         kernel = KernelUnderTest()
         try:
@@ -172,6 +178,8 @@ def main() -> None:
                     f"of a kernel cell (cell - empty cell) {board_part:.2f} ms\n"
                 )
 
+            if args.no_upload:
+                return
             with throttled(board.port) as slow:
                 kernel.run(f"%connect {slow}")
                 cell = big_cell(20 * 1024)

@@ -86,11 +86,70 @@ def die_with_parent(sig: int = signal.SIGKILL) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
 
 
-def _child_setup() -> None:
-    """In the MicroPython child: make the PTY its controlling terminal, so ^C is a signal."""
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    die_with_parent()
+class Child:
+    """The MicroPython child (forked by fork_micropython): what the relay asks of it."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def _reaped(self, flags: int) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, flags)
+            except ChildProcessError:
+                pid, status = self.pid, 0
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def poll(self) -> int | None:
+        return self._reaped(os.WNOHANG)
+
+    def wait(self) -> int | None:
+        return self._reaped(0)
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def fork_micropython(argv: list[str], tty: int, keep: int, root: Path) -> Child:
+    """Run MicroPython (the unix port, as `argv`) in a child forked from this process, on the
+    PTY `tty` as its controlling terminal (so ^C is a signal), in `root`, with a clean
+    environment and no open file but its terminal and the descriptor `keep`.
+
+    A fork, not a new interpreter: the board starts (and restarts at each soft reset)
+    without a second Python start-up. This process runs no thread of its own.
+    """
+    import micropython_unix  # in the parent: the child only runs it
+
+    env = clean_env()
+    pid = os.fork()
+    if pid:
+        return Child(pid)
+    code = 1
+    try:
+        for sig in (signal.SIGTERM, signal.SIGUSR1):
+            signal.signal(sig, signal.SIG_DFL)  # this process's handlers are not the child's
+        os.setsid()
+        fcntl.ioctl(tty, termios.TIOCSCTTY, 0)
+        for fd in (0, 1, 2):
+            os.dup2(tty, fd)
+        os.closerange(3, keep)
+        os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+        os.chdir(root)
+        os.environ.clear()
+        os.environ.update(env)
+        die_with_parent()
+        sys.argv = argv
+        micropython_unix.main()
+        code = 0
+    finally:
+        os._exit(code)
 
 
 @atexit.register
@@ -141,7 +200,7 @@ class Relay:
         # Keep our own handle on the slave so the port survives a client closing it.
         self.port_slave = port_slave
         self.port = os.ttyname(port_slave)
-        self.child: subprocess.Popen[bytes] | None = None
+        self.child: Child | None = None
         self.board_master = -1
         self.raw_mode = False
         # After a restart in raw mode: hide the friendly banner, then the raw banner's repeat.
@@ -189,19 +248,7 @@ class Relay:
             argv.append(f"hide={self.hide}")
         if self.flat:
             argv.append("flat")
-        code = f"import sys, micropython_unix; sys.argv = {argv!r}; micropython_unix.main()"
-        env = clean_env()
-        self.child = subprocess.Popen(
-            [sys.executable, "-c", code],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            cwd=self.root,
-            env=env,
-            preexec_fn=_child_setup,
-            close_fds=True,
-            pass_fds=(theirs.fileno(),),
-        )
+        self.child = fork_micropython(argv, slave, theirs.fileno(), self.root)
         theirs.close()
         os.close(slave)
         self.board_master = master
