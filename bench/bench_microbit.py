@@ -27,12 +27,14 @@ def pyboard_way(board: Board, code: bytes) -> bytes:
         board.transport.write(code[i : i + 32])
         time.sleep(0.02)
     board.transport.write(b"\x04")
+    board.repl.read_until(b"OK", 60)  # its answer starts here (nothing older counts)
     return board.repl.read_until(b"\x04>", 60)
 
 
 def bare(board: Board, code: bytes) -> bytes:
     """The bare raw REPL: the code and its end in one write, read to the prompt."""
     board.transport.write(code + b"\x04")
+    board.repl.read_until(b"OK", 60)  # its answer starts here (nothing older counts)
     return board.repl.read_until(b"\x04>", 60)
 
 

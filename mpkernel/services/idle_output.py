@@ -20,8 +20,9 @@ LIMIT = 1_000_000
 #: Seconds between reads: while output flows (the lock is free meanwhile), and while the
 #: board is quiet.
 POLL = (0.001, 0.05)
-#: A late answer of the raw REPL to a probe sent during the last cell: not the program's.
-_PROBE_ANSWER = re.compile(r"\n?raw REPL; CTRL-B to exit\n>")
+#: A late answer of the raw REPL to a probe sent during the last cell (Ctrl-A's banner or
+#: the short probe's run of nothing): not the program's.
+_PROBE_ANSWER = re.compile(r"\n?raw REPL; CTRL-B to exit\n>|OK\x04\x04>")
 
 Listener = Callable[[str], None]
 

@@ -14,7 +14,7 @@ from ..helpers import helper
 from ..links.transport import Transport
 from .cut_put import end_cut_put
 from .lean_code import lean
-from .run_end import RunEnd, end_statement, new_mark
+from .run_end import SHORT_ANSWER, SHORT_PROBE, RunEnd, end_statement, new_mark
 from .silent_code import is_silent
 from .stdin_relay import may_read_stdin
 
@@ -126,7 +126,8 @@ class RawRepl:
         self._pending = bytearray()  # bytes read past what the last step needed
         self._idle_tail = b""  # the last bytes the idle reader took (a reset shows there)
         self._mark: bytes | None = None  # what the code sent last prints when it completes
-        self._probed = False  # a probe (Ctrl-A) was queued behind the code sent last
+        self._probed = False  # a probe was queued behind the code sent last
+        self._short = False  # ... and it was SHORT_PROBE (else Ctrl-A)
         self._silent = False  # the code sent last can print nothing (silent_code)
         #: The size of the code sent last when it runs through exec() (see LEGACY_PACES), or 0.
         self._legacy_run = 0
@@ -444,15 +445,16 @@ class RawRepl:
         `OK` came within `timeout` seconds."""
         self.read_until(b"OK", timeout)
         self._mark, self._probed, self._legacy_run = None, True, 0
-        self._silent = False
+        self._silent = self._short = False
         return self.follow(on_output)
 
     def send(self, code: bytes) -> None:
         """Send code to run; the board starts running it.
 
         So that `follow` knows the run's real end whatever the program prints (run_end), a
-        probe (Ctrl-A) is queued right behind the code: the board answers it with its raw
-        banner only once the run is over. Code that may read stdin (and so take the probe)
+        probe is queued right behind the code: the board answers it only once the run is
+        over (the short probe's `OK\x04\x04>`; the raw banner for a Ctrl-A, where a mounted
+        folder's requests share stdin). Code that may read stdin (and so take the probe)
         gets a last statement that prints a fresh mark instead. Code that can print nothing
         (silent_code) needs neither: its end costs nothing on the wire. Empty code is never
         sent (the raw REPL would take it as a soft reset), nor code holding a byte the
@@ -488,7 +490,12 @@ class RawRepl:
             if code.rstrip(b" \t\r\n").endswith(b"\\"):
                 code += b"\n"  # a blank line ends a dangling line continuation
             code += end_statement(self._mark)
+        # The short probe is a run of its own, which a mounted folder's first request (that
+        # skips one Ctrl-A on the board) must not meet: Ctrl-A then.
         probe = b"" if self._mark or self._silent else CTRL_A
+        if probe and self.intercept is None:
+            probe = SHORT_PROBE
+        self._short = probe == SHORT_PROBE
         small = self.small_code if self.raw_paste else min(self.small_code, SAFE_BURST)
         self._legacy_run = 0
         if len(code) < small:
@@ -543,9 +550,11 @@ class RawRepl:
         result = ExecResult()
         interrupts = 0
         deadline: float | None = None
-        ends = RunEnd(on_output, self._mark, self.transport.write, self._probed, self._silent)
+        ends = RunEnd(
+            on_output, self._mark, self.transport.write, self._probed, self._silent, self._short
+        )
         ends.pty_echo = self.transport.echoes
-        self._mark, self._probed, self._silent = None, False, False
+        self._mark, self._probed, self._silent, self._short = None, False, False, False
         intercept = self.intercept
         queued_probe = ends.probes > 0  # still in the board's stdin, unless a request took it
         if intercept is not None:
@@ -616,24 +625,27 @@ class RawRepl:
         last = result.error.strip().splitlines()[-1:]
         if last and last[0].startswith("KeyboardInterrupt"):
             result.interrupted = True
-        self._after_exec(result, ends.probes_pending)
+        self._after_exec(result, ends.probes_pending, ends.short)
         if result.interrupted and intercept is not None:
             # An answer the stop cut short may have left bytes on the board's line: clear it.
             self.transport.write(CTRL_C)
         return result
 
-    def _after_exec(self, result: ExecResult, probes: int = 0) -> None:
-        """Consume the prompt that follows the output; notice a reset (sys.exit())."""
+    def _after_exec(self, result: ExecResult, probes: int = 0, short: bool = False) -> None:
+        """Consume the prompt that follows the output; notice a reset (sys.exit()).
+        `probes` were not answered yet, the first of them the short probe if `short`."""
         try:
             got = self.read_until(b">", 0.5 if not self._pending else 0.2)
         except TimeoutError as exc:
             got = exc.args[0]
-        for _ in range(probes if got.strip() == b">" else 0):
+        answers = [SHORT_ANSWER] * (short and probes > 0) + [RAW_BANNER] * (probes - short)
+        for answer in answers if got.strip() == b">" else []:
             # A probe sent while the program still ran: the board answers it now (unless a
             # Ctrl-C flushed it or the program's input() took it).
             try:
-                self.read_until(RAW_BANNER, 0.1 if result.interrupted else 1.0)
-                self.read_until(b">", 1.0)
+                self.read_until(answer, 0.1 if result.interrupted else 1.0)
+                if answer == RAW_BANNER:
+                    self.read_until(b">", 1.0)
             except TimeoutError:
                 break
         if got.strip() == b">":

@@ -1,0 +1,122 @@
+"""A cell that prints pays 6 bytes for its end, not the 27 of the raw banner: the probe
+queued behind its code is a run of nothing (`OK\\x04\\x04>`), which ends the run by itself
+when the output left no room for doubt; a 0x04 printed before the end is confirmed by a
+Ctrl-A whose banner must follow (issue 28). Against a real MicroPython on a PTY."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from test_silent_end import WireLog, run
+
+from mpkernel.board.repl.rawrepl import RAW_BANNER, RawRepl
+from mpkernel.board.repl.run_end import PROBE_ANSWER, SHORT_ANSWER, SHORT_PROBE, RunEnd
+from mpkernel.board.virtual.board import VirtualBoard
+
+
+@pytest.fixture
+def repl(virtual_board: VirtualBoard) -> Iterator[RawRepl]:
+    transport = WireLog(virtual_board.port)
+    r = RawRepl(transport)
+    r.enter()
+    yield r
+    transport.close()
+
+
+def test_a_cell_that_prints_ends_on_the_short_answer(repl: RawRepl) -> None:
+    transport = repl.transport
+    assert isinstance(transport, WireLog)
+    for code, printed in (("print(6 * 7)", b"42\n"), ("print('a' * 300)", b"a" * 300 + b"\n")):
+        transport.sent.clear()
+        transport.received.clear()
+        out, result = run(repl, code)
+        assert (out, result.error) == (printed, "")
+        assert transport.sent.endswith(b"\x04" + SHORT_PROBE)  # no Ctrl-A
+        assert transport.received.endswith(b"\x04\x04>" + SHORT_ANSWER)
+        assert RAW_BANNER not in transport.received
+
+
+def test_an_error_ends_on_the_short_answer(repl: RawRepl) -> None:
+    transport = repl.transport
+    assert isinstance(transport, WireLog)
+    transport.received.clear()
+    out, result = run(repl, "print('x')\nraise ValueError('v')")
+    assert out == b"x\n"
+    assert "ValueError: v" in result.error
+    assert RAW_BANNER not in transport.received
+    out, result = run(repl, "print(2)")
+    assert (out, result.error) == (b"2\n", "")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # The short answer itself, printed after a 0x04: the output left room for doubt.
+        "import sys, time\nsys.stdout.write('a\\x04b\\x04\\x04>OK\\x04\\x04>')\n"
+        "time.sleep(0.4)\nprint('more')",
+        # The raw banner right after an end: no Ctrl-A was sent, so it answers nothing.
+        "import sys, time\nsys.stdout.write('\\x04\\x04>raw REPL; CTRL-B to exit\\r\\n>')\n"
+        "time.sleep(0.4)\nprint('more')",
+        # A 0x04 first, then the short answer and the banner after an end: confirmed.
+        "import sys, time\nsys.stdout.write('\\x04\\x04>')\ntime.sleep(0.2)\n"
+        "sys.stdout.write('\\x04\\x04>OK\\x04\\x04>')\ntime.sleep(0.4)\nprint('more')",
+    ],
+)
+def test_output_holding_the_short_answer_ends_where_it_ends(repl: RawRepl, code: str) -> None:
+    out, result = run(repl, code)
+    assert result.error == ""
+    assert out.endswith(b"more\n") and out.count(b"more") == 1, out
+    out, result = run(repl, "print(3)")
+    assert (out, result.error) == (b"3\n", "")
+
+
+def feed_all(ends: RunEnd, *pieces: bytes) -> bool:
+    done = False
+    for piece in pieces:
+        done = ends.feed(piece)
+    return done
+
+
+def test_short_answer_without_doubt_ends_at_once() -> None:
+    probes: list[bytes] = []
+    out: list[bytes] = []
+    ends = RunEnd(out.append, None, probes.append, probed=True, short=True)
+    assert not ends.feed(b"hi\r\n\x04\x04>OK\x04")  # cut short: wait for the rest
+    assert ends.feed(b"\x04>")
+    ends.flush()
+    assert (b"".join(out), ends.after, probes, ends.probes_pending) == (b"hi\r\n", b">", [], 0)
+
+
+def test_a_thread_printing_before_the_short_answer_keeps_its_output() -> None:
+    out: list[bytes] = []
+    ends = RunEnd(out.append, None, lambda _: None, probed=True, short=True)
+    assert ends.feed(b"1\r\n\x04\x04>tick\r\nOK\x04\x04>")
+    ends.flush()
+    assert (b"".join(out), ends.after) == (b"1\r\n", b">tick\r\n")
+
+
+def test_a_printed_eot_is_confirmed_by_the_banner() -> None:
+    probes: list[bytes] = []
+    out: list[bytes] = []
+    ends = RunEnd(out.append, None, probes.append, probed=True, short=True)
+    assert not ends.feed(b"a\x04b\r\n\x04\x04>" + SHORT_ANSWER)
+    assert probes == [b"\x01"]  # a Ctrl-A: the banner must follow the short answer
+    assert not ends.feed(b"more")  # it did not: the program printed that, and goes on
+    assert not ends.feed(b"\r\n\x04\x04>" + SHORT_ANSWER + PROBE_ANSWER[:5])
+    assert ends.feed(PROBE_ANSWER[5:])
+    ends.flush()
+    shown = b"".join(out)
+    assert shown == b"a\x04b\r\n\x04\x04>" + SHORT_ANSWER + b"more\r\n", shown
+    assert (probes, ends.probes_pending) == ([b"\x01"], 0)
+
+
+def test_an_error_message_holding_eot_is_confirmed() -> None:
+    probes: list[bytes] = []
+    out: list[bytes] = []
+    ends = RunEnd(out.append, None, probes.append, probed=True, short=True)
+    tb = b"Traceback (most recent call last):\r\nValueError: x\x04>y\r\n"
+    assert not feed_all(ends, b"\x04" + tb + b"\x04>" + SHORT_ANSWER)
+    assert probes == [b"\x01"]
+    assert ends.feed(PROBE_ANSWER)
+    assert ends.error == tb
