@@ -12,6 +12,7 @@ from test_silent_end import WireLog, run
 
 from mpkernel.board.repl.rawrepl import RAW_BANNER, RawRepl
 from mpkernel.board.repl.run_end import PROBE_ANSWER, SHORT_ANSWER, SHORT_PROBE, RunEnd
+from mpkernel.board.session import Board
 from mpkernel.board.virtual.board import VirtualBoard
 
 
@@ -120,3 +121,20 @@ def test_an_error_message_holding_eot_is_confirmed() -> None:
     assert probes == [b"\x01"]
     assert ends.feed(PROBE_ANSWER)
     assert ends.error == tb
+
+
+def test_a_last_print_goes_as_it_is_and_keeps_the_last_value(tmp_path) -> None:
+    """A cell ending in print(...) travels as typed (no value wrapper: 75 bytes less), and
+    `_` keeps the last value shown, as in IPython and the board's own REPL."""
+    with VirtualBoard(root=tmp_path) as vb:
+        transport = WireLog(vb.port)
+        board = Board(transport)
+        board.repl.enter()
+        shown: list[str] = []
+        assert board.run_cell("41 + 1", shown.append).value == "42"
+        transport.sent.clear()
+        result = board.run_cell("print('x')", shown.append)
+        assert (result.value, shown[-1], result.ename) == (None, "x\n", "")
+        assert transport.sent == b"print('x')\x04" + SHORT_PROBE
+        assert board.run_cell("_", shown.append).value == "42"
+        transport.close()

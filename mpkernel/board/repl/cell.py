@@ -117,7 +117,10 @@ def prepare(code: str) -> tuple[str, bool]:
     The code is cleaned first (see `clean`; CellRefused if it cannot be sent). Like IPython
     and the board's own REPL, a cell whose last statement is an expression shows its value
     (unless it ends with ';'); the value is also kept in `_` on the board. Line numbers are
-    preserved, so the board's tracebacks point at the user's lines.
+    preserved, so the board's tracebacks point at the user's lines. A last `print(...)`
+    goes as it is: its value is None, which neither shows nor replaces `_` (as in IPython
+    and the board's REPL), and the wrapper would cost some 75 bytes on the wire (6.5 ms at
+    115200 baud), more than the cell itself.
     """
     code = clean(code)
     try:
@@ -127,6 +130,8 @@ def prepare(code: str) -> tuple[str, bool]:
     if not tree.body or not isinstance(tree.body[-1], ast.Expr):
         return code, False
     node = tree.body[-1]
+    if _prints(node.value):
+        return code, False
     # Lines as the parser counts them: str.splitlines() would also split at form feeds etc.
     lines = code.split("\n")
     lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
@@ -142,6 +147,13 @@ def prepare(code: str) -> tuple[str, bool]:
         f"if _ is not None:print({RESULT_MARK!r},repr(_),sep='',end='')\n"
     )
     return shown, True
+
+
+def _prints(expr: ast.expr) -> bool:
+    """Whether the expression is a call of `print` (whose value is None)."""
+    return (
+        isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "print"
+    )
 
 
 def _byte_to_char(line: str, byte_col: int) -> int:
