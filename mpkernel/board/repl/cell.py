@@ -7,6 +7,7 @@ import contextlib
 import io
 import re
 import tokenize
+from functools import lru_cache
 
 from ...errors import UsageError
 
@@ -111,6 +112,7 @@ def _prefix(literal: str) -> str:
     return literal[: min(i for i in (literal.find("'"), literal.find('"'), len(literal)) if i >= 0)]
 
 
+@lru_cache(maxsize=64)  # a cell run again (a loop over cells, a re-run) is parsed once
 def prepare(code: str) -> tuple[str, bool]:
     """Return (code to send, whether it ends by printing a value after RESULT_MARK).
 
