@@ -133,8 +133,31 @@ def test_a_last_print_goes_as_it_is_and_keeps_the_last_value(tmp_path) -> None:
         shown: list[str] = []
         assert board.run_cell("41 + 1", shown.append).value == "42"
         transport.sent.clear()
+        shown.clear()
         result = board.run_cell("print('x')", shown.append)
-        assert (result.value, shown[-1], result.ename) == (None, "x\n", "")
+        assert (result.value, "".join(shown), result.ename) == (None, "x\n", "")
         assert transport.sent == b"print('x')\x04" + SHORT_PROBE
         assert board.run_cell("_", shown.append).value == "42"
         transport.close()
+
+
+def test_a_short_cell_goes_in_one_write_to_old_firmware_on_a_tiny_heap(
+    microbit_port: str,
+) -> None:
+    """The micro:bit (MicroPython 1.9, no raw-paste, a tiny heap): a cell shorter than
+    SAFE_BURST goes as it is, not staged and verified in two round trips."""
+    transport = WireLog(microbit_port)
+    board = Board(transport)
+    try:
+        board.repl.enter()
+        assert board.probe().tiny
+        shown: list[str] = []
+        assert board.run_cell("x = 6 * 7", shown.append).ename == ""
+        transport.sent.clear()
+        shown.clear()
+        result = board.run_cell("print(x)", shown.append)
+        assert (result.ename, "".join(shown)) == ("", "42\n")
+        assert transport.sent == b"print(x)\x04" + SHORT_PROBE
+        assert board.repl.raw_paste is False
+    finally:
+        board.close()

@@ -496,7 +496,10 @@ class RawRepl:
         if probe and self.intercept is None:
             probe = SHORT_PROBE
         self._short = probe == SHORT_PROBE
-        small = self.small_code if self.raw_paste else min(self.small_code, SAFE_BURST)
+        if self.raw_paste is False:
+            small = SAFE_BURST  # no paste to stream into: a burst this short is safe and lean
+        else:
+            small = self.small_code if self.raw_paste else min(self.small_code, SAFE_BURST)
         self._legacy_run = 0
         if len(code) < small:
             self.transport.write(code + CTRL_D + probe)
