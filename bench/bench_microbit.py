@@ -1,7 +1,7 @@
 """The BBC micro:bit's MicroPython 1.9.2 under QEMU (tests/microbit.py): a trivial cell and a
 4 KB cell through mpkernel (Board.run_cell: verified delivery), against the bare raw REPL
 and pyboard.py's way for firmware without raw-paste (32-byte slices, 20 ms pauses), in
-the same run. Prints min/median/max seconds.
+the same run. Prints min/median/max milliseconds.
 
     .venv/bin/python bench/bench_microbit.py [--runs 7]
 """
@@ -68,7 +68,8 @@ def timed(runs: int, step: Callable[[], object], reset: Callable[[], object]) ->
         except (TimeoutError, AssertionError):
             return "the board stopped answering (or ran out of memory)"
         times.append(time.perf_counter() - start)
-    return f"min {min(times):.3f}  median {statistics.median(times):.3f}  max {max(times):.3f} s"
+    ms = [t * 1000 for t in times]
+    return f"min {min(ms):.2f}  median {statistics.median(ms):.2f}  max {max(ms):.2f} ms"
 
 
 def main() -> None:
