@@ -1,6 +1,7 @@
 """WebREPL over a slow link: file rates and cell round trips, mpkernel against webrepl_cli.
 
-Run: `.venv/bin/python bench/bench_webrepl.py [--kb 64] [--rate 250000] [--delays 0,10,50]`.
+Run: `.venv/bin/python bench/bench_webrepl.py [--kb 64] [--rate 250000] [--delays 0,10,50]`
+(`--cells`: only the engine's cells against the bare raw REPL).
 A WebREPL server (tests/webrepl_server.py: the firmware's protocol in front of a unix-port
 MicroPython) sits behind bench/relay.py, which adds a one-way delay and caps each direction
 at `rate` bytes/s. A kernel, started as Jupyter starts it, connects through the relay with
@@ -252,7 +253,16 @@ def main() -> None:
     parser.add_argument("--delays", default="0,10,50", help="one-way delays, ms")
     parser.add_argument("--runs", type=int, default=30, help="trivial cells per delay")
     parser.add_argument("--repeat", type=int, default=5, help="transfers per file and delay")
+    parser.add_argument(
+        "--cells",
+        action="store_true",
+        help="only the engine's cells (run_cell, in-process) against the bare raw REPL",
+    )
     args = parser.parse_args()
+    if args.cells:
+        for delay_ms in (float(d) for d in args.delays.split(",")):
+            engine_cells(delay_ms, args.rate, args.runs)
+        return
     size = args.kb * 1024
     samples = {"binary": random.Random(19).randbytes(size), "text": python_source(size)}
     rate = args.rate
@@ -275,6 +285,39 @@ def main() -> None:
             kernel.close()
             server.stop()
         nagle(work, args.runs)
+
+
+def engine_cells(delay_ms: float, rate: float, runs: int) -> None:
+    """mpkernel's engine (Board.run_cell) against the bare raw REPL, same link (issue 28)."""
+    from mpkernel.board.session import Board
+
+    rtt = 2 * delay_ms / 1000
+    with tempfile.TemporaryDirectory() as tmp:
+        server = WebReplServer(Path(tmp) / "board", password=PASSWORD)
+        relay = RelayProcess(server.port, delay_ms / 1000, rate)
+        try:
+            board = Board.open(relay.url, password=PASSWORD)
+            rows = {
+                code: timings(lambda c=code: board.run_cell(c, lambda _: None), runs)
+                for code in ("x = 1", "print(1)")
+            }
+            board.close()
+            deadline = time.monotonic() + 5
+            while server.client is not None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            peer = WebreplCli(url=relay.url)
+            try:
+                bare = peer.cell_s(runs)
+            finally:
+                peer.close()
+        finally:
+            relay.close()
+            server.stop()
+    print(f"one-way delay {delay_ms:g} ms, {runs} cells each, min / median / max:")
+    print(f"  bare raw REPL 'x = 1'      {trips(bare, rtt)}")
+    for code, seconds in rows.items():
+        ratio = statistics.median(seconds) / statistics.median(bare)
+        print(f"  engine {code!r:19s} {trips(seconds, rtt)} ({ratio:.2f}x bare)")
 
 
 def nagle(work: Path, runs: int) -> None:
