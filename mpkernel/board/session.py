@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import codecs
 import contextlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,8 @@ class BoardExecError(ReplError):
 
 
 _MARK = RESULT_MARK.encode()
+#: How long boot.py and main.py may run after a hard reset before a Ctrl-C stops them.
+BOOT_WAIT = 3.0
 NO_STDIN_MESSAGE = (
     "The board asked for input, but this frontend has no stdin (nbclient, papermill, "
     "nbconvert): set the value in the cell instead of reading it."
@@ -393,9 +394,12 @@ class Board:
             with contextlib.suppress(BoardError):
                 self.repl.send(b"import machine\nmachine.reset()\n")
         self.repl.in_raw = False  # the board restarts in its friendly REPL
+        seen = b""
         if not self.transport.reopen(hard=True):
-            time.sleep(0.3)  # let the chip restart and start printing before we interrupt it
-        seen = self.repl.enter(timeout=8.0)
+            # boot.py and main.py run to their end (the friendly prompt) before the Ctrl-C
+            # that enters the raw REPL; a main.py that runs on is interrupted after BOOT_WAIT.
+            seen = self.repl.read_until_prompt(BOOT_WAIT)
+        seen += self.repl.enter(timeout=8.0)
         self.remount()
         return boot_output(seen)
 

@@ -25,6 +25,7 @@ CTRL_D = b"\x04"  # end of code; soft reset at an empty raw prompt
 RAW_PASTE_ASK = b"\x05A\x01"  # ask for raw-paste mode
 RAW_BANNER = b"raw REPL; CTRL-B to exit"
 FRIENDLY_READY = b"for more information."
+FRIENDLY_PROMPT = b">>> "
 SOFT_REBOOT = b"soft reboot"
 #: Without raw-paste, nothing tells how fast the board takes code, and a UART without flow
 #: control drops what overflows its receive buffer (64 bytes on some boards) while the board
@@ -154,6 +155,14 @@ class RawRepl:
             if left <= 0:
                 raise TimeoutError(bytes(buf))
             buf += self._read(min(left, 0.1))
+
+    def read_until_prompt(self, timeout: float) -> bytes:
+        """What the board prints until its friendly prompt (a board starting up runs boot.py
+        and main.py, then prompts), or all it printed in `timeout` seconds."""
+        try:
+            return self.read_until(FRIENDLY_PROMPT, timeout)
+        except TimeoutError as exc:
+            return bytes(exc.args[0])
 
     # -- entering and leaving ----------------------------------------------------
 

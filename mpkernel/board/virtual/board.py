@@ -334,6 +334,8 @@ class Relay:
         if cmd == "reset":  # machine.reset(): as the reset button, at once
             self.press_reset()
             return "ok"
+        if cmd == "started":  # whether the board is past its firmware's start-up (boot.py runs)
+            return "ok" if not self.reset_button and not self.setting_up() else "ok starting"
         return "error unknown request"
 
     def inside(self, path: str) -> bool:
@@ -597,6 +599,17 @@ class VirtualBoard:
         """Hard reset: restart MicroPython, running boot.py and main.py."""
         if self.alive:
             self._proc.send_signal(signal.SIGUSR1)
+
+    def reset_and_wait(self, timeout: float = READY_TIMEOUT + 5.0) -> None:
+        """Hard reset, and return once the board is past its firmware's start-up (boot.py
+        runs), or after `timeout`: how long that start-up takes depends on this computer's
+        load, which a real board's firmware does not, so a Ctrl-C the kernel sends after a
+        reset must not be timed from the button press."""
+        if self.ask("reset", timeout) != "ok":
+            return  # the board's process is gone (or stuck): nothing to wait for
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.ask("started") == "ok starting":
+            time.sleep(0.02)
 
     def stop(self) -> None:
         if self in VirtualBoard._kept:
