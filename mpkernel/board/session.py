@@ -19,7 +19,14 @@ from .links.virtual_link import VirtualTransport
 from .links.webrepl import WebReplTransport, is_webrepl_url
 from .mount import MOUNT_POINT, MountServer, install, stop_serving, uninstall
 from .repl.cell import RESULT_MARK, prepare
-from .repl.rawrepl import SMALL_CODE, ExecResult, RawRepl, ReplError, ResetSinceLastRun
+from .repl.rawrepl import (
+    HELPER_SILENCE,
+    SMALL_CODE,
+    ExecResult,
+    RawRepl,
+    ReplError,
+    ResetSinceLastRun,
+)
 from .repl.run_end import partial_start
 from .repl.stdin_relay import StdinRelay, may_read_stdin, rewrite
 from .virtual.board import SIM_DIR
@@ -290,9 +297,10 @@ class Board:
             self.exec_capture(helper("stdin"))
 
     def exec_capture(self, code: str) -> str:
-        """Run helper code and return what it printed; raise BoardExecError if it failed."""
+        """Run helper code and return what it printed; raise BoardExecError if it failed,
+        ReplError if the board stops answering for HELPER_SILENCE seconds."""
         out = bytearray()
-        res = self.repl.exec(code, out.extend)
+        res = self.repl.exec(code, out.extend, silence=HELPER_SILENCE)
         if res.interrupted:
             raise KeyboardInterrupt  # the stop button, not the helper's own failure
         if res.error:

@@ -62,6 +62,10 @@ _PIECES_KEPT = b"if _mpk_cf:\n _mpk_cf.close()\n_mpk_cf=None\n" + _COLLECT
 SMALL_CODE = 254
 #: Seconds for the board's `OK` to code it was sent (a board in its raw REPL answers at once).
 OK_TIMEOUT = 5.0
+#: Seconds a command of ours (a helper: file listing, get, put's end, hash...) may pass
+#: without a byte from the board (a slow chip hashing a large file takes a few) before the
+#: board counts as reset or hung. Never a user's cell, which may rightly be silent for long.
+HELPER_SILENCE = 30.0
 #: Bytes the raw REPL acts on while it receives code (Ctrl-A..Ctrl-E, and NUL, which some
 #: ports mangle): code holding one would be cut, ended early or run half.
 _RESERVED = re.compile(rb"[\x00-\x05]")
@@ -297,7 +301,8 @@ class RawRepl:
                 if stalled is not None:
                     self.in_raw = False
                     raise stalled
-                raise ReplError("The board stopped answering while receiving code.")
+                self.in_raw = False
+                raise board_stopped(timeout)
             buf += self._read(0.1)
         self._pending[:0] = buf[n:]
         return bytes(buf[:n])
@@ -415,6 +420,9 @@ class RawRepl:
             if stalled is not None:
                 self.in_raw = False
                 raise stalled from None
+            if not exc.args[0]:
+                self.in_raw = False
+                raise board_stopped(OK_TIMEOUT) from None
             raise ReplError(
                 f"The board did not accept the code (it answered {exc.args[0][:60]!r})."
             ) from None
@@ -499,8 +507,10 @@ class RawRepl:
         code: str | bytes,
         on_output: Callable[[bytes], None],
         interrupt_grace: float = 2.0,
+        silence: float | None = None,
     ) -> ExecResult:
-        """Run code, passing stdout bytes to `on_output` as they arrive.
+        """Run code, passing stdout bytes to `on_output` as they arrive (`silence`: see
+        follow).
 
         A KeyboardInterrupt (the kernel's stop button) while waiting sends Ctrl-C to the
         board and keeps reading until the board reports its own KeyboardInterrupt.
@@ -512,7 +522,7 @@ class RawRepl:
             self.send(code)
         except KeyboardInterrupt:
             interrupted = True
-        return self.follow(on_output, interrupt_grace, interrupted)
+        return self.follow(on_output, interrupt_grace, interrupted, silence)
 
     def follow(
         self,
@@ -573,10 +583,7 @@ class RawRepl:
                 ends.idle()
                 if silence is not None and time.monotonic() - heard > silence:
                     self.in_raw = False
-                    raise ReplError(
-                        f"The board stopped answering (nothing for {silence:.0f} s): it reset "
-                        "or hangs. Run %reset --hard (or press its reset button), then %connect."
-                    )
+                    raise board_stopped(silence)
                 if deadline is not None and time.monotonic() > deadline:
                     if interrupts >= 2:
                         self.in_raw = False
@@ -641,6 +648,14 @@ class RawRepl:
                     got += exc.args[0]
                     self.in_raw = False
             result.reset_output = reset_output(got)
+
+
+def board_stopped(seconds: float) -> ReplError:
+    """The one line for a board that sent nothing while a command of ours waited."""
+    return ReplError(
+        f"The board stopped answering (nothing for {seconds:.0f} s): it reset or hangs. "
+        "Run %reset --hard (or press its reset button), then %connect."
+    )
 
 
 def reset_output(seen: bytes) -> bytes:
