@@ -123,6 +123,22 @@ def as_cell(code: str, r: Run) -> Any:
     return cell
 
 
+#: A cell's names: among them those board helpers once used as their own (and deleted), and
+#: the modules helpers import (a user's `os = 5` stays 5 after %ls).
+CELL_NAMES = (
+    "x, n, s, P, T, _f, _d, _i, _n, _a, os, sys, gc, io, hashlib, machine = "
+    "5, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16"
+)
+
+
+def cell_names_changed(kc: BlockingKernelClient) -> str:
+    """ "" when CELL_NAMES (set by a cell) still hold their values on the board, else what
+    the board says of them."""
+    names, values = CELL_NAMES.split(" = ")
+    r = run(kc, f"print({names})")
+    return "" if r.status == "ok" and r.stdout.split() == values.split(", ") else r.text
+
+
 def run(kc: BlockingKernelClient, code: str, timeout: float = 30, **kwargs: Any) -> Run:
     """Execute code and collect every iopub message until the kernel is idle again."""
     messages: list[dict[str, Any]] = []

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run
+from conftest import CELL_NAMES, cell_names_changed, run
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager, start_new_kernel
 from panel_client import PanelClient
@@ -136,10 +136,6 @@ def test_download_to_working_folder(panel: PanelClient, work: Path) -> None:
     assert not (work.parent / "outside.bin").exists()
 
 
-#: A cell's names, among them those the board helpers used (and deleted) as their own.
-NAMES = "x, n, s, P, T, _f, _d, _i, _n, _a = 5, 1, 2, 3, 4, 6, 7, 8, 9, 10"
-
-
 def test_panel_requests_keep_the_cells_globals(panel: PanelClient, kc: BlockingKernelClient):
     """A panel request is not a cell: it leaves the names cells defined on the board alone."""
     panel.ok("write", path="kept.txt", text="kept\n")
@@ -150,11 +146,11 @@ def test_panel_requests_keep_the_cells_globals(panel: PanelClient, kc: BlockingK
         ("write", {"path": "kept2.txt", "text": "two\n"}), ("mkdir", {"path": "keptdir"}),
         ("rename", {"path": "kept2.txt", "to": "kept3.txt"}), ("delete", {"path": "kept3.txt"}),
     ]:  # fmt: skip
-        assert run(kc, NAMES).status == "ok"
+        assert run(kc, CELL_NAMES).status == "ok"
         panel.ok(op, **args)
-        r = run(kc, f"print({NAMES.split(' = ')[0]})")
-        if r.status != "ok" or r.stdout.split() != NAMES.split(" = ")[1].split(", "):
-            lost.append(f"{op}: {r.error or r.stdout}")
+        changed = cell_names_changed(kc)
+        if changed:
+            lost.append(f"{op}: {changed}")
     assert not lost, lost
 
 

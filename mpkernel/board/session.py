@@ -44,6 +44,9 @@ class BoardExecError(ReplError):
 
 
 _MARK = RESULT_MARK.encode()
+#: Free heap after a collection. Helper code binds no name of the user's (`gc`, `os`...):
+#: modules through __import__, or under a private `_mpk_` name deleted after.
+HEAP_FREE = "_mpk_g = __import__('gc')\n_mpk_g.collect()\nprint(_mpk_g.mem_free())\ndel _mpk_g"
 #: How long boot.py and main.py may run after a hard reset before a Ctrl-C stops them.
 BOOT_WAIT = 3.0
 NO_STDIN_MESSAGE = (
@@ -325,7 +328,7 @@ class Board:
 
     def free_heap(self) -> int:
         """Bytes of free heap on the board after a collection (gc.mem_free())."""
-        return int(self.exec_capture("import gc\ngc.collect()\nprint(gc.mem_free())").strip())
+        return int(self.exec_capture(HEAP_FREE).strip())
 
     # -- a folder of this computer mounted on the board ----------------------------------
 
@@ -364,7 +367,7 @@ class Board:
         if self.mount is None:
             return None
         if not path.startswith("/"):
-            cwd = self.exec_capture("import os\nprint(os.getcwd())").strip()
+            cwd = self.exec_capture("print(__import__('os').getcwd())").strip()
             path = cwd.rstrip("/") + "/" + path
         if path == MOUNT_POINT or path.startswith(MOUNT_POINT + "/"):
             return path[len(MOUNT_POINT) :] or "/"

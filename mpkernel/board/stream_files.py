@@ -36,7 +36,9 @@ DEFLATE_WBITS = 10  # a 1 KB window: affordable on an ESP8266
 DEFLATE_HEAP = 16_000  # inflating needs this much free heap
 TINY_CHUNK = 48  # bytes per exec in the per-chunk tier (a literal of <= 192 chars)
 #: The per-chunk tier's code: open (after a collection), one call per chunk, close.
-TINY_OPEN = "import gc\ngc.collect()\n_mpk_f = open({path!r}, {mode!r})\n{name} = _mpk_f.{method}"
+TINY_OPEN = (
+    "__import__('gc').collect()\n_mpk_f = open({path!r}, {mode!r})\n{name} = _mpk_f.{method}"
+)
 TINY_WRITE = "_w({chunk!r})"
 TINY_READ = f"print(_r({TINY_CHUNK}))"  # a bytes prints as its repr
 
@@ -206,7 +208,7 @@ class ChunkChannel(ReplChannel):
     def _close(self, name: str, report: str, remove: str | None = None) -> None:
         code = f"_mpk_f.close()\ndel _mpk_f, {name}"
         if remove is not None:
-            code += f"\nimport os\nos.remove({remove!r})"
+            code += f"\n__import__('os').remove({remove!r})"
         self.run(code, report)
 
     def send(

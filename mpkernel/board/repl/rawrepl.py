@@ -40,19 +40,19 @@ SAFE_BURST = 48
 LEGACY_PIECE = 256
 _LEGACY_VAR = b"_mpk_code"
 _LEGACY_RUN = b"exec(globals().pop('_mpk_code'))"
-_COLLECT = b"import gc\ngc.collect()\nprint(0)"
+_COLLECT = b"__import__('gc').collect()\nprint(0)"
 #: How a long cell's pieces are kept on the board (helpers/cell_pieces): in a file, or in
 #: RAM where no file can be written (the file of an attempt that ran out of room goes).
 #: A NameError for _mpk_cw: the helper is not (or no longer) defined.
 _INTO_FILE = b"_mpk_cw\n_mpk_ct=0\n_mpk_cl=0\n_mpk_cf=open('.mpk_cell','wb')\n" + _COLLECT
 _INTO_RAM = (
-    b"_mpk_cw\ntry:\n _mpk_cf.close()\n import os\n os.remove('.mpk_cell')\nexcept Exception:\n"
+    b"_mpk_cw\ntry:\n _mpk_cf.close()\n __import__('os').remove('.mpk_cell')\nexcept Exception:\n"
     b" pass\n_mpk_ct=0\n_mpk_cl=[]\n_mpk_cf=None\n" + _COLLECT
 )
 #: A delivery given up: its file closed, its pieces dropped.
 _DROP_PIECES = (
     b"try:\n _mpk_cf.close()\nexcept Exception:\n pass\n"
-    b"_mpk_cf=_mpk_cl=None\nimport gc\ngc.collect()"
+    b"_mpk_cf=_mpk_cl=None\n__import__('gc').collect()"
 )
 #: All pieces kept: the file is closed, and what the pieces left collected.
 _PIECES_KEPT = b"if _mpk_cf:\n _mpk_cf.close()\n_mpk_cf=None\n" + _COLLECT
