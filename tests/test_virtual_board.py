@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,6 +152,35 @@ def test_hard_reset_lets_boot_and_main_run_to_their_end(tmp_path: Path) -> None:
         assert board.exec_capture("print(6 * 7)").strip() == "42"
     finally:
         board.close()
+
+
+def test_board_folders_left_behind_are_swept(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A new virtual board removes the temp folders that boards of older versions (or killed
+    ones) left: this account's only, none in use (a process works in it), none just made,
+    never what a link in the temp folder points to."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    old, busy, fresh = (tmp_path / f"mpkernel-board-{n}" for n in ("old", "busy", "fresh"))
+    elsewhere = tmp_path / "elsewhere"
+    for folder in (old, busy, fresh, elsewhere):
+        folder.mkdir()
+        (folder / "main.py").write_text("print('kept?')\n")
+    (tmp_path / "mpkernel-board-link").symlink_to(elsewhere)
+    hour_ago = time.time() - 3600
+    for path in (old, busy, elsewhere):
+        os.utime(path, (hour_ago, hour_ago))
+    worker = subprocess.Popen(["sleep", "120"], cwd=busy)  # as a board's MicroPython in it
+    try:
+        with VirtualBoard() as vb:
+            deadline = time.monotonic() + 30
+            while old.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not old.exists()
+            assert vb.root.parent == tmp_path and vb.root.exists()
+            assert (busy / "main.py").exists() and (fresh / "main.py").exists()
+            assert (elsewhere / "main.py").exists()
+    finally:
+        worker.kill()
+        worker.wait()
 
 
 def test_webrepl_on_the_virtual_board(board_kernel, tmp_path: Path) -> None:

@@ -48,6 +48,8 @@ import tty
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from . import leftovers
+
 if TYPE_CHECKING:
     from .webrepl_server import WebReplServer
 
@@ -455,9 +457,11 @@ def main(argv: list[str] | None = None) -> int:
     die_with_parent(signal.SIGTERM)
     # A folder of its own (mode 0700, only this account), removed when the board stops,
     # with what it holds (webrepl_cfg.py has the WebREPL password); one given is kept.
-    root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="mpkernel-board-"))
+    root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix=leftovers.PREFIX))
     try:
         root.mkdir(parents=True, exist_ok=True)
+        # Held open while the board runs: another board's sweep sees the folder in use.
+        held = os.open(root, os.O_RDONLY)
         relay = Relay(root.resolve(), args.heap, args.legacy, args.hide, args.fs_size, args.flat)
     except BaseException:
         if not args.root:
@@ -468,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
         relay.kernel_control = socket.socket(fileno=args.control_fd)
     print(relay.port, flush=True)
     print(root.resolve(), flush=True)
+    if not args.root:  # folders that older or killed boards left behind
+        threading.Thread(target=leftovers.sweep, args=(root.resolve(),), daemon=True).start()
     try:
         relay.run()
     except (KeyboardInterrupt, SystemExit):
@@ -475,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         relay.stop_webrepl()
         relay.stop_child()
+        os.close(held)
         if not args.root:
             shutil.rmtree(root, ignore_errors=True)
     return 0
