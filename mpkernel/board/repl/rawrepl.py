@@ -49,9 +49,9 @@ _INTO_RAM = (
     b"_mpk_cw\ntry:\n _mpk_cf.close()\n __import__('os').remove('.mpk_cell')\nexcept Exception:\n"
     b" pass\n_mpk_ct=0\n_mpk_cl=[]\n_mpk_cf=None\n" + _COLLECT
 )
-#: A delivery given up: its file closed, its pieces dropped.
+#: A delivery given up: its file closed and removed, its pieces dropped.
 _DROP_PIECES = (
-    b"try:\n _mpk_cf.close()\nexcept Exception:\n pass\n"
+    b"try:\n _mpk_cf.close()\n __import__('os').remove('.mpk_cell')\nexcept Exception:\n pass\n"
     b"_mpk_cf=_mpk_cl=None\n__import__('gc').collect()"
 )
 #: All pieces kept: the file is closed, and what the pieces left collected.
@@ -131,6 +131,7 @@ class RawRepl:
         #: The size of the code sent last when it runs through exec() (see LEGACY_PACES), or 0.
         self._legacy_run = 0
         self._pace = 0  # index into LEGACY_PACES that delivered code intact last
+        self._pieces_cut = False  # the stop button cut a long cell's delivery short
         self._before_ok = b""  # printed by a running thread while the code went in
         #: Serves requests in the output of every run (a mounted folder). The first request
         #: of a run takes the probe queued behind its code from stdin (the board's side
@@ -342,9 +343,17 @@ class RawRepl:
             self._stage_all(code, size)
         except ReplError:
             # Close the file and drop the pieces kept so far: the board keeps no stale heap.
-            self.transport.write(_DROP_PIECES + CTRL_D)
-            self._legacy_answer()
+            self._drop_pieces()
             raise
+        except KeyboardInterrupt:
+            self._pieces_cut = True  # dropped once the board is back at its prompt (exec)
+            raise
+
+    def _drop_pieces(self) -> None:
+        """A delivery given up: the board drops its pieces and its staging file."""
+        self._pieces_cut = False
+        self.transport.write(_DROP_PIECES + CTRL_D)
+        self._legacy_answer()
 
     def _stage_all(self, code: bytes, size: int) -> None:
         for opening in (_INTO_FILE, _INTO_RAM):
@@ -522,7 +531,10 @@ class RawRepl:
             self.send(code)
         except KeyboardInterrupt:
             interrupted = True
-        return self.follow(on_output, interrupt_grace, interrupted, silence)
+        result = self.follow(on_output, interrupt_grace, interrupted, silence)
+        if self._pieces_cut and self.in_raw:  # the stop button cut a long cell's delivery
+            self._drop_pieces()
+        return result
 
     def follow(
         self,
