@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CELL_NAMES, cell_names_changed, connected_kernel, kernel_on_board, run
+from conftest import CELL_NAMES, cell_names_changed, kernel_on_board, run
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 ALL_BYTES = bytes(range(256))
 
 
-@pytest.fixture(scope="module")
-def board_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("board")
-
-
-@pytest.fixture(scope="module")
-def files_kernel(board_root: Path) -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
-    yield from connected_kernel(f"%connect virtual --root {board_root}")
-
-
 @pytest.fixture
-def fk(files_kernel: tuple[KernelManager, BlockingKernelClient]) -> BlockingKernelClient:
-    return files_kernel[1]
+def fk(rooted_kernel: tuple[KernelManager, BlockingKernelClient]) -> BlockingKernelClient:
+    return rooted_kernel[1]
 
 
 @pytest.fixture
