@@ -19,6 +19,8 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager, start_new_kernel
 from microbit import MicrobitUnavailable, qemu_microbit
 
+from mpkernel.board.links.serial_transport import SerialTransport
+from mpkernel.board.repl.rawrepl import ExecResult, RawRepl
 from mpkernel.board.virtual.board import VirtualBoard
 
 
@@ -123,6 +125,22 @@ def as_cell(code: str, r: Run) -> Any:
     return cell
 
 
+#: A cell's names: among them those board helpers once used as their own (and deleted), and
+#: the modules helpers import (a user's `os = 5` stays 5 after %ls).
+CELL_NAMES = (
+    "x, n, s, P, T, _f, _d, _i, _n, _a, os, sys, gc, io, hashlib, machine = "
+    "5, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16"
+)
+
+
+def cell_names_changed(kc: BlockingKernelClient) -> str:
+    """ "" when CELL_NAMES (set by a cell) still hold their values on the board, else what
+    the board says of them."""
+    names, values = CELL_NAMES.split(" = ")
+    r = run(kc, f"print({names})")
+    return "" if r.status == "ok" and r.stdout.split() == values.split(", ") else r.text
+
+
 def run(kc: BlockingKernelClient, code: str, timeout: float = 30, **kwargs: Any) -> Run:
     """Execute code and collect every iopub message until the kernel is idle again."""
     messages: list[dict[str, Any]] = []
@@ -197,6 +215,18 @@ def kc(kernel: tuple[KernelManager, BlockingKernelClient]) -> BlockingKernelClie
     return kernel[1]
 
 
+@pytest.fixture(scope="module")
+def board_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of a test module's virtual board (the board's `/`)."""
+    return tmp_path_factory.mktemp("board")
+
+
+@pytest.fixture(scope="module")
+def rooted_kernel(board_root: Path) -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
+    """A kernel connected to a virtual board on board_root, shared by a test module."""
+    yield from connected_kernel(f"%connect virtual --root {board_root}")
+
+
 @pytest.fixture
 def fresh_kernel() -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
     """A kernel of its own, not yet connected, for tests that break or restart things."""
@@ -212,6 +242,41 @@ def virtual_board(tmp_path: Path) -> Iterator[VirtualBoard]:
     board = VirtualBoard(root=tmp_path)
     yield board
     board.stop()
+
+
+class WireLog(SerialTransport):
+    """The real serial transport, keeping what crossed it (both ways)."""
+
+    def __init__(self, port: str) -> None:
+        super().__init__(port)
+        self.sent = bytearray()
+        self.received = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.sent += data
+        super().write(data)
+
+    def read(self, timeout: float) -> bytes:
+        data = super().read(timeout)
+        self.received += data
+        return data
+
+
+@pytest.fixture
+def repl(virtual_board: VirtualBoard) -> Iterator[RawRepl]:
+    """The raw REPL of the test's virtual board, in raw mode, over a WireLog."""
+    transport = WireLog(virtual_board.port)
+    r = RawRepl(transport)
+    r.enter()
+    yield r
+    transport.close()
+
+
+def run_raw(r: RawRepl, code: str) -> tuple[bytes, ExecResult]:
+    """Run code through the raw REPL: what it printed, and the run's result."""
+    out = bytearray()
+    result = r.exec(code, out.extend)
+    return bytes(out), result
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,11 @@ import pytest
 import serial
 from conftest import run, start_kernel
 
+from mpkernel.board import session, stream_files
+from mpkernel.board.filesystem import BoardFiles
 from mpkernel.board.session import Board
 from mpkernel.board.virtual.board import VirtualBoard
+from mpkernel.errors import BoardError
 
 
 def one_line_error(r, *needles: str) -> None:
@@ -328,3 +331,75 @@ def test_board_process_killed_between_cells(fresh_kernel) -> None:
     one_line_error(r, "reset since the last cell", "Run it again")
     assert run(kc, "print(2)").stdout == "2\n"
     assert run(kc, "'lost' in globals()").result == "False"
+
+
+#: The helpers' silence bound in these tests (30 s in use), so that they wait less.
+QUICK_SILENCE = 3.0
+
+
+@pytest.fixture
+def quick_silence(monkeypatch: pytest.MonkeyPatch) -> float:
+    monkeypatch.setattr(session, "HELPER_SILENCE", QUICK_SILENCE)
+    monkeypatch.setattr(stream_files, "HELPER_SILENCE", QUICK_SILENCE)
+    return QUICK_SILENCE
+
+
+def _board_process(board: Board) -> int:
+    """The MicroPython process behind a virtual board opened here (its relay's child)."""
+    relay = board.transport.virtual._proc.pid  # type: ignore[attr-defined]
+    for child in Path(f"/proc/{relay}/task/{relay}/children").read_text().split():
+        if b"micropython_unix" in Path(f"/proc/{child}/cmdline").read_bytes():
+            return int(child)
+    raise AssertionError("no board process")
+
+
+def _one_line_board_error(call, bound: float) -> str:  # type: ignore[no-untyped-def]
+    start = time.monotonic()
+    with pytest.raises(BoardError) as caught:
+        call()
+    assert time.monotonic() - start < bound, time.monotonic() - start
+    line = str(caught.value)
+    assert "\n" not in line and "Traceback" not in line, line
+    return line
+
+
+def test_a_board_that_hangs_mid_helper_is_one_line(tmp_path: Path, quick_silence: float) -> None:
+    """A board that takes a helper command (here the hash's, stuck opening a FIFO) and then
+    says nothing more: one line after the helpers' silence bound, never a wait forever."""
+    os.mkfifo(tmp_path / "stuck")
+    board = Board.open("virtual", root=tmp_path)
+    try:
+        files = BoardFiles(board)
+        line = _one_line_board_error(lambda: files.sha256("stuck"), quick_silence + 10)
+        assert "stopped answering" in line and "%reset --hard" in line, line
+        assert not board.repl.in_raw  # what the board sends later is never taken as an answer
+    finally:
+        board.close(leave=False)
+
+
+@pytest.mark.parametrize("op", ["get", "put", "ls"])
+def test_a_board_stopped_mid_helper_is_one_line(
+    tmp_path: Path, quick_silence: float, op: str
+) -> None:
+    """A board stopped (SIGSTOP: it takes and sends nothing more, as a board whose chip
+    hangs behind a live USB adapter) while a helper runs: one line, in bounded time."""
+    (tmp_path / "big.bin").write_bytes(os.urandom(200_000))
+    board = Board.open("virtual", root=tmp_path)
+    child = _board_process(board)
+    files = BoardFiles(board)
+
+    def stop(*_: object) -> None:
+        os.kill(child, signal.SIGSTOP)
+
+    calls = {
+        "get": lambda: files.get("big.bin", progress=stop),
+        "put": lambda: files.put(os.urandom(200_000), "new.bin", progress=stop),
+        "ls": lambda: (stop(), files.ls("/")),
+    }
+    try:
+        # Each wait of a transfer has its deadline (10 s per frame), the end the silence bound.
+        line = _one_line_board_error(calls[op], quick_silence + 30)
+        assert "stopped answering" in line and "%reset --hard" in line, line
+    finally:
+        os.kill(child, signal.SIGKILL)
+        board.close(leave=False)

@@ -17,6 +17,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 CELLS = int(os.environ.get("MPKERNEL_FUZZ_CELLS", "120"))
+#: Each cell's own waits have deadlines (a cell 60 s, its check 30 s). The whole test, all
+#: CELLS of them, gets a deadline that grows with their number: 0.2 s a cell here when the
+#: machine is quiet, ten times that when it is busy, where the suite's 120 s for one test
+#: ran out although every cell matched.
+SECONDS_PER_CELL = 5
 COUNTS: Counter[str] = Counter()
 
 
@@ -62,6 +67,7 @@ cells = st.tuples(
 )
 
 
+@pytest.mark.timeout(60 + SECONDS_PER_CELL * CELLS)
 @settings(
     max_examples=CELLS,
     deadline=None,

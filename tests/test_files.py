@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import connected_kernel, kernel_on_board, run
+from conftest import CELL_NAMES, cell_names_changed, kernel_on_board, run
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 ALL_BYTES = bytes(range(256))
 
 
-@pytest.fixture(scope="module")
-def board_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("board")
-
-
-@pytest.fixture(scope="module")
-def files_kernel(board_root: Path) -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
-    yield from connected_kernel(f"%connect virtual --root {board_root}")
-
-
 @pytest.fixture
-def fk(files_kernel: tuple[KernelManager, BlockingKernelClient]) -> BlockingKernelClient:
-    return files_kernel[1]
+def fk(rooted_kernel: tuple[KernelManager, BlockingKernelClient]) -> BlockingKernelClient:
+    return rooted_kernel[1]
 
 
 @pytest.fixture
@@ -130,15 +119,6 @@ def test_listing_and_shell_like_magics(fk: BlockingKernelClient, board_root: Pat
     assert "free of" in ok(run(fk, "%df"))
 
 
-#: A cell's names, among them those the board helpers used (and deleted) as their own.
-NAMES = "x, n, s, P, T, _f, _d, _i, _n, _a = 5, 1, 2, 3, 4, 6, 7, 8, 9, 10"
-
-
-def names_kept(kc: BlockingKernelClient) -> bool:
-    r = run(kc, f"print({NAMES.split(' = ')[0]})")
-    return r.status == "ok" and r.stdout.split() == NAMES.split(" = ")[1].split(", ")
-
-
 def test_file_magics_keep_the_cells_globals(fk: BlockingKernelClient, here: Path) -> None:
     """A file magic is not the cell's code: the names cells defined stay as they were."""
     (here / "k.txt").write_text("kept\n")
@@ -147,10 +127,10 @@ def test_file_magics_keep_the_cells_globals(fk: BlockingKernelClient, here: Path
         "%ls", "%ls -l -r", "%tree", f"%put {here / 'k.txt'} k.txt", "%cat k.txt",
         f"%get k.txt {here / 'k2.txt'}", "%mv k.txt k3.txt", "%rm k3.txt", "%df",
     ]:  # fmt: skip
-        ok(run(fk, NAMES))
+        ok(run(fk, CELL_NAMES))
         ok(run(fk, line))
-        if not names_kept(fk):
-            lost.append(line)
+        if cell_names_changed(fk):
+            lost.append(f"{line}: {cell_names_changed(fk)}")
     assert not lost, lost
 
 
@@ -264,11 +244,11 @@ def test_tiny_board_without_hashlib_binascii_or_ilistdir(tmp_path: Path) -> None
         assert "verified by adler32" in ok(run(kc, f"%get t.bin {tmp_path / 'back.bin'}"))
         assert (tmp_path / "back.bin").read_bytes() == data
         assert "t.bin" in ok(run(kc, "%ls -l"))
-        ok(run(kc, NAMES))  # the one-exec-per-piece tier and the tiny board's listing too
+        ok(run(kc, CELL_NAMES))  # the one-exec-per-piece tier and the tiny board's listing too
         ok(run(kc, f"%put {tmp_path / 't.bin'} t2.bin"))
         ok(run(kc, f"%get t2.bin {tmp_path / 'back2.bin'}"))
         ok(run(kc, "%ls"))
-        assert names_kept(kc)
+        assert not cell_names_changed(kc)
 
 
 def test_digest_helper_matches_host(fk: BlockingKernelClient, here: Path, board_root: Path) -> None:

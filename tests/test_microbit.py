@@ -5,6 +5,7 @@ QEMU (tests/microbit.py: no raw-paste, no sys.stdin, a flat filesystem without o
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -222,6 +223,22 @@ def test_soft_reset(mb: BlockingKernelClient) -> None:
     assert run(mb, "print(4)").stdout == "4\n"
 
 
+def test_a_long_cell_stopped_while_it_travels_leaves_no_staging_file(
+    microbit: tuple[KernelManager, BlockingKernelClient], mb: BlockingKernelClient
+) -> None:
+    """The stop button while a long cell's pieces travel (or once it runs: either way) leaves
+    no staging file among the user's files, and the board runs the next cell."""
+    km, kc = microbit
+    code = CELLS["lesson"](6 * 1024, 1)
+    for delay in (0.3, 1.0, 2.0):  # early in the delivery, later, or once the cell runs
+        timer = threading.Timer(delay, km.interrupt_kernel)
+        timer.start()
+        run(kc, code, timeout=120)
+        timer.join()
+        assert run(kc, "print(5)").stdout == "5\n"
+        assert run(kc, "import os\nos.listdir()").result == "[]", delay
+
+
 def test_a_cell_too_big_for_the_heap_gets_the_boards_memory_error(
     mb: BlockingKernelClient,
 ) -> None:
@@ -234,6 +251,7 @@ def test_a_cell_too_big_for_the_heap_gets_the_boards_memory_error(
     assert said and abs(int(said.group(1)) - len(code)) < 200, r.reply["evalue"]
     assert "losing bytes" not in r.text + r.reply["evalue"]
     assert run(mb, "print(3)").stdout == "3\n"
+    assert run(mb, "import os\nos.listdir()").result == "[]"  # no staging file left
 
 
 def test_a_lost_byte_is_resent_never_run(microbit_port: str, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import mip_index
 import pytest
-from conftest import connected_kernel, run, start_kernel
+from conftest import run, start_kernel
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
@@ -27,19 +27,9 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[mip_index.Index]
         yield served
 
 
-@pytest.fixture(scope="module")
-def board_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("board")
-
-
-@pytest.fixture(scope="module")
-def mip_kernel(board_root: Path) -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
-    yield from connected_kernel(f"%connect virtual --root {board_root}")
-
-
 @pytest.fixture
-def kc(mip_kernel: tuple[KernelManager, BlockingKernelClient]) -> BlockingKernelClient:
-    return mip_kernel[1]
+def kc(rooted_kernel: tuple[KernelManager, BlockingKernelClient]) -> BlockingKernelClient:
+    return rooted_kernel[1]
 
 
 def ok(r) -> str:
@@ -304,9 +294,9 @@ def kernel_rss(km: KernelManager) -> int:
 
 
 def test_an_endless_file_stops_at_the_boards_free_flash(
-    mip_kernel: tuple[KernelManager, BlockingKernelClient], hostile: str, board_root: Path
+    rooted_kernel: tuple[KernelManager, BlockingKernelClient], hostile: str, board_root: Path
 ) -> None:
-    km, kc = mip_kernel
+    km, kc = rooted_kernel
     before = kernel_rss(km)
     message = failed(run(kc, f"%mip install {hostile}/endless.py --target endless", timeout=120))
     assert "endless.py is bigger than" in message and "(the board's free flash)" in message

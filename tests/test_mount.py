@@ -21,11 +21,6 @@ ALL_BYTES = bytes(range(256))
 
 
 @pytest.fixture(scope="module")
-def board_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("board")
-
-
-@pytest.fixture(scope="module")
 def mounted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("host")
     (folder / "sensor.py").write_text("READING = 21\n\ndef double(x):\n    return 2 * x\n")

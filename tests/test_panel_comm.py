@@ -10,15 +10,19 @@ import os
 import random
 import re
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run
+from conftest import CELL_NAMES, cell_names_changed, run
+from inprocess import InProcess
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager, start_new_kernel
 from panel_client import PanelClient
+
+from mpkernel.extension.channel import LOCK_WAIT, BoardChannel
 
 #: A board-side `os` that reports 8 KB free (64 KB total) and is otherwise the real one.
 SMALL_FS_OS = """\
@@ -136,10 +140,6 @@ def test_download_to_working_folder(panel: PanelClient, work: Path) -> None:
     assert not (work.parent / "outside.bin").exists()
 
 
-#: A cell's names, among them those the board helpers used (and deleted) as their own.
-NAMES = "x, n, s, P, T, _f, _d, _i, _n, _a = 5, 1, 2, 3, 4, 6, 7, 8, 9, 10"
-
-
 def test_panel_requests_keep_the_cells_globals(panel: PanelClient, kc: BlockingKernelClient):
     """A panel request is not a cell: it leaves the names cells defined on the board alone."""
     panel.ok("write", path="kept.txt", text="kept\n")
@@ -150,11 +150,11 @@ def test_panel_requests_keep_the_cells_globals(panel: PanelClient, kc: BlockingK
         ("write", {"path": "kept2.txt", "text": "two\n"}), ("mkdir", {"path": "keptdir"}),
         ("rename", {"path": "kept2.txt", "to": "kept3.txt"}), ("delete", {"path": "kept3.txt"}),
     ]:  # fmt: skip
-        assert run(kc, NAMES).status == "ok"
+        assert run(kc, CELL_NAMES).status == "ok"
         panel.ok(op, **args)
-        r = run(kc, f"print({NAMES.split(' = ')[0]})")
-        if r.status != "ok" or r.stdout.split() != NAMES.split(" = ")[1].split(", "):
-            lost.append(f"{op}: {r.error or r.stdout}")
+        changed = cell_names_changed(kc)
+        if changed:
+            lost.append(f"{op}: {changed}")
     assert not lost, lost
 
 
@@ -446,3 +446,59 @@ def test_200_random_requests_among_cells_are_all_answered_with_the_link_in_step(
                 assert shell["content"]["status"] == "ok", shell["content"]
                 break
     assert board_says(kc, "print(6 * 7)") == "42"  # the next cell runs as itself
+
+
+class SentComm:
+    """A comm whose replies are kept (the in-process channel's other end)."""
+
+    comm_id = "in-process"
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    def send(self, data: dict) -> None:
+        self.sent.append(data)
+
+
+def test_a_request_waits_for_the_idle_readers_slow_read(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The idle reader holds the board lock for one read; on a busy machine that read can take
+    longer than a request's LOCK_WAIT. The request then waits for the read to end (an upload
+    dropped on the panel used to fail with "The board is busy"); anything else holding the
+    lock longer still gets "busy"."""
+    surface = InProcess()
+    surface.connect_virtual(tmp_path / "board")
+    idle = surface.connection.idle
+    read = idle._read
+    in_slow_read = threading.Event()
+
+    def slow_read() -> bytes:
+        if not in_slow_read.is_set():
+            in_slow_read.set()
+            time.sleep(LOCK_WAIT + 1.5)  # this one read, as a starved thread does it
+        return read()
+
+    monkeypatch.setattr(idle, "_read", slow_read)
+    channel, comm = BoardChannel(surface), SentComm()
+    try:
+        idle.start()
+        assert in_slow_read.wait(30)
+        channel._request(comm, {"content": {"data": {"id": 1, "op": "ls"}}})
+        assert comm.sent[-1]["id"] == 1 and comm.sent[-1]["ok"], comm.sent[-1]
+
+        held, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with surface.board_lock:
+                held.set()
+                release.wait(30)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert held.wait(30)
+        channel._request(comm, {"content": {"data": {"id": 2, "op": "ls"}}})
+        release.set()
+        holder.join(30)
+        assert comm.sent[-1] == {"id": 2, "ok": False, "busy": True, "error": "The board is busy."}
+    finally:
+        idle.stop()
+        surface.disconnect()

@@ -13,26 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import run_raw as run
 
 from mpkernel.board.links.serial_transport import SerialTransport
 from mpkernel.board.repl.rawrepl import SMALL_CODE, RawRepl, ReplError
 from mpkernel.board.session import Board
 from mpkernel.board.virtual.board import VirtualBoard
-
-
-@pytest.fixture
-def repl(virtual_board: VirtualBoard) -> Iterator[RawRepl]:
-    transport = SerialTransport(virtual_board.port)
-    r = RawRepl(transport)
-    r.enter()
-    yield r
-    transport.close()
-
-
-def run(r: RawRepl, code: str) -> tuple[bytes, object]:
-    out = bytearray()
-    result = r.exec(code, out.extend)
-    return bytes(out), result
 
 
 def test_small_code_goes_in_one_write_and_larger_code_by_raw_paste(repl: RawRepl) -> None:

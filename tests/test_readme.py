@@ -136,6 +136,25 @@ def test_every_magic_is_in_the_readme_and_every_option_it_names_exists() -> None
                 assert set(values.split("\\|")) <= set(action.choices), span
 
 
+def test_every_option_of_a_magic_is_named_where_the_readme_has_that_magic() -> None:
+    """Each long option of each magic (one of its spellings: `--address` or `--addr`) is
+    in a README section that names the magic (its row, or the text around it)."""
+    texts = sections().values()
+    missing = []
+    for name, spec in MAGICS.items():
+        where = [
+            t
+            for t in texts
+            if name in {m.group(0) for s in SPAN.findall(t) if (m := MAGIC.match(s))}
+        ]
+        named = {o for t in where for s in SPAN.findall(t) for o in OPTION.findall(s)}
+        for action in spec.parser._actions:
+            spellings = [o for o in action.option_strings if o.startswith("--")]
+            if spellings and "--help" not in spellings and not named & set(spellings):
+                missing.append(f"{name} {spellings[0]}")
+    assert not missing, f"not in the README: {missing}"
+
+
 def test_options_outside_a_magic_belong_to_a_magic_of_their_row_or_section() -> None:
     """`--yes` in a table row is an option of that row's magic; one in the text, of a magic
     (or a command) the section is about."""

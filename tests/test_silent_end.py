@@ -3,49 +3,16 @@ for with a probe (issue 28). Against a real MicroPython on a PTY (the virtual bo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import WireLog
+from conftest import run_raw as run
 
-from mpkernel.board.links.serial_transport import SerialTransport
 from mpkernel.board.repl.rawrepl import RAW_BANNER, RawRepl
 from mpkernel.board.repl.run_end import RunEnd
 from mpkernel.board.repl.silent_code import is_silent
 from mpkernel.board.virtual.board import VirtualBoard
-
-
-class WireLog(SerialTransport):
-    """The real serial transport, keeping what crossed it (both ways)."""
-
-    def __init__(self, port: str) -> None:
-        super().__init__(port)
-        self.sent = bytearray()
-        self.received = bytearray()
-
-    def write(self, data: bytes) -> None:
-        self.sent += data
-        super().write(data)
-
-    def read(self, timeout: float) -> bytes:
-        data = super().read(timeout)
-        self.received += data
-        return data
-
-
-@pytest.fixture
-def repl(virtual_board: VirtualBoard) -> Iterator[RawRepl]:
-    transport = WireLog(virtual_board.port)
-    r = RawRepl(transport)
-    r.enter()
-    yield r
-    transport.close()
-
-
-def run(r: RawRepl, code: str) -> tuple[bytes, object]:
-    out = bytearray()
-    result = r.exec(code, out.extend)
-    return bytes(out), result
 
 
 @pytest.mark.parametrize(

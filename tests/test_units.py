@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from mpkernel.board.channel import ERRNO_TEXT, FileError, errno_of, file_error
@@ -231,3 +233,38 @@ def test_no_passing_helper_touches_a_lasting_helpers_names() -> None:
             assert not used & theirs, f"{path.name} uses {sorted(used & theirs)} of {name}.py"
     shared = set.intersection(*lasting.values())
     assert not shared, f"lasting helpers share {sorted(shared)}"
+
+
+def test_helpers_bind_no_name_of_the_users() -> None:
+    """Helpers run in the cell's namespace: every name one binds at its top level (imports
+    included) is `_mpk_`-prefixed, so a user's `os = 5` stays 5 after %ls. stdin.py's
+    input() replaces the built-in on purpose."""
+    import ast
+    from pathlib import Path
+
+    import mpkernel.board.helpers as helpers
+
+    def top_level(nodes: list[ast.stmt]) -> Iterator[ast.stmt]:
+        for node in nodes:  # into try/if/for/while blocks, not into functions or classes
+            yield node
+            if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                for field in ("body", "orelse", "finalbody"):
+                    yield from top_level(getattr(node, field, []))
+                for handler in getattr(node, "handlers", []):
+                    yield from top_level(handler.body)
+
+    bound = []
+    for path in Path(helpers.__file__).parent.glob("*.py"):
+        if path.stem == "__init__":
+            continue
+        for node in top_level(ast.parse(path.read_text()).body):
+            names: list[str] = []
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.asname or a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names = [node.name]
+            elif isinstance(node, (ast.Assign, ast.AugAssign, ast.For)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            bound += [f"{path.name}: {n}" for n in names if not n.startswith("_mpk_")]
+    assert bound == ["stdin.py: input"], bound

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from conftest import assert_interrupt_keeps_state, run, start_kernel
 from jupyter_client import BlockingKernelClient, KernelManager
 
+from mpkernel.board.session import Board
 from mpkernel.board.virtual.board import FS_SIZE, SIM_DIR, VirtualBoard
 
 PASSWORD = "vb-pass1"
@@ -131,6 +133,54 @@ def test_output_at_a_reset_is_shown(board_kernel) -> None:
     out = r.text
     assert out.index("exiting") < out.index("bye") < out.index("boot.py ran")
     assert "soft reboot" not in out and "raw REPL" not in out
+
+
+def test_hard_reset_lets_boot_and_main_run_to_their_end(tmp_path: Path) -> None:
+    """A hard reset shows all that a slow boot.py and main.py print: the Ctrl-C that enters
+    the raw REPL comes after them, however long the virtual board's own start-up takes on a
+    busy computer; a main.py that never ends is stopped, and the board answers again."""
+    (tmp_path / "boot.py").write_text("import time\ntime.sleep(0.6)\nprint('boot ran')\n")
+    (tmp_path / "main.py").write_text("import time\ntime.sleep(0.6)\nprint('main ran')\n")
+    board = Board.open("virtual", root=tmp_path)
+    try:
+        out = board.hard_reset()
+        assert "boot ran" in out and "main ran" in out, out
+        assert "KeyboardInterrupt" not in out, out
+        (tmp_path / "main.py").write_text("while True:\n    pass\n")
+        out = board.hard_reset()
+        assert "boot ran" in out, out
+        assert board.exec_capture("print(6 * 7)").strip() == "42"
+    finally:
+        board.close()
+
+
+def test_board_folders_left_behind_are_swept(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A new virtual board removes the temp folders that boards of older versions (or killed
+    ones) left: this account's only, none in use (a process works in it), none just made,
+    never what a link in the temp folder points to."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    old, busy, fresh = (tmp_path / f"mpkernel-board-{n}" for n in ("old", "busy", "fresh"))
+    elsewhere = tmp_path / "elsewhere"
+    for folder in (old, busy, fresh, elsewhere):
+        folder.mkdir()
+        (folder / "main.py").write_text("print('kept?')\n")
+    (tmp_path / "mpkernel-board-link").symlink_to(elsewhere)
+    hour_ago = time.time() - 3600
+    for path in (old, busy, elsewhere):
+        os.utime(path, (hour_ago, hour_ago))
+    worker = subprocess.Popen(["sleep", "120"], cwd=busy)  # as a board's MicroPython in it
+    try:
+        with VirtualBoard() as vb:
+            deadline = time.monotonic() + 30
+            while old.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not old.exists()
+            assert vb.root.parent == tmp_path and vb.root.exists()
+            assert (busy / "main.py").exists() and (fresh / "main.py").exists()
+            assert (elsewhere / "main.py").exists()
+    finally:
+        worker.kill()
+        worker.wait()
 
 
 def test_webrepl_on_the_virtual_board(board_kernel, tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def probe(board: Asked) -> Caps:
     flags = [c == "1" for c in text]
     has = dict(zip(_FLAGS, flags, strict=True))
     raw_in = has["stdin_buffer"] and has["kbd_intr"]
-    raw_out = raw_in and board.exec_capture("import sys\nsys.stdout.buffer.write(b'\\n')") == "\n"
+    raw_out = raw_in and board.exec_capture("__import__('sys').stdout.buffer.write(b'\\n')") == "\n"
     return Caps(
         raw_in=raw_in,
         raw_out=raw_out,

@@ -107,16 +107,16 @@ class BoardFiles:
         return stat(self.board, path)
 
     def rm(self, path: str) -> None:
-        self._exec(f"import os\nos.remove({path!r})", path)
+        self._exec(f"__import__('os').remove({path!r})", path)
 
     def rmdir(self, path: str) -> None:
         self._no_folders(path)
-        self._exec(f"import os\nos.rmdir({path!r})", path)
+        self._exec(f"__import__('os').rmdir({path!r})", path)
 
     def mkdir(self, path: str, parents: bool = False) -> None:
         self._no_folders(path)
         if not parents:
-            self._exec(f"import os\nos.mkdir({path!r})", path)
+            self._exec(f"__import__('os').mkdir({path!r})", path)
             return
         parts = [p for p in path.split("/") if p]
         current = "/" if path.startswith("/") else ""
@@ -124,13 +124,13 @@ class BoardFiles:
             current = f"{current}{part}" if current in ("", "/") else f"{current}/{part}"
             entry = self.stat(current)
             if entry is None:
-                self._exec(f"import os\nos.mkdir({current!r})", current)
+                self._exec(f"__import__('os').mkdir({current!r})", current)
             elif not entry.is_dir:
                 raise FileError(f"{current}: exists on the board and is not a folder.")
 
     def mv(self, src: str, dst: str) -> None:
         if self.board.caps.rename:
-            self._exec(f"import os\nos.rename({src!r}, {dst!r})", src)
+            self._exec(f"__import__('os').rename({src!r}, {dst!r})", src)
             return
         if self.stat(src) is None:  # no rename: copied on the board, then removed
             raise FileError(f"{src}: {ERRNO_TEXT[2]}.")
@@ -151,7 +151,7 @@ class BoardFiles:
         if not self.board.caps.statvfs:
             raise FileError(f"{path}: this board cannot tell its free space (no os.statvfs).")
         try:
-            v = self.board.exec_value(f"import os\nprint(os.statvfs({path!r}))")
+            v = self.board.exec_value(f"print(__import__('os').statvfs({path!r}))")
         except BoardExecError as exc:
             raise file_error(exc, path) from None
         if not (isinstance(v, tuple) and len(v) >= 4):

@@ -214,8 +214,9 @@ def uninstall(board: MountHost, server: MountServer) -> None:
     serving it (also when the board does not answer)."""
     try:
         board.exec_capture(
-            f"import os\nif os.getcwd().startswith({MOUNT_POINT!r}):\n os.chdir('/')\n"
-            f"try:\n os.umount({MOUNT_POINT!r})\nexcept OSError:\n pass\n"
+            f"_mpk_o = __import__('os')\nif _mpk_o.getcwd().startswith({MOUNT_POINT!r}):\n"
+            f" _mpk_o.chdir('/')\ntry:\n _mpk_o.umount({MOUNT_POINT!r})\nexcept OSError:\n pass\n"
+            "del _mpk_o\n"
         )
     finally:
         stop_serving(board, server)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import codecs
 import contextlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,14 @@ from .links.virtual_link import VirtualTransport
 from .links.webrepl import WebReplTransport, is_webrepl_url
 from .mount import MOUNT_POINT, MountServer, install, stop_serving, uninstall
 from .repl.cell import RESULT_MARK, prepare
-from .repl.rawrepl import SMALL_CODE, ExecResult, RawRepl, ReplError, ResetSinceLastRun
+from .repl.rawrepl import (
+    HELPER_SILENCE,
+    SMALL_CODE,
+    ExecResult,
+    RawRepl,
+    ReplError,
+    ResetSinceLastRun,
+)
 from .repl.run_end import partial_start
 from .repl.stdin_relay import StdinRelay, may_read_stdin, rewrite
 from .virtual.board import SIM_DIR
@@ -38,6 +44,11 @@ class BoardExecError(ReplError):
 
 
 _MARK = RESULT_MARK.encode()
+#: Free heap after a collection. Helper code binds no name of the user's (`gc`, `os`...):
+#: modules through __import__, or under a private `_mpk_` name deleted after.
+HEAP_FREE = "_mpk_g = __import__('gc')\n_mpk_g.collect()\nprint(_mpk_g.mem_free())\ndel _mpk_g"
+#: How long boot.py and main.py may run after a hard reset before a Ctrl-C stops them.
+BOOT_WAIT = 3.0
 NO_STDIN_MESSAGE = (
     "The board asked for input, but this frontend has no stdin (nbclient, papermill, "
     "nbconvert): set the value in the cell instead of reading it."
@@ -289,9 +300,10 @@ class Board:
             self.exec_capture(helper("stdin"))
 
     def exec_capture(self, code: str) -> str:
-        """Run helper code and return what it printed; raise BoardExecError if it failed."""
+        """Run helper code and return what it printed; raise BoardExecError if it failed,
+        ReplError if the board stops answering for HELPER_SILENCE seconds."""
         out = bytearray()
-        res = self.repl.exec(code, out.extend)
+        res = self.repl.exec(code, out.extend, silence=HELPER_SILENCE)
         if res.interrupted:
             raise KeyboardInterrupt  # the stop button, not the helper's own failure
         if res.error:
@@ -316,7 +328,7 @@ class Board:
 
     def free_heap(self) -> int:
         """Bytes of free heap on the board after a collection (gc.mem_free())."""
-        return int(self.exec_capture("import gc\ngc.collect()\nprint(gc.mem_free())").strip())
+        return int(self.exec_capture(HEAP_FREE).strip())
 
     # -- a folder of this computer mounted on the board ----------------------------------
 
@@ -355,7 +367,7 @@ class Board:
         if self.mount is None:
             return None
         if not path.startswith("/"):
-            cwd = self.exec_capture("import os\nprint(os.getcwd())").strip()
+            cwd = self.exec_capture("print(__import__('os').getcwd())").strip()
             path = cwd.rstrip("/") + "/" + path
         if path == MOUNT_POINT or path.startswith(MOUNT_POINT + "/"):
             return path[len(MOUNT_POINT) :] or "/"
@@ -393,9 +405,12 @@ class Board:
             with contextlib.suppress(BoardError):
                 self.repl.send(b"import machine\nmachine.reset()\n")
         self.repl.in_raw = False  # the board restarts in its friendly REPL
+        seen = b""
         if not self.transport.reopen(hard=True):
-            time.sleep(0.3)  # let the chip restart and start printing before we interrupt it
-        seen = self.repl.enter(timeout=8.0)
+            # boot.py and main.py run to their end (the friendly prompt) before the Ctrl-C
+            # that enters the raw REPL; a main.py that runs on is interrupted after BOOT_WAIT.
+            seen = self.repl.read_until_prompt(BOOT_WAIT)
+        seen += self.repl.enter(timeout=8.0)
         self.remount()
         return boot_output(seen)
 

@@ -26,19 +26,19 @@ from .channel import (
     target_of,
 )
 from .helpers import helper_call
+from .repl.rawrepl import HELPER_SILENCE
 
 RAW, BASE64, HEX = 0, 1, 2
 ENCODINGS = ["raw", "base64", "hex"]
-#: Seconds a put's end may pass in silence (the board hashing and renaming a large file on a
-#: slow chip takes a few) before the board counts as reset or hung.
-PUT_SILENCE = 30.0
 FRAME = {RAW: 120, BASE64: 90, HEX: 60}  # payload bytes per frame: <= 120 on the wire
 WINDOW = 2  # frames in flight: 2 x 122 bytes fits a 256-byte stdin buffer
 DEFLATE_WBITS = 10  # a 1 KB window: affordable on an ESP8266
 DEFLATE_HEAP = 16_000  # inflating needs this much free heap
 TINY_CHUNK = 48  # bytes per exec in the per-chunk tier (a literal of <= 192 chars)
 #: The per-chunk tier's code: open (after a collection), one call per chunk, close.
-TINY_OPEN = "import gc\ngc.collect()\n_mpk_f = open({path!r}, {mode!r})\n{name} = _mpk_f.{method}"
+TINY_OPEN = (
+    "__import__('gc').collect()\n_mpk_f = open({path!r}, {mode!r})\n{name} = _mpk_f.{method}"
+)
 TINY_WRITE = "_w({chunk!r})"
 TINY_READ = f"print(_r({TINY_CHUNK}))"  # a bytes prints as its repr
 
@@ -140,7 +140,7 @@ class StreamChannel(ReplChannel):
         out = bytearray()
         # The board hashes and renames what it took: seconds on a slow board, never silence
         # for long (a board killed or reset mid-put must not hold the kernel).
-        check_helper(self.repl.follow(out.extend, silence=PUT_SILENCE), remote)
+        check_helper(self.repl.follow(out.extend, silence=HELPER_SILENCE), remote)
         if interrupted:
             raise KeyboardInterrupt
         return wire
@@ -177,7 +177,7 @@ class StreamChannel(ReplChannel):
             if progress:
                 progress(len(data), size)
         out = bytearray()
-        check_helper(self.repl.follow(out.extend), remote)
+        check_helper(self.repl.follow(out.extend, silence=HELPER_SILENCE), remote)
         return Received(bytes(data), wire, ENCODINGS[enc])
 
     def _start_helper(self, name: str, call: str, path: str) -> None:
@@ -187,7 +187,8 @@ class StreamChannel(ReplChannel):
         if ready != b"R":
             self.repl.unread(ready)
             out = bytearray()
-            raise error_text_to_file_error(self.repl.follow(out.extend).error or "OSError", path)
+            result = self.repl.follow(out.extend, silence=HELPER_SILENCE)
+            raise error_text_to_file_error(result.error or "OSError", path)
 
 
 class ChunkChannel(ReplChannel):
@@ -207,7 +208,7 @@ class ChunkChannel(ReplChannel):
     def _close(self, name: str, report: str, remove: str | None = None) -> None:
         code = f"_mpk_f.close()\ndel _mpk_f, {name}"
         if remove is not None:
-            code += f"\nimport os\nos.remove({remove!r})"
+            code += f"\n__import__('os').remove({remove!r})"
         self.run(code, report)
 
     def send(

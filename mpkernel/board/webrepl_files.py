@@ -68,12 +68,13 @@ FORGET_COMMIT = "globals().pop('_mpk_commit', None)"
 def commit_call(temp: str, remote: str, digest: str, into: str | None) -> str:
     """The command behind a put's data: where `into` is given and `remote` is a folder, the
     file goes inside it; fs_commit's function checks and renames, prints (digest, path).
-    Written tight: with the names it must fit one frame."""
+    Written tight: with the names it must fit one frame (os through __import__: a user's
+    `os` stays theirs; bit 14 of a stat's mode: a folder)."""
     if into is None:  # no name of its own on the board: the path goes as a literal
         return f"try:print(_mpk_commit({temp!r},{remote!r},'{digest}'))\nfinally:del _mpk_commit\n"
     return (
         f"_mpk_P={remote!r}\n"
-        f"try:\n if os.stat(_mpk_P)[0]&16384:_mpk_P+={'/' + into!r}\nexcept OSError:pass\n"
+        f"try:_mpk_P+={'/' + into!r}*(__import__('os').stat(_mpk_P)[0]>>14&1)\nexcept:pass\n"
         f"try:print(_mpk_commit({temp!r},_mpk_P,'{digest}'))\nfinally:del _mpk_commit,_mpk_P\n"
     )
 
@@ -336,7 +337,7 @@ class WebReplChannel(FileChannel):
             raise failed
         if interrupted and not committed:
             with contextlib.suppress(FileError):  # the interruption matters more
-                self.run(f"import os\nos.remove({temp!r})\n{FORGET_COMMIT}", remote)
+                self.run(f"__import__('os').remove({temp!r})\n{FORGET_COMMIT}", remote)
             raise KeyboardInterrupt
         return _Sent(wire, committed, digest, entry)
 
@@ -349,7 +350,7 @@ class WebReplChannel(FileChannel):
             digest, path = found
         except FileError:
             with contextlib.suppress(FileError):
-                self.run(f"import os\nos.remove({temp!r})", remote)
+                self.run(f"__import__('os').remove({temp!r})", remote)
             raise
         except (ValueError, SyntaxError, TypeError):
             raise FileError(

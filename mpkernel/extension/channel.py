@@ -13,14 +13,15 @@ uploads travel as the message's first buffer). Each gets one reply on the same c
 - ``{"event": "output", "text": "..."}``: what the board printed outside a cell (boot output
   after a reset from the panel; `output()` is the entry point for board output between cells).
 
-Every request runs under the kernel's board lock; if something else holds it for longer than
-the idle reader's one read (`LOCK_WAIT`), the reply says "busy" instead of waiting. Requests
+Every request runs under the kernel's board lock; if something other than the idle reader's
+one read holds it for longer than `LOCK_WAIT`, the reply says "busy" instead of waiting. Requests
 arriving while a cell runs wait in the kernel's shell queue, so they never interleave with a
 cell on the link.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -53,9 +54,11 @@ REQUESTS: dict[str, tuple[Handler, bool, bool]] = {
     "rename": (ops.rename, False, False),
     "delete": (ops.delete, False, False),
 }
-#: Seconds a request waits for the board lock: the idle reader holds it for one read at a time
-#: (longer only on a busy machine), so a panel request that meets it is not "busy".
+#: Seconds a request waits for the board lock before it answers "busy", unless the idle
+#: reader holds it: that is one read, which a busy machine may stretch past this; then the
+#: request waits until the read ends (READ_WAIT at most).
 LOCK_WAIT = 1.0
+READ_WAIT = 30.0
 #: Requests that need no board (answered even when nothing is connected, never "busy").
 NO_BOARD = ("ports",)
 
@@ -134,7 +137,7 @@ class BoardChannel:
         if reports:
             kwargs["progress"] = self._progress(comm, rid)
         lock = self.kernel.board_lock
-        if op not in NO_BOARD and not lock.acquire(timeout=LOCK_WAIT):
+        if op not in NO_BOARD and not self._take(lock):
             comm.send({"id": rid, "ok": False, "busy": True, "error": "The board is busy."})
             return
         try:
@@ -159,6 +162,15 @@ class BoardChannel:
         if op == "reset" and reply["ok"]:
             self.push({"event": "reset", "hard": bool(data.get("hard"))})
         self._push_state_if_changed()
+
+    def _take(self, lock: threading.RLock) -> bool:
+        """Take the board lock for a request: False when something other than the idle
+        reader's one read holds it longer than LOCK_WAIT (a "busy" reply)."""
+        deadline = time.monotonic() + READ_WAIT
+        while not lock.acquire(timeout=LOCK_WAIT):
+            if not self.kernel.connection.idle.reading or time.monotonic() > deadline:
+                return False
+        return True
 
     @staticmethod
     def _failed(rid: object, error: str) -> dict[str, Any]:

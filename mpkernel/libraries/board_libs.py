@@ -29,7 +29,9 @@ class BoardLibs:
         """Asked of a board directly (the caller holds it: a benchmark, a service)."""
         try:
             value = board.exec_value(
-                "import sys\nprint(repr((sys.path, getattr(sys.implementation, '_mpy', 0))))"
+                "_mpk_y = __import__('sys')\n"
+                "print(repr((_mpk_y.path, getattr(_mpk_y.implementation, '_mpy', 0))))\n"
+                "del _mpk_y"
             )
         except BoardExecError as exc:
             raise LibraryError(f"The board's sys.path could not be read ({exc}).") from None

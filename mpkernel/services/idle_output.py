@@ -45,6 +45,8 @@ class IdleOutput:
         self._dead: Board | None = None  # its link failed: the next cell will say so
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: The reader holds the lock for its one read now (a busy machine may stretch it).
+        self.reading = False
 
     def start(self) -> None:
         """Start the reader thread (once)."""
@@ -74,9 +76,11 @@ class IdleOutput:
             data = b""
             with self._order:
                 if self.lock.acquire(blocking=False):
+                    self.reading = True
                     try:
                         data = self._read()
                     finally:
+                        self.reading = False
                         self.lock.release()
                 if data:
                     self._text.feed(data)

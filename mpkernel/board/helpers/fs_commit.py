@@ -3,10 +3,9 @@
 # of a WebREPL put's header; one short command right behind the data calls it and deletes
 # it: the put is verified and atomic with no round trip of its own, and nothing stays on
 # the board. os.rename replaces a file on FAT, littlefs and POSIX filesystems.
-import hashlib, os
-
-
 def _mpk_commit(t, p, d):
+    import hashlib, os
+
     h = hashlib.sha256()
     f = open(t, "rb")
     b = 1

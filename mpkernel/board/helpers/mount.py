@@ -6,9 +6,10 @@
 # + 0x40 ("[" for 0x1b): no byte the REPL acts on (Ctrl-C stays the stop button); else as
 # base64. Written bytes go as base64. Paths go as the VFS gives them; the host resolves
 # them and refuses any that leave its folder.
-import io
-import os
-import sys
+# Modules under names of this helper's own: a user's `os`, `sys` or `io` stays theirs.
+import io as _mpk_mio
+import os as _mpk_mos
+import sys as _mpk_msys
 
 from binascii import a2b_base64 as _mpk_ma
 from binascii import b2a_base64 as _mpk_mb
@@ -17,8 +18,8 @@ from binascii import b2a_base64 as _mpk_mb
 def _mpk_mq(c, *a):
     if c != "W" and min("".join(a) or " ") < " ":
         raise OSError(22)  # EINVAL: a control character (\x04 would end the run) in a path
-    sys.stdout.write("\x18" + c + "\x1f".join(a) + "\x17")
-    i = getattr(sys.stdin, "buffer", sys.stdin)
+    _mpk_msys.stdout.write("\x18" + c + "\x1f".join(a) + "\x17")
+    i = getattr(_mpk_msys.stdin, "buffer", _mpk_msys.stdin)
     h = i.read(6)
     while h[0] in (1, "\x01"):  # the raw REPL's probe queued behind the code: not ours
         h = h[1:] + i.read(1)
@@ -44,7 +45,7 @@ def _mpk_md(d):
     return d
 
 
-class _mpk_File(io.IOBase):
+class _mpk_File(_mpk_mio.IOBase):
     def __init__(s, i, t, d):
         s.i, s.t, s.d, s.p = i, t, d, 0
 
@@ -169,17 +170,17 @@ class _mpk_FS:
 
 def _mpk_mount(m, r):
     _mpk_FS.r = r
-    if not hasattr(os, "mount"):
+    if not hasattr(_mpk_mos, "mount"):
         print("no os.mount")
         return
     try:
-        os.umount(m)
+        _mpk_mos.umount(m)
     except OSError:
         pass
-    os.mount(_mpk_FS(), m)
+    _mpk_mos.mount(_mpk_FS(), m)
     try:
-        os.chdir(m)
+        _mpk_mos.chdir(m)
     except OSError:
-        os.umount(m)
+        _mpk_mos.umount(m)
         raise
     print("ok")

@@ -35,8 +35,8 @@ class VirtualTransport(SerialTransport):
         return None  # a PTY with no chip behind it
 
     def hard_reset(self) -> bool:
-        """The reset button: boot.py and main.py run again."""
-        self.virtual.press_reset()
+        """The reset button: boot.py and main.py run again (returns once they start)."""
+        self.virtual.reset_and_wait()
         return True
 
     def release(self) -> None:

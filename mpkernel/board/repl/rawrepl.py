@@ -25,6 +25,7 @@ CTRL_D = b"\x04"  # end of code; soft reset at an empty raw prompt
 RAW_PASTE_ASK = b"\x05A\x01"  # ask for raw-paste mode
 RAW_BANNER = b"raw REPL; CTRL-B to exit"
 FRIENDLY_READY = b"for more information."
+FRIENDLY_PROMPT = b">>> "
 SOFT_REBOOT = b"soft reboot"
 #: Without raw-paste, nothing tells how fast the board takes code, and a UART without flow
 #: control drops what overflows its receive buffer (64 bytes on some boards) while the board
@@ -39,19 +40,19 @@ SAFE_BURST = 48
 LEGACY_PIECE = 256
 _LEGACY_VAR = b"_mpk_code"
 _LEGACY_RUN = b"exec(globals().pop('_mpk_code'))"
-_COLLECT = b"import gc\ngc.collect()\nprint(0)"
+_COLLECT = b"__import__('gc').collect()\nprint(0)"
 #: How a long cell's pieces are kept on the board (helpers/cell_pieces): in a file, or in
 #: RAM where no file can be written (the file of an attempt that ran out of room goes).
 #: A NameError for _mpk_cw: the helper is not (or no longer) defined.
 _INTO_FILE = b"_mpk_cw\n_mpk_ct=0\n_mpk_cl=0\n_mpk_cf=open('.mpk_cell','wb')\n" + _COLLECT
 _INTO_RAM = (
-    b"_mpk_cw\ntry:\n _mpk_cf.close()\n import os\n os.remove('.mpk_cell')\nexcept Exception:\n"
+    b"_mpk_cw\ntry:\n _mpk_cf.close()\n __import__('os').remove('.mpk_cell')\nexcept Exception:\n"
     b" pass\n_mpk_ct=0\n_mpk_cl=[]\n_mpk_cf=None\n" + _COLLECT
 )
-#: A delivery given up: its file closed, its pieces dropped.
+#: A delivery given up: its file closed and removed, its pieces dropped.
 _DROP_PIECES = (
-    b"try:\n _mpk_cf.close()\nexcept Exception:\n pass\n"
-    b"_mpk_cf=_mpk_cl=None\nimport gc\ngc.collect()"
+    b"try:\n _mpk_cf.close()\n __import__('os').remove('.mpk_cell')\nexcept Exception:\n pass\n"
+    b"_mpk_cf=_mpk_cl=None\n__import__('gc').collect()"
 )
 #: All pieces kept: the file is closed, and what the pieces left collected.
 _PIECES_KEPT = b"if _mpk_cf:\n _mpk_cf.close()\n_mpk_cf=None\n" + _COLLECT
@@ -66,6 +67,10 @@ OK_TIMEOUT = 5.0
 #: board already in its raw REPL answers nothing), within at most SETTLE[1] seconds.
 PROMPTS = (b">>> ", b"\x04>", b"exit\r\n>")
 SETTLE = (0.1, 1.0)
+#: Seconds a command of ours (a helper: file listing, get, put's end, hash...) may pass
+#: without a byte from the board (a slow chip hashing a large file takes a few) before the
+#: board counts as reset or hung. Never a user's cell, which may rightly be silent for long.
+HELPER_SILENCE = 30.0
 #: Bytes the raw REPL acts on while it receives code (Ctrl-A..Ctrl-E, and NUL, which some
 #: ports mangle): code holding one would be cut, ended early or run half.
 _RESERVED = re.compile(rb"[\x00-\x05]")
@@ -132,6 +137,7 @@ class RawRepl:
         #: The size of the code sent last when it runs through exec() (see LEGACY_PACES), or 0.
         self._legacy_run = 0
         self._pace = 0  # index into LEGACY_PACES that delivered code intact last
+        self._pieces_cut = False  # the stop button cut a long cell's delivery short
         self._before_ok = b""  # printed by a running thread while the code went in
         #: Serves requests in the output of every run (a mounted folder). The first request
         #: of a run takes the probe queued behind its code from stdin (the board's side
@@ -160,6 +166,14 @@ class RawRepl:
             if left <= 0:
                 raise TimeoutError(bytes(buf))
             buf += self._read(min(left, 0.1))
+
+    def read_until_prompt(self, timeout: float) -> bytes:
+        """What the board prints until its friendly prompt (a board starting up runs boot.py
+        and main.py, then prompts), or all it printed in `timeout` seconds."""
+        try:
+            return self.read_until(FRIENDLY_PROMPT, timeout)
+        except TimeoutError as exc:
+            return bytes(exc.args[0])
 
     # -- entering and leaving ----------------------------------------------------
 
@@ -310,7 +324,8 @@ class RawRepl:
                 if stalled is not None:
                     self.in_raw = False
                     raise stalled
-                raise ReplError("The board stopped answering while receiving code.")
+                self.in_raw = False
+                raise board_stopped(timeout)
             buf += self._read(0.1)
         self._pending[:0] = buf[n:]
         return bytes(buf[:n])
@@ -350,9 +365,17 @@ class RawRepl:
             self._stage_all(code, size)
         except ReplError:
             # Close the file and drop the pieces kept so far: the board keeps no stale heap.
-            self.transport.write(_DROP_PIECES + CTRL_D)
-            self._legacy_answer()
+            self._drop_pieces()
             raise
+        except KeyboardInterrupt:
+            self._pieces_cut = True  # dropped once the board is back at its prompt (exec)
+            raise
+
+    def _drop_pieces(self) -> None:
+        """A delivery given up: the board drops its pieces and its staging file."""
+        self._pieces_cut = False
+        self.transport.write(_DROP_PIECES + CTRL_D)
+        self._legacy_answer()
 
     def _stage_all(self, code: bytes, size: int) -> None:
         for opening in (_INTO_FILE, _INTO_RAM):
@@ -428,6 +451,9 @@ class RawRepl:
             if stalled is not None:
                 self.in_raw = False
                 raise stalled from None
+            if not exc.args[0]:
+                self.in_raw = False
+                raise board_stopped(OK_TIMEOUT) from None
             raise ReplError(
                 f"The board did not accept the code (it answered {exc.args[0][:60]!r})."
             ) from None
@@ -521,8 +547,10 @@ class RawRepl:
         code: str | bytes,
         on_output: Callable[[bytes], None],
         interrupt_grace: float = 2.0,
+        silence: float | None = None,
     ) -> ExecResult:
-        """Run code, passing stdout bytes to `on_output` as they arrive.
+        """Run code, passing stdout bytes to `on_output` as they arrive (`silence`: see
+        follow).
 
         A KeyboardInterrupt (the kernel's stop button) while waiting sends Ctrl-C to the
         board and keeps reading until the board reports its own KeyboardInterrupt.
@@ -534,7 +562,10 @@ class RawRepl:
             self.send(code)
         except KeyboardInterrupt:
             interrupted = True
-        return self.follow(on_output, interrupt_grace, interrupted)
+        result = self.follow(on_output, interrupt_grace, interrupted, silence)
+        if self._pieces_cut and self.in_raw:  # the stop button cut a long cell's delivery
+            self._drop_pieces()
+        return result
 
     def follow(
         self,
@@ -597,10 +628,7 @@ class RawRepl:
                 ends.idle()
                 if silence is not None and time.monotonic() - heard > silence:
                     self.in_raw = False
-                    raise ReplError(
-                        f"The board stopped answering (nothing for {silence:.0f} s): it reset "
-                        "or hangs. Run %reset --hard (or press its reset button), then %connect."
-                    )
+                    raise board_stopped(silence)
                 if deadline is not None and time.monotonic() > deadline:
                     if interrupts >= 2:
                         self.in_raw = False
@@ -668,6 +696,14 @@ class RawRepl:
                     got += exc.args[0]
                     self.in_raw = False
             result.reset_output = reset_output(got)
+
+
+def board_stopped(seconds: float) -> ReplError:
+    """The one line for a board that sent nothing while a command of ours waited."""
+    return ReplError(
+        f"The board stopped answering (nothing for {seconds:.0f} s): it reset or hangs. "
+        "Run %reset --hard (or press its reset button), then %connect."
+    )
 
 
 def reset_output(seen: bytes) -> bytes:

@@ -48,6 +48,8 @@ import tty
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from . import leftovers
+
 if TYPE_CHECKING:
     from .webrepl_server import WebReplServer
 
@@ -382,6 +384,8 @@ class Relay:
         if cmd == "reset":  # machine.reset(): as the reset button, at once
             self.press_reset()
             return "ok"
+        if cmd == "started":  # whether the board is past its firmware's start-up (boot.py runs)
+            return "ok" if not self.reset_button and not self.setting_up() else "ok starting"
         return "error unknown request"
 
     def inside(self, path: str) -> bool:
@@ -508,9 +512,11 @@ def main(argv: list[str] | None = None) -> int:
     die_with_parent(signal.SIGTERM)
     # A folder of its own (mode 0700, only this account), removed when the board stops,
     # with what it holds (webrepl_cfg.py has the WebREPL password); one given is kept.
-    root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="mpkernel-board-"))
+    root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix=leftovers.PREFIX))
     try:
         root.mkdir(parents=True, exist_ok=True)
+        # Held open while the board runs: another board's sweep sees the folder in use.
+        held = os.open(root, os.O_RDONLY)
         relay = Relay(root.resolve(), args.heap, args.legacy, args.hide, args.fs_size, args.flat)
     except BaseException:
         if not args.root:
@@ -521,6 +527,8 @@ def main(argv: list[str] | None = None) -> int:
         relay.kernel_control = socket.socket(fileno=args.control_fd)
     print(relay.port, flush=True)
     print(root.resolve(), flush=True)
+    if not args.root:  # folders that older or killed boards left behind
+        threading.Thread(target=leftovers.sweep, args=(root.resolve(),), daemon=True).start()
     try:
         relay.run()
     except (KeyboardInterrupt, SystemExit):
@@ -528,6 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         relay.stop_webrepl()
         relay.stop_child()
+        os.close(held)
         if not args.root:
             shutil.rmtree(root, ignore_errors=True)
     return 0
@@ -681,6 +690,17 @@ class VirtualBoard:
         """Hard reset: restart MicroPython, running boot.py and main.py."""
         if self.alive:
             self._proc.send_signal(signal.SIGUSR1)
+
+    def reset_and_wait(self, timeout: float = READY_TIMEOUT + 5.0) -> None:
+        """Hard reset, and return once the board is past its firmware's start-up (boot.py
+        runs), or after `timeout`: how long that start-up takes depends on this computer's
+        load, which a real board's firmware does not, so a Ctrl-C the kernel sends after a
+        reset must not be timed from the button press."""
+        if self.ask("reset", timeout) != "ok":
+            return  # the board's process is gone (or stuck): nothing to wait for
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.ask("started") == "ok starting":
+            time.sleep(0.02)
 
     def stop(self) -> None:
         if self in VirtualBoard._kept:
