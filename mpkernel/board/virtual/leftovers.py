@@ -77,7 +77,7 @@ def _in_use(proc: Path) -> set[Path] | None:
         try:
             if pid.stat().st_uid != me:
                 continue
-            if b"mpkernel.board.virtual.board" in (pid / "cmdline").read_bytes():
+            if _is_board_host(pid, proc):
                 children = pid / "task" / pid.name / "children"
                 if not children.read_text().split():
                     return None
@@ -90,3 +90,21 @@ def _in_use(proc: Path) -> set[Path] | None:
             except OSError:
                 continue
     return used
+
+
+_HOST = b"mpkernel.board.virtual.board"
+
+
+def _is_board_host(pid: Path, proc: Path) -> bool:
+    """Whether `pid` is a board's host process: its command line names the board module and
+    its parent's does not (the board's MicroPython is forked from its host and shares its
+    command line)."""
+    if _HOST not in (pid / "cmdline").read_bytes():
+        return False
+    for line in (pid / "status").read_text().splitlines():
+        if line.startswith("PPid:"):
+            try:
+                return _HOST not in (proc / line.split()[1] / "cmdline").read_bytes()
+            except OSError:
+                return True
+    return True
