@@ -11,7 +11,8 @@
  * no round trip per window), `L` paced write, `S` signals, `B` baud rate, `I` interrupt (a
  * Ctrl-C ahead of queued writes), `X` the kernel lets the link go.
  * page -> kernel: `H` hello, `D` bytes read, the acks `p` `f` `l` `s` `b`, and `E` + one
- * line when the link ends (unplugged, port error, tab closed).
+ * line when the link ends (unplugged, port error, tab closed). The server itself says `A`
+ * once as the link becomes this page's, or `E` + one line as it refuses the page.
  */
 import { ServerConnection } from '@jupyterlab/services';
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -253,6 +254,9 @@ export class BrowserLink {
         this._stopWindowed();
         this._abortPaste();
         this._endPaste();
+        break;
+      case 'A':
+        // The server's word that the link is this page's (a refused page gets `E` instead).
         break;
       case 'E':
         // The server's word: the kernel's end closed (restart), or a refusal that closes the

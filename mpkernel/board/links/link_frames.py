@@ -27,6 +27,9 @@ PASTED, PACED_DONE, SIGNALS_SET, BAUD_SET = b"p", b"l", b"s", b"b"
 WINDOWED_DONE = b"f"  # + u32 (LE) frames written
 # either way (the server sends it for a side whose connection closed)
 END = b"E"  # one line for the user: the link ended
+# server -> page, once as the WebSocket opens: the link is this page's (a refused page gets
+# `E` and a close instead), so a page knows at once, without waiting to see nothing come
+ATTACHED = b"A"
 
 FROM_PAGE = frozenset((HELLO, DATA, PASTED, PACED_DONE, SIGNALS_SET, BAUD_SET, WINDOWED_DONE, END))
 FROM_KERNEL = frozenset((WRITE, PASTE, PACED, SIGNALS, BAUD, WINDOWED, INTERRUPT, RELEASE, END))
