@@ -4,11 +4,12 @@ It opens the real server extension's WebSocket (`{base}mpkernel/link/{kernel_id}
 server's token), says hello, and bridges frames to a serial "port": any PTY path (a virtual
 board's port, or a PTY that is silent or speaks garbage), paced at the baud rate like
 bench/throttle.py, as a USB-serial chip and its UART would. Next to the board it does what
-the page does: raw-paste windows (`P`), paced writes (`L`), DTR/RTS (`S`, with an auto-reset
-circuit: EN released after RTS held it low presses `on_reset`), baud changes (`B`), Ctrl-C
-ahead of queued writes (`I`). `delay` adds that many seconds one way between the page and
-the server, in both directions (a network's latency). With `paced=False` the port is paced
-already (bench/throttle.py's PTY: the bench gives the page the same wire as the local port).
+the page does: raw-paste windows (`P`, `Q`), paced writes (`L`), DTR/RTS (`S`, with an
+auto-reset circuit: EN released after RTS held it low presses `on_reset`), baud changes
+(`B`), Ctrl-C ahead of queued writes (`I`). `delay` adds that many seconds one way between
+the page and the server, in both directions (a network's latency). With `paced=False` the
+port is paced already (bench/throttle.py's PTY: the bench gives the page the local port's
+wire).
 
 The kernel under test cannot tell it from the TypeScript page: same frames, same endpoint.
 """
@@ -99,7 +100,7 @@ class BrowserPage:
         usb: tuple[int, int] = (0x1A86, 0x7523),
         origin: str | None = None,
         cookie: str | None = None,
-        features: tuple[str, ...] = (lf.FEATURE_WINDOWED,),
+        features: tuple[str, ...] = (lf.FEATURE_WINDOWED, lf.FEATURE_GRANTED),
         paced: bool = True,
     ) -> None:
         self.url = base_url.replace("http", "ws", 1).rstrip("/") + f"/mpkernel/link/{kernel_id}"
@@ -294,7 +295,12 @@ class BrowserPage:
             if kind == lf.WRITE:
                 self._write(body)
             elif kind == lf.PASTE:
-                await self._paste(struct.unpack("<H", body[:2])[0], body[2:])
+                window = struct.unpack("<H", body[:2])[0]
+                await self._paste(window, window, body[2:])
+                await self._send_frame(lf.PASTED)
+            elif kind == lf.PASTE_GRANTED:
+                window, credit = struct.unpack("<HH", body[:4])
+                await self._paste(window, credit, body[4:])
                 await self._send_frame(lf.PASTED)
             elif kind == lf.PACED:
                 size, pause_ms = struct.unpack("<HH", body[:4])
@@ -369,13 +375,14 @@ class BrowserPage:
             self._watch = None
         return written
 
-    async def _paste(self, window: int, code: bytes) -> None:
-        """Raw-paste next to the board: write as the board grants windows (its `\\x01`s are
-        taken here), Ctrl-D at the end, forward the board's closing `\\x04`."""
+    async def _paste(self, window: int, credit: int, code: bytes) -> None:
+        """Raw-paste next to the board: write the `credit` granted so far, then as the board
+        grants windows (its `\\x01`s are taken here), Ctrl-D at the end, forward the board's
+        closing `\\x04`."""
         grants: asyncio.Queue[bytes] = asyncio.Queue()
         self._board_bytes = grants
         try:
-            remain, pos = window, 0
+            remain, pos = credit, 0
             while pos < len(code):
                 while remain == 0 or not grants.empty():
                     byte = await asyncio.wait_for(grants.get(), 10)

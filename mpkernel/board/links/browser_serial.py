@@ -289,10 +289,17 @@ class BrowserSerialTransport(Transport):
         """Ctrl-C, written by the page ahead of the writes it still holds."""
         self._send(lf.INTERRUPT)
 
-    def raw_paste(self, code: bytes, window: int, then: bytes = b"") -> bool:
+    def raw_paste(
+        self, code: bytes, window: int, then: bytes = b"", credit: int | None = None
+    ) -> bool:
         """The page writes `code` in raw-paste windows as the board grants them, then Ctrl-D,
-        then `then`: no round trip per window. Returns once the page has written it all."""
-        wanted = self._post(lf.paste(window, code))
+        then `then`: no round trip per window. Returns once the page has written it all.
+        The credit the board granted already goes along where the page takes it (a board
+        grants two windows at the start: with one, the page would wait for the board's
+        grant after every window, its line idle meanwhile)."""
+        if not self._has(lf.FEATURE_GRANTED):
+            credit = None
+        wanted = self._post(lf.paste(window, code, credit))
         if then:
             self._send(lf.WRITE + then)
         what = "a raw-paste of the cell's code"
@@ -302,11 +309,15 @@ class BrowserSerialTransport(Transport):
     def write_windowed(self, frames: list[bytes], window: int, ack: bytes) -> bool:
         """The page keeps the window next to the board (no round trip per frame), where its
         hello says it can; the acks reach read() as usual."""
-        features = self.info.get("features")
-        if not isinstance(features, list) or lf.FEATURE_WINDOWED not in features:
+        if not self._has(lf.FEATURE_WINDOWED):
             return False
         self._post(lf.windowed(window, ack, frames))  # answered `f` when written: not waited
         return True
+
+    def _has(self, feature: str) -> bool:
+        """Whether the page's hello lists `feature`."""
+        features = self.info.get("features")
+        return isinstance(features, list) and feature in features
 
     def write_paced(self, data: bytes, size: int, pause: float) -> None:
         """The page writes `data` in slices of `size` bytes with `pause` s after each."""
