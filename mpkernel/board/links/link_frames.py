@@ -84,7 +84,7 @@ def paste(window: int, code: bytes, credit: int | None = None) -> bytes:
     """`P`, or `Q` with the bytes the board has granted so far."""
     if credit is None:
         return PASTE + struct.pack("<H", window) + code
-    return PASTE_GRANTED + struct.pack("<HH", window, credit) + code
+    return PASTE_GRANTED + struct.pack("<HH", window, min(credit, 0xFFFF)) + code
 
 
 def paced(size: int, pause: float, data: bytes) -> bytes:
