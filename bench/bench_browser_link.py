@@ -103,7 +103,7 @@ def show(
     for name, times in rows.items():
         trips = ""
         # At 10 ms a round trip is lost in a transfer's spread; the trivial cell shows it.
-        if base is not None and (delay >= max(DELAYS) or name == "trivial cell"):
+        if base is not None and delay > 0 and (delay >= max(DELAYS) or name == "trivial cell"):
             extra = statistics.median(times) - statistics.median(base[name])
             trips = f"   ~{extra / (2 * delay):.1f} round trips"
         if name == "trivial cell":
