@@ -4,10 +4,12 @@ It opens the real server extension's WebSocket (`{base}mpkernel/link/{kernel_id}
 server's token), says hello, and bridges frames to a serial "port": any PTY path (a virtual
 board's port, or a PTY that is silent or speaks garbage), paced at the baud rate like
 bench/throttle.py, as a USB-serial chip and its UART would. Next to the board it does what
-the page does: raw-paste windows (`P`), paced writes (`L`), DTR/RTS (`S`, with an auto-reset
-circuit: EN released after RTS held it low presses `on_reset`), baud changes (`B`), Ctrl-C
-ahead of queued writes (`I`). `delay` adds that many seconds one way between the page and
-the server, in both directions (a network's latency).
+the page does: raw-paste windows (`P`, `Q`), paced writes (`L`), DTR/RTS (`S`, with an
+auto-reset circuit: EN released after RTS held it low presses `on_reset`), baud changes
+(`B`), Ctrl-C ahead of queued writes (`I`). `delay` adds that many seconds one way between
+the page and the server, in both directions (a network's latency). With `paced=False` the
+port is paced already (bench/throttle.py's PTY: the bench gives the page the local port's
+wire).
 
 The kernel under test cannot tell it from the TypeScript page: same frames, same endpoint.
 """
@@ -32,7 +34,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from mpkernel.board.links import link_frames as lf
 
 WS_CLOSE_WAIT = 30.0  # seconds a WebSocket close may take on a busy machine
-TICK = 0.002  # seconds between the pacer's releases
+#: The shortest wait between two releases of a wire (an event loop wakes no finer than ~1 ms).
+MIN_WAIT = 0.0005
 BAUDS = {
     int(name[1:]): getattr(termios, name)
     for name in dir(termios)
@@ -45,9 +48,10 @@ class PageRefused(Exception):
 
 
 class Wire:
-    """One direction of a UART: bytes leave no faster than baud / 10 per second."""
+    """One direction of a UART: bytes leave no faster than baud / 10 per second (None: as
+    fast as the port takes them, where something else paces the line)."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float | None) -> None:
         self.rate = rate
         self.pending = bytearray()
         self.free_at = time.monotonic()
@@ -64,6 +68,10 @@ class Wire:
             return b""
         if now < self.free_at:
             return b""
+        if self.rate is None:
+            out = bytes(self.pending)
+            self.pending.clear()
+            return out
         # A byte is handed on as its transmission starts (at most one byte time early), so
         # a lone byte (a raw-paste grant) does not wait for the next tick.
         n = min(int((now - self.free_at) * self.rate) + 1, len(self.pending))
@@ -92,7 +100,8 @@ class BrowserPage:
         usb: tuple[int, int] = (0x1A86, 0x7523),
         origin: str | None = None,
         cookie: str | None = None,
-        features: tuple[str, ...] = (lf.FEATURE_WINDOWED,),
+        features: tuple[str, ...] = (lf.FEATURE_WINDOWED, lf.FEATURE_GRANTED),
+        paced: bool = True,
     ) -> None:
         self.url = base_url.replace("http", "ws", 1).rstrip("/") + f"/mpkernel/link/{kernel_id}"
         self.token = token
@@ -104,10 +113,13 @@ class BrowserPage:
         self.origin = origin
         self.cookie = cookie
         self.features = list(features)
+        #: False: `port` is paced already (bench/throttle.py's PTY, as a local port is).
+        self.paced = paced
         self.fd = -1
         self.from_kernel: list[bytes] = []  # every frame the kernel sent, in order
         self.ended: list[str] = []  # `E` lines from the server
         self.resets = 0
+        self.attached = False  # the server said the link is this page's (`A`)
         self.signals = (False, False)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -192,28 +204,28 @@ class BrowserPage:
         self._out: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
         self._in: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
         self._frames: asyncio.Queue[bytes] = asyncio.Queue()
-        self._to_board = Wire(self.baud / 10)
-        self._from_board = Wire(self.baud / 10)
+        self._to_board = Wire(self.baud / 10 if self.paced else None)
+        self._from_board = Wire(self.baud / 10 if self.paced else None)
         self._drained = asyncio.Event()
         self._drained.set()
         self._board_bytes: asyncio.Queue[bytes] | None = None  # a paste consumes them
         self._watch: asyncio.Queue[bytes] | None = None  # a windowed transfer sees them too
         self._loop.add_reader(self.fd, self._port_readable)
-        for job in (self._receive, self._deliver_in, self._deliver_out, self._run_frames,
-                    self._pace_to_board, self._pace_from_board):  # fmt: skip
+        self._timers: dict[Wire, asyncio.TimerHandle] = {}
+        for job in (self._receive, self._deliver_in, self._deliver_out, self._run_frames):
             self._tasks.append(asyncio.create_task(job()))
         info = {"usbVendorId": self.usb[0], "usbProductId": self.usb[1], "baud": self.baud,
                 "version": "browser_page.py", "features": self.features}  # fmt: skip
         await self._send_frame(lf.HELLO + json.dumps(info).encode())
-        # A refused page gets `E` and a close at once: wait a moment to say so.
+        # The server says `A` when the link is ours; a refused page gets `E` and a close.
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._wait_closed_async(), 0.3 + 2 * self.delay)
-        if self.ended and self._closed.is_set():
-            raise PageRefused(self.ended[0])
+            await asyncio.wait_for(self._wait_answer(), 10 + 2 * self.delay)
+        if not self.attached:
+            raise PageRefused(self.ended[0] if self.ended else "no answer from the server")
 
-    async def _wait_closed_async(self) -> None:
-        while not self._closed.is_set():
-            await asyncio.sleep(0.02)
+    async def _wait_answer(self) -> None:
+        while not self.attached and not self._closed.is_set():
+            await asyncio.sleep(0.005)
 
     def _open_port(self, baud: int) -> None:
         self.fd = os.open(self.port_path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
@@ -258,14 +270,19 @@ class BrowserPage:
             if not frame:
                 self._closed.set()
                 return
+            if frame == lf.ATTACHED:  # the server's, not the kernel's
+                self.attached = True
+                continue
             self.from_kernel.append(frame)
             if self._frozen:
                 continue
             if frame[:1] == lf.END:
                 self.ended.append(frame[1:].decode("utf-8", "replace"))
             elif frame[:1] == lf.INTERRUPT:  # ahead of everything queued
+                self._to_board.tick()
                 self._to_board.pending[:0] = b"\x03"
                 self._drained.clear()
+                self._flush_to_board()
             else:
                 await self._frames.put(frame)
 
@@ -278,7 +295,12 @@ class BrowserPage:
             if kind == lf.WRITE:
                 self._write(body)
             elif kind == lf.PASTE:
-                await self._paste(struct.unpack("<H", body[:2])[0], body[2:])
+                window = struct.unpack("<H", body[:2])[0]
+                await self._paste(window, window, body[2:])
+                await self._send_frame(lf.PASTED)
+            elif kind == lf.PASTE_GRANTED:
+                window, credit = struct.unpack("<HH", body[:4])
+                await self._paste(window, credit, body[4:])
                 await self._send_frame(lf.PASTED)
             elif kind == lf.PACED:
                 size, pause_ms = struct.unpack("<HH", body[:4])
@@ -323,7 +345,8 @@ class BrowserPage:
             self._set_speed(old)
             return b"\x00" + str(exc).encode()
         self.baud = baud
-        self._to_board.rate = self._from_board.rate = baud / 10
+        if self.paced:
+            self._to_board.rate = self._from_board.rate = baud / 10
         return b"\x01"
 
     async def _windowed(self, window: int, ack: bytes, body: bytes) -> int:
@@ -352,13 +375,14 @@ class BrowserPage:
             self._watch = None
         return written
 
-    async def _paste(self, window: int, code: bytes) -> None:
-        """Raw-paste next to the board: write as the board grants windows (its `\\x01`s are
-        taken here), Ctrl-D at the end, forward the board's closing `\\x04`."""
+    async def _paste(self, window: int, credit: int, code: bytes) -> None:
+        """Raw-paste next to the board: write the `credit` granted so far, then as the board
+        grants windows (its `\\x01`s are taken here), Ctrl-D at the end, forward the board's
+        closing `\\x04`."""
         grants: asyncio.Queue[bytes] = asyncio.Queue()
         self._board_bytes = grants
         try:
-            remain, pos = window, 0
+            remain, pos = credit, 0
             while pos < len(code):
                 while remain == 0 or not grants.empty():
                     byte = await asyncio.wait_for(grants.get(), 10)
@@ -403,18 +427,25 @@ class BrowserPage:
 
     def _flush_to_board(self) -> None:
         """Write to the port what the wire has carried by now."""
-        data = self._to_board.due()
+        wire = self._to_board
+        data = wire.due()
         if data:
             try:
-                os.write(self.fd, data)
+                written = os.write(self.fd, data)
             except BlockingIOError:
-                self._to_board.pending[:0] = data
-        if not self._to_board.pending:
+                written = 0
+            if written < len(data):  # the PTY is full: the rest goes again in a moment
+                wire.pending[:0] = data[written:]
+                wire.free_at = max(wire.free_at, time.monotonic() + 0.002)
+        if not wire.pending:
             self._drained.set()
+        self._again(wire, self._flush_to_board)
 
     def _flush_from_board(self) -> None:
         """Hand on what the wire has carried from the board by now."""
-        data = self._from_board.due()
+        wire = self._from_board
+        data = wire.due()
+        self._again(wire, self._flush_from_board)
         if not data:
             return
         grants = self._board_bytes
@@ -428,15 +459,22 @@ class BrowserPage:
                 watch.put_nowait(data[i : i + 1])
         self._out.put_nowait((time.monotonic() + self.delay, lf.DATA + data))
 
-    async def _pace_to_board(self) -> None:
-        while True:
-            self._flush_to_board()
-            await asyncio.sleep(TICK)
+    def _again(self, wire: Wire, flush: Callable[[], None]) -> None:
+        """Release the wire's next bytes when they are due: paced by timers, not by polling
+        (a UART hands each byte on as it arrives; a poll would add its period to every turn
+        of a raw-paste window or a put's acknowledgement)."""
+        timer = self._timers.pop(wire, None)
+        if timer is not None:
+            timer.cancel()
+        if not wire.pending:
+            return
 
-    async def _pace_from_board(self) -> None:
-        while True:
-            self._flush_from_board()
-            await asyncio.sleep(TICK)
+        def fire() -> None:
+            self._timers.pop(wire, None)
+            flush()
+
+        when = max(wire.free_at, time.monotonic() + MIN_WAIT)
+        self._timers[wire] = self._loop.call_at(when, fire)
 
     # -- ending ------------------------------------------------------------------------------
 
@@ -454,6 +492,8 @@ class BrowserPage:
     async def _shutdown(self) -> None:
         with contextlib.suppress(Exception):
             self._loop.remove_reader(self.fd)
+        for timer in getattr(self, "_timers", {}).values():
+            timer.cancel()
         for task in self._tasks:
             task.cancel()
         if self._ws is not None:

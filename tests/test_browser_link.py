@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import subprocess
 import threading
 import time
@@ -106,7 +107,12 @@ def test_cells_stream_values_and_errors(link: Link) -> None:
     assert r.error is not None and r.error["ename"] == "ZeroDivisionError"
     big = "y = '" + "z" * 20_000 + "'\nlen(y)"  # a 20 KB cell: raw-paste done by the page
     assert run(link.kc, big, timeout=60).result == "20000"
-    assert any(f[:1] == lf.PASTE for f in link.page.from_kernel)
+    # The page got the two windows the board grants at the start (its window size, then a
+    # grant the kernel had read already): with one, its line would idle after every window.
+    pastes = [f for f in link.page.from_kernel if f[:1] == lf.PASTE_GRANTED]
+    assert pastes, [f[:1] for f in link.page.from_kernel]
+    window, credit = struct.unpack("<HH", pastes[-1][1:5])
+    assert window > 0 and credit == 2 * window
 
 
 def test_provenance_says_browser_serial_and_virtual(link: Link) -> None:
@@ -156,7 +162,9 @@ def test_put_through_a_page_that_keeps_no_window(fresh: Link, tmp_path: Path) ->
     (tmp_path / "small.bin").write_bytes(data)
     assert "verified by sha256" in ok(run(fresh.kc, f"%put {tmp_path / 'small.bin'} s.bin"))
     assert (fresh.board.root / "s.bin").read_bytes() == data
-    assert not any(f[:1] == lf.WINDOWED for f in fresh.page.from_kernel)
+    kinds = {f[:1] for f in fresh.page.from_kernel}
+    # A page that lists no features gets the frames every page knows (`P`, not `Q`).
+    assert lf.WINDOWED not in kinds and lf.PASTE_GRANTED not in kinds and lf.PASTE in kinds
 
 
 def test_mount_through_the_page(link: Link, tmp_path: Path) -> None:
@@ -214,8 +222,13 @@ def test_a_silent_page_is_one_line(fresh: Link) -> None:
 
 
 def test_second_page_refused(fresh: Link) -> None:
+    # The first page was told at once that the link is its own (`A`), not left to guess
+    # from a silence; the second is told it is refused, and never that it holds the link.
+    assert fresh.page.attached and not fresh.page.ended
+    second = BrowserPage(fresh.server.url, fresh.kernel_id, fresh.board.port, fresh.server.token)
     with pytest.raises(PageRefused, match="Another tab holds"):
-        fresh.open_page()
+        second.start()
+    assert not second.attached
     fresh.connect()  # the first page still works
     assert run(fresh.kc, "3 * 3").result == "9"
 

@@ -8,10 +8,12 @@
  *
  * kernel -> page: `W` write, `F` a put's frames (at most a window of them unacknowledged by
  * the board), `P` raw-paste (the board's window grants are consumed here, next to the board:
- * no round trip per window), `L` paced write, `S` signals, `B` baud rate, `I` interrupt (a
+ * no round trip per window; `Q` with the credit the board granted before the kernel handed
+ * the paste over, so that two windows are in flight as the board allows), `L` paced write, `S` signals, `B` baud rate, `I` interrupt (a
  * Ctrl-C ahead of queued writes), `X` the kernel lets the link go.
  * page -> kernel: `H` hello, `D` bytes read, the acks `p` `f` `l` `s` `b`, and `E` + one
- * line when the link ends (unplugged, port error, tab closed).
+ * line when the link ends (unplugged, port error, tab closed). The server itself says `A`
+ * once as the link becomes this page's, or `E` + one line as it refuses the page.
  */
 import { ServerConnection } from '@jupyterlab/services';
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -152,7 +154,7 @@ export class BrowserLink {
           usbProductId: info.usbProductId ?? null,
           baud: this.port.baud,
           version: PROTOCOL_VERSION,
-          features: ['windowed']
+          features: ['windowed', 'granted']
         })
       )
     );
@@ -219,7 +221,15 @@ export class BrowserLink {
         break;
       case 'P':
         if (body.length >= 2) {
-          this._enqueue(() => this._rawPaste(view.getUint16(0, true), body.subarray(2)));
+          const size = view.getUint16(0, true);
+          this._enqueue(() => this._rawPaste(size, size, body.subarray(2)));
+        }
+        break;
+      case 'Q':
+        if (body.length >= 4) {
+          const size = view.getUint16(0, true);
+          const credit = view.getUint16(2, true);
+          this._enqueue(() => this._rawPaste(size, credit, body.subarray(4)));
         }
         break;
       case 'F':
@@ -253,6 +263,9 @@ export class BrowserLink {
         this._stopWindowed();
         this._abortPaste();
         this._endPaste();
+        break;
+      case 'A':
+        // The server's word that the link is this page's (a refused page gets `E` instead).
         break;
       case 'E':
         // The server's word: the kernel's end closed (restart), or a refusal that closes the
@@ -293,9 +306,12 @@ export class BrowserLink {
     }
   }
 
-  /** Raw-paste: the code in windows, each sent when the board grants it (a Ctrl-A). */
-  private async _rawPaste(window: number, code: Uint8Array): Promise<void> {
-    const paste: IPaste = { window, credit: window, stopped: null, wake: null };
+  /**
+   * Raw-paste: the `credit` the board granted so far, then a window each time the board
+   * grants one (a Ctrl-A).
+   */
+  private async _rawPaste(window: number, credit: number, code: Uint8Array): Promise<void> {
+    const paste: IPaste = { window, credit, stopped: null, wake: null };
     this._paste = paste;
     try {
       let sent = 0;

@@ -234,6 +234,9 @@ class LinkHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
 
     async def open(self, kernel_id: str) -> None:
         super().open()
+        # Board bytes are small and answer each other (a raw REPL's `OK`, a put's acks):
+        # Nagle's algorithm would hold a frame back until the last one was acknowledged.
+        self.set_nodelay(True)
         if kernel_id in self.links:
             with contextlib.suppress(WebSocketClosedError):
                 await self.write_message(lf.end(SECOND_PAGE), binary=True)
@@ -254,6 +257,8 @@ class LinkHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         self.links[kernel_id] = self.link = link
         self.watch = ioloop.PeriodicCallback(self._check_kernel, KERNEL_CHECK_MS)
         self.watch.start()
+        with contextlib.suppress(WebSocketClosedError):
+            await self.write_message(lf.ATTACHED, binary=True)
 
     def _check_kernel(self) -> None:
         if self.link is not None and self.link.kernel_id not in self.kernel_manager:

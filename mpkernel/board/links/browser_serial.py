@@ -32,6 +32,8 @@ HELLO_TIMEOUT = 5.0
 ANSWER_TIMEOUT = 5.0
 #: Seconds a write may block before the page counts as gone (the server stopped reading).
 SEND_TIMEOUT = 10.0
+#: Bytes the reader takes from the socket at once.
+RECV_SIZE = 256 * 1024
 
 NO_PAGE = (
     "No page holds a board for this kernel: click 'Connect a board on this computer' in the "
@@ -134,56 +136,68 @@ class BrowserSerialTransport(Transport):
 
     # -- the page's frames --------------------------------------------------------------
 
-    def _recv_exact(self, n: int) -> bytes | None:
-        data = bytearray()
-        while len(data) < n:
+    def _recv(self) -> bytes | None:
+        """What the socket holds now (at least one byte); None once it closed."""
+        while True:
             try:
-                chunk = self._sock.recv(n - len(data))
+                chunk = self._sock.recv(RECV_SIZE)
             except TimeoutError:
                 if self._closed:
                     return None
                 continue
             except OSError:
                 return None
-            if not chunk:
-                return None
-            data += chunk
-        return bytes(data)
+            return chunk or None
 
     def _read_frames(self) -> None:
+        """Take the page's frames as they come, every frame a read brought at once (one
+        wake-up of the waiting reader for a burst of the board's bytes)."""
+        pending = bytearray()
         while True:
-            head = self._recv_exact(lf.LENGTH.size)
-            size = lf.LENGTH.unpack(head)[0] if head else 0
-            frame = self._recv_exact(size) if 0 < size <= lf.FRAME_MAX else None
-            if frame is None:
+            chunk = self._recv()
+            if chunk is None:
                 self._lose(LINK_CLOSED)
                 return
-            if not self._take(frame):
-                return
+            pending += chunk
+            frames = []
+            while len(pending) >= lf.LENGTH.size:
+                size = lf.LENGTH.unpack_from(pending)[0]
+                if not 0 < size <= lf.FRAME_MAX:
+                    self._lose(LINK_CLOSED)
+                    return
+                end = lf.LENGTH.size + size
+                if len(pending) < end:
+                    break
+                frames.append(bytes(pending[lf.LENGTH.size : end]))
+                del pending[:end]
+            with self._cond:
+                for frame in frames:
+                    if not self._take(frame):
+                        return
+                self._cond.notify_all()
 
     def _take(self, frame: bytes) -> bool:
-        """Act on one frame from the page; False once the link is over."""
+        """Act on one frame from the page (the caller holds the lock); False once the link
+        is over."""
         kind, payload = frame[:1], frame[1:]
-        with self._cond:
-            if kind == lf.DATA:
-                self._buffer += payload
-            elif kind == lf.HELLO:
-                self.info = lf.parse_hello(payload) or {"baud": None}
-            elif kind in self._acked:
-                if self._acked[kind] >= self._sent[kind]:
-                    self._lose(OUT_OF_ORDER.format(what=f"an answer {kind.decode()!r}"))
-                    return False
-                self._acked[kind] += 1
-                if kind == lf.BAUD_SET:
-                    self._baud_answers.append(payload)
-            elif kind == lf.END:
-                line = payload.decode("utf-8", "replace").strip().splitlines()
-                self._lose(line[0] if line else LINK_CLOSED)
+        if kind == lf.DATA:
+            self._buffer += payload
+        elif kind == lf.HELLO:
+            self.info = lf.parse_hello(payload) or {"baud": None}
+        elif kind in self._acked:
+            if self._acked[kind] >= self._sent[kind]:
+                self._lose(OUT_OF_ORDER.format(what=f"an answer {kind.decode()!r}"))
                 return False
-            else:
-                self._lose(OUT_OF_ORDER.format(what=f"a frame of type {kind!r}"))
-                return False
-            self._cond.notify_all()
+            self._acked[kind] += 1
+            if kind == lf.BAUD_SET:
+                self._baud_answers.append(payload)
+        elif kind == lf.END:
+            line = payload.decode("utf-8", "replace").strip().splitlines()
+            self._lose(line[0] if line else LINK_CLOSED)
+            return False
+        else:
+            self._lose(OUT_OF_ORDER.format(what=f"a frame of type {kind!r}"))
+            return False
         return True
 
     def _lose(self, line: str) -> None:
@@ -275,10 +289,17 @@ class BrowserSerialTransport(Transport):
         """Ctrl-C, written by the page ahead of the writes it still holds."""
         self._send(lf.INTERRUPT)
 
-    def raw_paste(self, code: bytes, window: int, then: bytes = b"") -> bool:
+    def raw_paste(
+        self, code: bytes, window: int, then: bytes = b"", credit: int | None = None
+    ) -> bool:
         """The page writes `code` in raw-paste windows as the board grants them, then Ctrl-D,
-        then `then`: no round trip per window. Returns once the page has written it all."""
-        wanted = self._post(lf.paste(window, code))
+        then `then`: no round trip per window. Returns once the page has written it all.
+        The credit the board granted already goes along where the page takes it (a board
+        grants two windows at the start: with one, the page would wait for the board's
+        grant after every window, its line idle meanwhile)."""
+        if not self._has(lf.FEATURE_GRANTED):
+            credit = None
+        wanted = self._post(lf.paste(window, code, credit))
         if then:
             self._send(lf.WRITE + then)
         what = "a raw-paste of the cell's code"
@@ -288,11 +309,15 @@ class BrowserSerialTransport(Transport):
     def write_windowed(self, frames: list[bytes], window: int, ack: bytes) -> bool:
         """The page keeps the window next to the board (no round trip per frame), where its
         hello says it can; the acks reach read() as usual."""
-        features = self.info.get("features")
-        if not isinstance(features, list) or lf.FEATURE_WINDOWED not in features:
+        if not self._has(lf.FEATURE_WINDOWED):
             return False
         self._post(lf.windowed(window, ack, frames))  # answered `f` when written: not waited
         return True
+
+    def _has(self, feature: str) -> bool:
+        """Whether the page's hello lists `feature`."""
+        features = self.info.get("features")
+        return isinstance(features, list) and feature in features
 
     def write_paced(self, data: bytes, size: int, pause: float) -> None:
         """The page writes `data` in slices of `size` bytes with `pause` s after each."""

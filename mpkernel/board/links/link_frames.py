@@ -14,6 +14,10 @@ from pathlib import Path
 # kernel -> page
 WRITE = b"W"  # bytes to write to the port
 PASTE = b"P"  # u16 window (LE) + code: a raw-paste done next to the board; answered `p`
+#: u16 window + u16 credit (LE) + code: as `P`, where the board has already granted `credit`
+#: bytes (its window, and a window per grant the kernel read behind it); answered `p`. Sent
+#: to a page whose hello lists FEATURE_GRANTED.
+PASTE_GRANTED = b"Q"
 PACED = b"L"  # u16 slice + u16 pause_ms (LE) + bytes: written in paced slices; answered `l`
 SIGNALS = b"S"  # u8 flags (DTR, RTS, break); answered `s`
 BAUD = b"B"  # u32 baud (LE): reopen the port; answered `b` + u8 ok (+ a line)
@@ -27,12 +31,18 @@ PASTED, PACED_DONE, SIGNALS_SET, BAUD_SET = b"p", b"l", b"s", b"b"
 WINDOWED_DONE = b"f"  # + u32 (LE) frames written
 # either way (the server sends it for a side whose connection closed)
 END = b"E"  # one line for the user: the link ended
+# server -> page, once as the WebSocket opens: the link is this page's (a refused page gets
+# `E` and a close instead), so a page knows at once, without waiting to see nothing come
+ATTACHED = b"A"
 
 FROM_PAGE = frozenset((HELLO, DATA, PASTED, PACED_DONE, SIGNALS_SET, BAUD_SET, WINDOWED_DONE, END))
-FROM_KERNEL = frozenset((WRITE, PASTE, PACED, SIGNALS, BAUD, WINDOWED, INTERRUPT, RELEASE, END))
+FROM_KERNEL = frozenset(
+    (WRITE, PASTE, PASTE_GRANTED, PACED, SIGNALS, BAUD, WINDOWED, INTERRUPT, RELEASE, END)
+)
 #: The acknowledgement that answers each request frame.
 ACK_OF = {
     PASTE: PASTED,
+    PASTE_GRANTED: PASTED,
     PACED: PACED_DONE,
     SIGNALS: SIGNALS_SET,
     BAUD: BAUD_SET,
@@ -40,6 +50,8 @@ ACK_OF = {
 }
 #: What a page that keeps a transfer's window (`F`) says in its hello's "features".
 FEATURE_WINDOWED = "windowed"
+#: What a page that takes a raw-paste's credit (`Q`) says in its hello's "features".
+FEATURE_GRANTED = "granted"
 
 DTR, RTS, BREAK = 1, 2, 4  # SIGNALS flag bits (asserted when set)
 #: The largest frame either side accepts on the Unix socket.
@@ -68,8 +80,11 @@ def end(line: str) -> bytes:
     return END + line.encode("utf-8", "replace")
 
 
-def paste(window: int, code: bytes) -> bytes:
-    return PASTE + struct.pack("<H", window) + code
+def paste(window: int, code: bytes, credit: int | None = None) -> bytes:
+    """`P`, or `Q` with the bytes the board has granted so far."""
+    if credit is None:
+        return PASTE + struct.pack("<H", window) + code
+    return PASTE_GRANTED + struct.pack("<HH", window, min(credit, 0xFFFF)) + code
 
 
 def paced(size: int, pause: float, data: bytes) -> bytes:

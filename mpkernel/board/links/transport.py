@@ -50,10 +50,13 @@ class Transport(ABC):
         """Ask the board to stop what it runs (Ctrl-C)."""
         self.write(b"\x03")  # Ctrl-C: KeyboardInterrupt on the board
 
-    def raw_paste(self, code: bytes, window: int, then: bytes = b"") -> bool:
-        """Write `code` in raw-paste mode (the board has granted `window` bytes), its Ctrl-D,
-        then `then`, keeping the board's flow control at the link's far end; return False
-        where the link leaves that to the caller (default: the board is next to us)."""
+    def raw_paste(
+        self, code: bytes, window: int, then: bytes = b"", credit: int | None = None
+    ) -> bool:
+        """Write `code` in raw-paste mode (the board's window is `window` bytes and it has
+        granted `credit` so far: one window when None), its Ctrl-D, then `then`, keeping the
+        board's flow control at the link's far end; return False where the link leaves that
+        to the caller (default: the board is next to us)."""
         return False
 
     def write_paced(self, data: bytes, size: int, pause: float) -> None:

@@ -264,7 +264,12 @@ class RawRepl:
             return False
         window = self.read_exact(2)
         window_size = struct.unpack("<H", window)[0]
-        if self.transport.raw_paste(code, window_size, then=probe):  # flow control over there
+        # The board grants a second window right behind the first: read already, it goes
+        # to the far end with the code (flow control over there).
+        grants = len(self._pending) - len(self._pending.lstrip(b"\x01"))
+        credit = window_size * (1 + grants)
+        if self.transport.raw_paste(code, window_size, then=probe, credit=credit):
+            del self._pending[:grants]
             self._probed = bool(probe)
             while self.read_exact(1) != CTRL_D:  # the board's acknowledgement of the end
                 pass
