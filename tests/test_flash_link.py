@@ -93,6 +93,10 @@ def test_chipinfo_backup_erase_flash_restore_through_the_page(
     # the reset into the bootloader went through the link: EN low, then GPIO0 low, released
     assert signals(page)[:3] == [(False, True), (True, False), (False, False)], signals(page)
     assert 460800 in bauds(page), bauds(page)  # the page reopened the port faster
+    # no board connected, no port named: the page's port is the one (a new board has no
+    # MicroPython to connect to, yet the page holds its port)
+    again = run(kc, "%chipinfo", timeout=120)
+    assert again.status == "ok" and "ESP8266" in again.shown, (again.shown, again.error)
 
     backup = run(kc, "%backup orig.bin --port browser --size 256KB", timeout=300)
     assert backup.status == "ok", (backup.shown, backup.error)
