@@ -105,6 +105,7 @@ class BrowserPage:
         self.cookie = cookie
         self.features = list(features)
         self.fd = -1
+        self._unwritten = bytearray()  # bytes the wire carried that the port did not take yet
         self.from_kernel: list[bytes] = []  # every frame the kernel sent, in order
         self.ended: list[str] = []  # `E` lines from the server
         self.resets = 0
@@ -402,14 +403,16 @@ class BrowserPage:
             self._flush_from_board()
 
     def _flush_to_board(self) -> None:
-        """Write to the port what the wire has carried by now."""
-        data = self._to_board.due()
+        """Write to the port what the wire has carried by now. What the port's buffer does
+        not take (a board slow to read) waits, its wire time already spent: never lost."""
+        data = bytes(self._unwritten) + self._to_board.due()
         if data:
             try:
-                os.write(self.fd, data)
+                written = os.write(self.fd, data)
             except BlockingIOError:
-                self._to_board.pending[:0] = data
-        if not self._to_board.pending:
+                written = 0
+            self._unwritten = bytearray(data[written:])
+        if not self._to_board.pending and not self._unwritten:
             self._drained.set()
 
     def _flush_from_board(self) -> None:
