@@ -15,7 +15,7 @@ extra memory while it relays a browser link (the Python page of tests/browser_pa
 The flash: `%flash` of a 1 MB image (random payload: no help from compression) from a
 kernel through the page (tests/browser_page.py, paced at the baud rate like a UART) at 0
 and 10 ms one-way delay, against the same flash from the kernel's own port (the simulator's
-PTY throttled to the same 460800-baud byte rate by bench/throttle.py). Target: within 1.2x.
+PTY throttled by bench/throttle.py to the baud rate esptool sets). Target: within 1.2x.
 """
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ def bench_flash(runs: int) -> None:
         kc = srv.client(kernel_id)
         times: dict[str, list[float]] = {}
         try:
-            with throttled(pty, 460_800 / 10) as local:
+            with throttled(pty, follow_baud=True) as local:  # the rates esptool sets
                 for _ in range(runs):
                     start = time.monotonic()
                     r = run(kc, f"%flash fw.bin --port {local} --no-wait", timeout=900)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,6 +93,10 @@ def test_chipinfo_backup_erase_flash_restore_through_the_page(
     # the reset into the bootloader went through the link: EN low, then GPIO0 low, released
     assert signals(page)[:3] == [(False, True), (True, False), (False, False)], signals(page)
     assert 460800 in bauds(page), bauds(page)  # the page reopened the port faster
+    # no board connected, no port named: the page's port is the one (a new board has no
+    # MicroPython to connect to, yet the page holds its port)
+    again = run(kc, "%chipinfo", timeout=120)
+    assert again.status == "ok" and "ESP8266" in again.shown, (again.shown, again.error)
 
     backup = run(kc, "%backup orig.bin --port browser --size 256KB", timeout=300)
     assert backup.status == "ok", (backup.shown, backup.error)
@@ -149,3 +154,19 @@ def test_a_connected_boards_link_is_lent_to_esptool_and_taken_back(
             page.stop()
             kc.stop_channels()
             server.shutdown_kernel(kernel_id)
+
+
+def test_the_benchs_local_wire_banks_no_idle_time() -> None:
+    """bench/bench_flash_link.py's baseline (the kernel's own port behind bench/throttle.py)
+    is a UART: bytes written after the wire sat idle still take their time on it. It used to
+    send them at once, as if sent while nothing was there: esptool's pause between two
+    blocks came for free on the local side only."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from throttle import Pacer
+
+    wire = Pacer(1000.0)  # bytes/s
+    start = wire.free_at
+    wire.add(b"x" * 100, start + 5.0)  # written after 5 s of silence
+    assert wire.due(start + 5.0) == b""
+    assert len(wire.due(start + 5.0505)) == 50
+    assert len(wire.due(start + 5.2)) == 50

@@ -106,6 +106,12 @@ export class PageBoard {
     } catch (err) {
       // The relay's reason (e.g. another tab holds this kernel's board) says more.
       const line = endedWith || (err as Error).message;
+      if (!endedWith && link.isOpen) {
+        // The port and the link are fine but no MicroPython answered (a new board, or one in
+        // its bootloader): the page keeps them, such a board is flashed through this link.
+        const kept = trans.__('The port stays open for %1 and the flash panel.', '%flash');
+        throw new Error(`${kept} ${line}`);
+      }
       this._forget(kernel.id);
       link.end(line);
       throw new Error(line);

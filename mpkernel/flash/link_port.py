@@ -12,6 +12,7 @@ import time
 
 import serial
 
+from ..board.links import link_frames as lf
 from ..board.links.browser_serial import BrowserSerialTransport
 from ..board.links.transport import TransportError
 
@@ -106,6 +107,17 @@ class LinkPort(serial.SerialBase):
 
     def flush(self) -> None:
         pass
+
+
+def page_holds_port() -> bool:
+    """Whether a page holds a port for this kernel now (its link's socket is there): a board
+    without MicroPython yet (nothing to connect to) is still flashed through it."""
+    try:
+        from ipykernel.connect import get_connection_file
+
+        return lf.socket_path(get_connection_file()).exists()
+    except (ImportError, RuntimeError, OSError):
+        return False
 
 
 def bootloader_reset(link: BrowserSerialTransport) -> None:

@@ -129,13 +129,16 @@ def size_text(size: object) -> str:
 
 
 def chip_port(conn: Connection, port: str | None) -> tuple[str, bool]:
-    """(port, simulated): the port named, the connected board's, or the one board found.
+    """(port, simulated): the port named, the connected board's, the page's, or the one
+    board found.
 
     "mock", or no port while a simulated board (or nothing) is there, is the simulator.
     """
     board = conn.board
     if port is None:
-        if board is None:
+        if board is None and page_holds_port():  # a new board on the page: no MicroPython yet
+            port = LINK
+        elif board is None:
             port = choose_port(how="--port PORT")
             port = MOCK if port == VIRTUAL else port
         elif board.transport.tool_port:
@@ -159,6 +162,13 @@ def chip_port(conn: Connection, port: str | None) -> tuple[str, bool]:
         return mock.port(), True
     except RuntimeError as exc:
         raise FlashError(f"Cannot start {exc}.") from None
+
+
+def page_holds_port() -> bool:
+    """Whether the page holds a port for this kernel (the browser link), connected or not."""
+    from ..flash.link_port import page_holds_port as holds
+
+    return holds()
 
 
 @contextlib.contextmanager

@@ -79,6 +79,8 @@ class FlashPanel:
         self.kernel = kernel
         ports = [p.device for p in list_serial_ports()]
         mine = kernel.board.transport.tool_port if kernel.board is not None else None
+        if mine is None and kernel.board is None and flashing.page_holds_port():
+            mine = flashing.LINK  # a board on the page with no MicroPython yet
         if mine:
             ports = [mine, *[p for p in ports if p != mine]]
         if flashing.simulator_available():
