@@ -189,11 +189,14 @@ class Student:
         self.page = self.new_page()
 
     def new_page(self) -> Page:
-        """A tab of this student's; a "Server unavailable" dialog (JupyterLab polled while the
-        hub's proxy restarted) is dismissed whenever it gets in the way of a click."""
+        """A tab of this student's; the dialogs JupyterLab shows when it polled while the
+        hub's proxy restarted ("Server unavailable", or the file browser's "Directory not
+        found") are dismissed whenever they get in the way of a click."""
         page = self.context.new_page()
         unavailable = page.locator('dialog.jp-Dialog[aria-label*="Server unavailable"]')
         page.add_locator_handler(unavailable, lambda d: d.locator(".jp-mod-reject").click())
+        no_folder = page.locator('dialog.jp-Dialog[aria-label^="Directory not found"]')
+        page.add_locator_handler(no_folder, lambda d: d.locator(".jp-mod-accept").click())
         return page
 
     @property
