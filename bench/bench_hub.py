@@ -217,6 +217,8 @@ def bench_class(students: int, on_page: bool = True) -> None:
                         errors.append(f"{name}: {cell}: {r.text[-200:]}")
                     elif cell == ID_CELL:
                         ids[name] = r.text.strip()
+                    elif cell == "%connect" and on_page and "Web Serial" not in r.text:
+                        errors.append(f"{name}: %connect did not take the page's board")
 
             start = time.monotonic()
             threads = [threading.Thread(target=tutorial, args=(n,)) for n in names]
