@@ -17,6 +17,7 @@ runs 30. Skipped (with the reason) without `sh install/jupyterhub.sh` or Chromiu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -196,7 +197,7 @@ class Student:
         unavailable = page.locator('dialog.jp-Dialog[aria-label*="Server unavailable"]')
         page.add_locator_handler(unavailable, lambda d: d.locator(".jp-mod-reject").click())
         no_folder = page.locator('dialog.jp-Dialog[aria-label^="Directory not found"]')
-        page.add_locator_handler(no_folder, lambda d: d.locator(".jp-mod-accept").click())
+        page.add_locator_handler(no_folder, close_dialog)
         return page
 
     @property
@@ -268,6 +269,15 @@ class Student:
 
     def close(self) -> None:
         self.context.close()
+
+
+def close_dialog(dialog: Locator) -> None:
+    """Close a JupyterLab dialog as a user does: Escape, else its last button."""
+    dialog.press("Escape")
+    with contextlib.suppress(AssertionError):
+        expect(dialog).to_be_hidden(timeout=5_000)
+        return
+    dialog.locator("button.jp-Dialog-button").last.click()
 
 
 def dismiss(page: Page) -> None:
