@@ -1,16 +1,21 @@
 """A class on one hub: memory and CPU per student, and a 1 MB flash through the page.
 
     sh install/jupyterhub.sh
-    .venv/bin/python bench/bench_hub.py --students 30      # the class
+    .venv/bin/python bench/bench_hub.py --students 30      # the class, boards on the laptops
+    .venv/bin/python bench/bench_hub.py --students 30 --virtual   # homework: virtual boards
     .venv/bin/python bench/bench_hub.py --flash            # the flash through the page
 
 The class: a real JupyterHub (tests/hub.py) spawns N students' servers; each starts a
-MicroPython kernel through its own server's REST API (as JupyterLab does) and all run the
-tutorial's first cells at once (%connect to the virtual board, %chipinfo on the simulated
-bootloader, a value, the Python version, %wifi scan). Per student it reports the memory
-(PSS, so shared library pages are split fairly) and CPU seconds of the single-user server,
-the kernel, and the board processes (virtual board + simulated bootloader), and the server's
-extra memory while it relays a browser link (the Python page of tests/browser_page.py).
+MicroPython kernel through its own server's REST API (as JupyterLab does). Each student's
+board is on their laptop: a virtual board of this process behind the Python test page
+(tests/browser_page.py, paced at 115200 baud like a UART), which reaches the kernel through
+the student's own server (the browser link), as the JupyterLab page does. All run the
+tutorial's first cells at once (the bare %connect takes the page's board, a value, the
+Python version, %wifi scan, the board's id). Per student it reports the memory (PSS, so
+shared library pages are split fairly) and CPU seconds of the single-user server (with its
+link relay) and the kernel: the hub's share (the boards and pages are the laptops'), and
+how much a server grew with its page's link. `--virtual`: each kernel runs its own virtual
+board and simulated bootloader under the student's server instead (%chipinfo too).
 
 The flash: `%flash` of a 1 MB image (random payload: no help from compression) from a
 kernel through the page (tests/browser_page.py, paced at the baud rate like a UART) at 0
@@ -37,6 +42,11 @@ from jupyter_client.blocking.client import BlockingKernelClient  # noqa: E402
 
 CELLS = ["%connect", "%chipinfo", "1 + 2", "import sys\nprint(sys.implementation.name)",
          "%wifi scan"]  # fmt: skip
+ID_CELL = "import machine\nprint(machine.unique_id())"
+#: On the page: the tutorial's bare %connect takes the page's board; no %chipinfo (behind the
+#: page is MicroPython's unix port, no ESP bootloader).
+PAGE_CELLS = ["%connect", "1 + 2", "import sys\nprint(sys.implementation.name)", "%wifi scan",
+              ID_CELL]  # fmt: skip
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -143,14 +153,29 @@ def kernel_client(home: Path, kernel_id: str, timeout: float = 120) -> BlockingK
                 raise RuntimeError(f"kernel {kernel_id} did not answer") from None
 
 
-def bench_class(students: int) -> None:
+def bench_class(students: int, on_page: bool = True) -> None:
+    """N students' servers and kernels on one hub, the tutorial's first cells at once.
+
+    `on_page` (the class): each kernel reaches a board on the student's laptop through the
+    Python test page (tests/browser_page.py) and the student's own server: the boards (virtual
+    boards of this process) and the pages are the laptops' cost, not the hub's. Else each
+    kernel runs its own virtual board (and simulated bootloader) under the student's server:
+    homework without boards."""
     import json
 
+    from browser_page import BrowserPage
     from conftest import run
     from hub import running_hub
 
+    from mpkernel.board.virtual.board import VirtualBoard
+
+    cells = PAGE_CELLS if on_page else CELLS
     names = [f"s{i:02d}" for i in range(1, students + 1)]
-    with running_hub(Path(tempfile.mkdtemp(prefix="mpk-hub-"))) as hub:
+    folder = Path(tempfile.mkdtemp(prefix="mpk-hub-"))
+    boards: dict[str, VirtualBoard] = {}
+    pages: dict[str, BrowserPage] = {}
+    (folder / "hub").mkdir()
+    with running_hub(folder / "hub") as hub:
         free_before = available_kb()
         start = time.monotonic()
         for name in names:
@@ -161,67 +186,71 @@ def bench_class(students: int) -> None:
                 raise RuntimeError("the servers did not start in 15 min")
             time.sleep(1)
         print(f"{students} servers ready in {time.monotonic() - start:.0f} s")
-        clients = {}
+        clients, tokens, kernels = {}, {}, {}
         for name in names:
-            token = hub.user_token(name)
+            tokens[name] = hub.user_token(name)
             status, body = hub.request(
-                "POST", f"{hub.url}/user/{name}/api/kernels", {"name": "micropython"}, token
-            )
+                "POST", f"{hub.url}/user/{name}/api/kernels", {"name": "micropython"},
+                tokens[name],
+            )  # fmt: skip
             assert status == 201, (status, body)
-            clients[name] = kernel_client(hub.home(name), json.loads(body)["id"])
-        errors: list[str] = []
-
-        def tutorial(name: str) -> None:
-            for cell in CELLS:
-                r = run(clients[name], cell, timeout=600)
-                if r.status != "ok":
-                    errors.append(f"{name}: {cell}: {r.text[-200:]}")
-
-        start = time.monotonic()
-        threads = [threading.Thread(target=tutorial, args=(n,)) for n in names]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        print(f"tutorial cells, all students at once: {time.monotonic() - start:.0f} s"
-              + (f", {len(errors)} errors: {errors[:3]}" if errors else ""))  # fmt: skip
-        roles = [per_role(server_pid(hub.home(n))) for n in names]
-        for what in ("server", "kernel", "board"):
-            mem = [r.get(what, (0, 0.0))[0] / 1024 for r in roles]
-            cpu = [r.get(what, (0, 0.0))[1] for r in roles]
-            print(f"{what:7} memory {summary(mem, 'MB')}   CPU {summary(cpu, 's')}")
-        total = [sum(v[0] for v in r.values()) / 1024 for r in roles]
-        print(f"student memory {summary(total, 'MB')}; the machine lost "
-              f"{(free_before - available_kb()) / 1024:.0f} MB for {students} students")
-        link_kb = link_cost(hub, names[0], clients[names[0]])
-        print(f"link: the server's memory while relaying one page: +{link_kb / 1024:.1f} MB")
-        for kc in clients.values():
-            kc.stop_channels()
-
-
-def link_cost(hub: object, name: str, kc: BlockingKernelClient) -> int:
-    """The server's PSS with a page relaying a virtual board, minus without (kB)."""
-    from browser_page import BrowserPage
-    from conftest import run
-
-    from mpkernel.board.virtual.board import VirtualBoard
-
-    home = hub.home(name)  # type: ignore[attr-defined]
-    pid = server_pid(home)
-    before = pss_kb(pid)
-    token = hub.user_token(name)  # type: ignore[attr-defined]
-    kernel_id = Path(kc.connection_file).stem.removeprefix("kernel-")
-    with VirtualBoard() as vb:
-        page = BrowserPage(f"{hub.url}/user/{name}/", kernel_id, vb.port, token)  # type: ignore[attr-defined]
-        page.start()
+            kernels[name] = json.loads(body)["id"]
+            clients[name] = kernel_client(hub.home(name), kernels[name])
+        server_kb = {n: pss_kb(server_pid(hub.home(n))) for n in names}
         try:
-            r = run(kc, "%connect browser\nprint('linked')", timeout=120)
-            assert "linked" in r.text or r.status == "ok", r.text
-            run(kc, "for i in range(200): print(i)", timeout=120)
-            after = pss_kb(pid)
+            if on_page:
+                for name in names:
+                    root = folder / "laptops" / name
+                    root.mkdir(parents=True)
+                    boards[name] = board = VirtualBoard(root=root)
+                    pages[name] = BrowserPage(
+                        f"{hub.url}/user/{name}/", kernels[name], board.port, tokens[name],
+                        on_reset=board.press_reset,
+                    ).start()  # fmt: skip
+            errors: list[str] = []
+            ids: dict[str, str] = {}
+
+            def tutorial(name: str) -> None:
+                for cell in cells:
+                    r = run(clients[name], cell, timeout=600)
+                    if r.status != "ok":
+                        errors.append(f"{name}: {cell}: {r.text[-200:]}")
+                    elif cell == ID_CELL:
+                        ids[name] = r.text.strip()
+                    elif cell == "%connect" and on_page and "Web Serial" not in r.text:
+                        errors.append(f"{name}: %connect did not take the page's board")
+
+            start = time.monotonic()
+            threads = [threading.Thread(target=tutorial, args=(n,)) for n in names]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            print(f"tutorial cells, all students at once: {time.monotonic() - start:.0f} s"
+                  + (f", {len(errors)} errors: {errors[:3]}" if errors else ""))  # fmt: skip
+            if on_page and len(set(ids.values())) != len(names):
+                print(f"WARNING: boards' ids not all different: {ids}")
+            roles = [per_role(server_pid(hub.home(n))) for n in names]
+            for what in ("server", "kernel", "board"):
+                mem = [r.get(what, (0, 0.0))[0] / 1024 for r in roles]
+                cpu = [r.get(what, (0, 0.0))[1] for r in roles]
+                if any(mem):
+                    print(f"{what:7} memory {summary(mem, 'MB')}   CPU {summary(cpu, 's')}")
+            total = [sum(v[0] for v in r.values()) / 1024 for r in roles]
+            print(f"student memory on the hub {summary(total, 'MB')}; the machine lost "
+                  f"{(free_before - available_kb()) / 1024:.0f} MB for {students} students"
+                  + (" (their boards and pages, the laptops' share, included)" if on_page
+                     else ""))  # fmt: skip
+            if on_page:
+                grew = [(pss_kb(server_pid(hub.home(n))) - server_kb[n]) / 1024 for n in names]
+                print(f"server's growth with its page's link and the cells {summary(grew, 'MB')}")
         finally:
-            page.stop()
-    return after - before
+            for page in pages.values():
+                page.stop()
+            for board in boards.values():
+                board.stop()
+            for kc in clients.values():
+                kc.stop_channels()
 
 
 def available_kb() -> int:
@@ -276,6 +305,10 @@ def bench_flash(runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=0)
+    parser.add_argument(
+        "--virtual", action="store_true",
+        help="each kernel on its own virtual board on the hub (no pages, no laptops' boards)",
+    )  # fmt: skip
     parser.add_argument("--flash", action="store_true")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
@@ -284,7 +317,7 @@ def main() -> None:
     if args.flash:
         bench_flash(args.runs)
     if args.students:
-        bench_class(args.students)
+        bench_class(args.students, on_page=not args.virtual)
 
 
 if __name__ == "__main__":

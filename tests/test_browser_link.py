@@ -115,6 +115,16 @@ def test_cells_stream_values_and_errors(link: Link) -> None:
     assert window > 0 and credit == 2 * window
 
 
+def test_bare_connect_picks_the_pages_board(fresh: Link) -> None:
+    """A tutorial's `%connect` (no port) uses the board a page holds for this kernel, not
+    the virtual board of the machine the kernel runs on (a hub)."""
+    out = fresh.connect("%connect")
+    assert "via the board on this browser's computer" in out, out
+    assert "using the virtual board" not in out, out
+    assert "USB" in fresh.connect("%connect")  # again: the same page's board
+    assert run(fresh.kc, "1 + 1").result == "2"
+
+
 def test_provenance_says_browser_serial_and_virtual(link: Link) -> None:
     shown = ok(run(link.kc, "%connect browser", timeout=60))
     assert "Web Serial, USB 1a86:7523" in shown
@@ -199,7 +209,13 @@ def test_page_closing_mid_cell_is_one_line(fresh: Link) -> None:
     closing.join(60)
     one_line(r, "The page that held the board closed")
     assert time.monotonic() - start < 20
-    one_line(run(fresh.kc, "1 + 1"), "Not connected")
+    # the next cell says why (the user may not have seen the cell's end: its tab was gone)
+    one_line(run(fresh.kc, "1 + 1"), "Not connected", "The page that held the board closed")
+    # until a board is connected again
+    fresh.page.stop()  # the tab's port closed with it
+    fresh.page = fresh.open_page()  # the user comes back: a new tab opens the board
+    assert "Web Serial" in fresh.connect("%connect")
+    assert run(fresh.kc, "1 + 1").result == "2"
 
 
 def test_unplug_mid_transfer_is_one_line(fresh: Link, tmp_path: Path) -> None:

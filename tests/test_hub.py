@@ -1,10 +1,17 @@
 """A class on a real JupyterHub: students log in, open the getting-started notebook in
-JupyterLab with the MicroPython kernel, and run the tutorial's cells at the same time.
+JupyterLab with the MicroPython kernel, plug their board into their own laptop, connect it
+with the board panel's "Connect a board on this computer", and run the tutorial's cells at
+the same time.
 
 The hub (tests/hub.py) runs on 127.0.0.1 with the dummy authenticator and local processes;
 each student logs in through /hub/login in a browser context of their own (Playwright with
-Debian's Chromium). Each student's kernel gets its own virtual board, whose
-`machine.unique_id()` is its own. N students: $MPKERNEL_HUB_STUDENTS (CI: 10); bench/bench_hub.py
+Debian's Chromium), whose pages get the test's `navigator.serial` (tests/webserial_shim.js,
+installed before the page loads) with one port: the student's own virtual board, behind
+tests/serial_bridge.py at 115200 baud, as a CH340 on a USB cable. The board is the
+student's laptop's, not the hub's: the kernel reaches it only through the student's own page
+and server (the browser link). Each board answers `machine.unique_id()` with its own id and
+holds a label file the test wrote into its folder, so an output read from another
+student's board shows. N students: $MPKERNEL_HUB_STUDENTS (CI: 10); bench/bench_hub.py
 runs 30. Skipped (with the reason) without `sh install/jupyterhub.sh` or Chromium.
 """
 
@@ -15,6 +22,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +41,7 @@ playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright not installed (sh install/test-tools.sh)"
 )
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402
+from test_browser_panel import BoardPanel  # noqa: E402
 
 CHROMIUM = os.environ.get("MPKERNEL_CHROMIUM", "/usr/bin/chromium")
 if missing():
@@ -41,18 +51,23 @@ if missing():
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no browser at {CHROMIUM} (sh install/test-tools.sh)", allow_module_level=True)
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 TUTORIAL = ROOT / "notebooks" / "01-getting-started-esp8266.ipynb"
+SHIM = (HERE / "webserial_shim.js").read_text()
+CH340 = (0x1A86, 0x7523)  # the USB-serial chip of most ESP8266 boards
+BUTTON = "Connect a board on this computer"
 STUDENTS = int(os.environ.get("MPKERNEL_HUB_STUDENTS", "10"))
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 STEP = 240_000  # ms: one step for the whole class on a busy 2-core machine
-#: The tutorial's cells the class runs, in order (its own sources, matched exactly).
+#: The tutorial's cells the class runs, in order (its own sources, matched exactly). Not
+#: %chipinfo: behind the page is MicroPython's unix port, with no ESP bootloader to answer
+#: (flashing through the page is tests/test_flash_link.py's, on the simulated bootloader).
 TUTORIAL_CELLS = [
     "%connect",
-    "%chipinfo",
     "1 + 2",
     "import sys\nprint(sys.implementation.name, sys.version)",
     "%wifi scan",
@@ -63,39 +78,38 @@ expect.set_options(timeout=STEP)
 
 def notebook_for(student: str) -> nbformat.NotebookNode:
     """The tutorial, plus two cells after its Python version: the student's name written to
-    the board's flash, then the board's id and that file read back."""
+    the board's flash, then the board's id, that file and the board's label read back."""
     nb = nbformat.read(TUTORIAL, as_version=4)
     at = next(i for i, c in enumerate(nb.cells) if c.source.startswith("import sys")) + 1
-    nb.cells[at:at] = [
-        nbformat.v4.new_code_cell(f'open("owner.txt", "w").write("{student}")'),
-        nbformat.v4.new_code_cell(
-            'import machine\nprint("board", machine.unique_id(), "of", open("owner.txt").read())'
-        ),
-    ]
+    nb.cells[at:at] = [nbformat.v4.new_code_cell(c.format(student=student)) for c in OWN_CELLS]
     nb.cells += [nbformat.v4.new_code_cell(c.format(student=student)) for c in EXTRA_CELLS]
     return nb
 
 
+#: The file the test writes into each board's folder before the board starts: read through
+#: the student's page, it names whose laptop the board is on.
+LABEL = "label.txt"
+OWN_CELLS = [
+    'open("owner.txt", "w").write("{student}")',
+    'import machine\nprint("board", machine.unique_id(), "of", open("owner.txt").read(), '
+    f'"label", open("{LABEL}").read())',
+]
 #: Cells the later tests run, at the notebook's end (found by their source, as the tutorial's).
 KEEP = 'kept = "{student}"'
 SHOW_KEPT = "print('kept', kept)"
+SHOW_KEPT_AGAIN = "print('still kept', kept)"
 TICKS = "import time\nfor i in range(8):\n    print('tick', i)\n    time.sleep(0.5)"
 STILL = 'print("still", open("owner.txt").read())'
+RETURNED = "print('returned')"
 BACK = 'print("back on", open("owner.txt").read())'
-VIA_PAGE = '%connect browser\nprint("via", open("owner.txt").read())'
-OFF_PAGE = '%connect\nopen("owner.txt", "w").write("{student}")'
-EXTRA_CELLS = [KEEP, SHOW_KEPT, TICKS, STILL, BACK, VIA_PAGE, OFF_PAGE]
-
-OWN_CELLS = [
-    'open("owner.txt", "w").write("{student}")',
-    'import machine\nprint("board", machine.unique_id(), "of", open("owner.txt").read())',
-]
+AFTER = 'print("after", open("owner.txt").read())'
+EXTRA_CELLS = [KEEP, SHOW_KEPT, SHOW_KEPT_AGAIN, TICKS, STILL, RETURNED, BACK, AFTER]
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     if find_boards():
-        pytest.skip("a board is plugged in: the tutorial's bare %connect would pick it")
+        pytest.skip("a board is plugged in: the kernels would see it")
     # Homes as deep as pytest's folders: each student's link socket path is over 107 bytes.
     folder = tmp_path_factory.mktemp("hub")
     try:
@@ -105,6 +119,44 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         assert not left, f"processes of the hub still running after it stopped: {left}"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def student_names() -> list[str]:
+    return [f"s{i:02d}" for i in range(1, STUDENTS + 1)]
+
+
+@pytest.fixture(scope="module")
+def boards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, VirtualBoard]]:
+    """Each student's board, on their laptop (here: a virtual board of the test's, powered
+    before the page opens it), with a label file in its flash."""
+    started: dict[str, VirtualBoard] = {}
+    try:
+        for name in student_names():
+            folder = tmp_path_factory.mktemp(f"board-{name}")
+            (folder / LABEL).write_text(f"laptop-of-{name}")
+            started[name] = VirtualBoard(root=folder)
+        yield started
+    finally:
+        for board in started.values():
+            board.stop()
+
+
+@pytest.fixture(scope="module")
+def bridge(boards: dict[str, VirtualBoard]) -> Iterator[str]:
+    """The shim's ports: ws://127.0.0.1:N/<student> is that student's board at 115200 baud
+    (an RTS pulse is its reset circuit)."""
+    specs = [f"{name}={board.port}@{board._proc.pid}" for name, board in boards.items()]
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "serial_bridge.py"), *specs], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("ws://"), "the serial bridge did not start"
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -118,24 +170,39 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-class Student:
-    """One student: a browser context of their own, logged in, with the tutorial open."""
+def shim_script(port_url: str) -> str:
+    """The laptop's `navigator.serial`: one port, the student's board."""
+    ports = [{"url": port_url, "usbVendorId": CH340[0], "usbProductId": CH340[1]}]
+    return f"({SHIM})({json.dumps(ports)});"
 
-    def __init__(self, hub: Hub, browser: Browser, name: str) -> None:
+
+class Student:
+    """One student: a browser context of their own (their laptop, with their board on its
+    USB port), logged in, with the tutorial open."""
+
+    def __init__(self, hub: Hub, browser: Browser, bridge: str, name: str) -> None:
         self.hub, self.name = hub, name
         home = hub.home(name)
         nbformat.write(notebook_for(name), home / TUTORIAL.name)
         self.context = browser.new_context(viewport={"width": 1200, "height": 900})
         self.context.set_default_timeout(STEP)
+        self.context.add_init_script(script=shim_script(f"{bridge}/{name}"))
         self.page = self.new_page()
 
     def new_page(self) -> Page:
-        """A tab of this student's; a "Server unavailable" dialog (JupyterLab polled while the
-        hub's proxy restarted) is dismissed whenever it gets in the way of a click."""
+        """A tab of this student's; the dialogs JupyterLab shows when it polled while the
+        hub's proxy restarted ("Server unavailable", or the file browser's "Directory not
+        found") are dismissed whenever they get in the way of a click."""
         page = self.context.new_page()
         unavailable = page.locator('dialog.jp-Dialog[aria-label*="Server unavailable"]')
         page.add_locator_handler(unavailable, lambda d: d.locator(".jp-mod-reject").click())
+        no_folder = page.locator('dialog.jp-Dialog[aria-label^="Directory not found"]')
+        page.add_locator_handler(no_folder, close_dialog)
         return page
+
+    @property
+    def lab_url(self) -> str:
+        return f"{self.hub.url}/user/{self.name}/lab/tree/{TUTORIAL.name}"
 
     def log_in(self) -> None:
         """Submit the hub's login form; the hub then starts this student's server."""
@@ -153,6 +220,30 @@ class Student:
         idle = '.jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status="idle"]'
         expect(self.page.locator(idle)).to_have_count(1, timeout=STEP)
         dismiss(self.page)
+
+    def click_connect(self) -> BoardPanel:
+        """The board panel's "Connect a board on this computer"; the student picks their
+        board (the only port) in the browser's picker."""
+        self.page.evaluate("() => window.__serialShim.choose(0)")
+        panel = BoardPanel(self.page)
+        panel.open()
+        panel.ready()
+        panel.button(BUTTON).click()
+        return panel
+
+    def wait_connected(self, panel: BoardPanel) -> None:
+        """The panel says the kernel uses the board through this page."""
+        state = panel.node.locator(".mpk-Panel-state")
+        said: set[str] = set()  # what the page notified meanwhile (a toast closes after a while)
+        deadline = time.monotonic() + STEP / 1000
+        while "browser serial link" not in state.inner_text():
+            said.update(self.page.locator(".jp-toast-message").all_inner_texts())
+            assert time.monotonic() < deadline, f"{self.name}: not connected; the page said {said}"
+            self.page.wait_for_timeout(300)
+        expect(state).to_contain_text(f"USB {CH340[0]:04x}:{CH340[1]:04x}")
+
+    def connect_board(self) -> None:
+        self.wait_connected(self.click_connect())
 
     def cell(self, source: str) -> Locator:
         exact = re.compile(f"^{re.escape(source.replace(chr(10), ''))}$")
@@ -180,6 +271,15 @@ class Student:
         self.context.close()
 
 
+def close_dialog(dialog: Locator) -> None:
+    """Close a JupyterLab dialog as a user does: Escape, else its last button."""
+    dialog.press("Escape")
+    with contextlib.suppress(AssertionError):
+        expect(dialog).to_be_hidden(timeout=5_000)
+        return
+    dialog.locator("button.jp-Dialog-button").last.click()
+
+
 def dismiss(page: Page) -> None:
     dialog = page.locator(".jp-Dialog")
     if dialog.count():
@@ -201,39 +301,53 @@ def run_at_once(class_: list[Student], source: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def class_(hub: Hub, browser: Browser) -> Iterator[list[Student]]:
-    students = [Student(hub, browser, f"s{i:02d}") for i in range(1, STUDENTS + 1)]
+def class_(hub: Hub, browser: Browser, bridge: str) -> Iterator[list[Student]]:
+    """Every student logged in, the tutorial open, their board connected with the panel's
+    button (all at once, as a class does when the teacher says so)."""
+    students = [Student(hub, browser, bridge, name) for name in student_names()]
     start = time.monotonic()
     for s in students:
         s.log_in()
     for s in students:
         s.wait_ready()
-    print(f"{STUDENTS} students logged in, JupyterLab ready: {time.monotonic() - start:.0f} s")
+    ready = time.monotonic() - start
+    panels = [s.click_connect() for s in students]
+    for s, panel in zip(students, panels, strict=True):
+        s.wait_connected(panel)
+    linked = time.monotonic() - start - ready
+    print(f"{STUDENTS} students logged in, JupyterLab ready: {ready:.0f} s; "
+          f"boards connected through their pages: {linked:.0f} s")  # fmt: skip
     yield students
     for s in students:
         s.close()
 
 
 def test_class_runs_the_tutorial_at_once(hub: Hub, class_: list[Student]) -> None:
-    """All students run the tutorial's cells at the same time; every output is their own
-    board's: the board's id is its own, and the file each wrote reads back as theirs."""
+    """All students run the tutorial's cells at the same time, each on the board of their
+    own laptop: the tutorial's bare %connect takes the page's board, the board's id is its
+    own, and the files read back are theirs (the one they wrote, the label the test put on
+    their board)."""
     outputs: dict[str, list[str]] = {}
-    for source in [*TUTORIAL_CELLS[:4], OWN_CELLS[0], TUTORIAL_CELLS[4], OWN_CELLS[1]]:
+    started = time.monotonic()
+    for source in [*TUTORIAL_CELLS[:3], OWN_CELLS[0], TUTORIAL_CELLS[3], OWN_CELLS[1]]:
         outputs[source] = run_at_once(class_, source)
+    print(f"the tutorial's cells, {STUDENTS} students at once: {time.monotonic() - started:.0f} s")
     for text in outputs["%connect"]:
-        assert "virtual board" in text, text
-    for text in outputs["%chipinfo"]:
-        assert "[simulated]" in text and re.search(r"Chip:\s+ESP8266", text), text
+        assert "via the board on this browser's computer (Web Serial, USB 1a86:7523)" in text, text
+        assert "using the virtual board" not in text, text
     for text in outputs["1 + 2"]:
         assert text.strip().endswith("3"), text
+    for text in outputs[TUTORIAL_CELLS[2]]:
+        assert text.startswith("micropython"), text
     for text in outputs["%wifi scan"]:
         assert "network(s) found" in text, text
     ids = []
     for student, text in zip(class_, outputs[OWN_CELLS[1]], strict=True):
         # the id's repr is quoted with " when its bytes hold a '
-        found = re.search(r"board (b(['\"])MPK.*?\2) of (\S+)", text)
+        found = re.search(r"board (b(['\"])MPK.*?\2) of (\S+) label (\S+)", text)
         assert found, text
         assert found.group(3) == student.name, f"{student.name} reads another board: {text}"
+        assert found.group(4) == f"laptop-of-{student.name}", f"{student.name}: {text}"
         ids.append(found.group(1))
     assert len(set(ids)) == len(class_), f"two students share a board: {ids}"
 
@@ -284,88 +398,99 @@ def kernel_of(hub: Hub, student: str) -> tuple[str, str]:
     return kernels[0]["id"], token
 
 
-def test_each_students_board_through_their_own_page_and_no_one_elses(
+#: In a student's tab: open the board link of `url` as the page's own code would, and say
+#: whether the server let it open (a refused WebSocket never opens).
+TRY_LINK = """url => new Promise(resolve => {
+    const ws = new WebSocket(url);
+    ws.binaryType = 'arraybuffer';
+    const timer = setTimeout(() => { ws.close(); resolve('no answer'); }, 60000);
+    ws.onopen = () => { clearTimeout(timer); ws.close(); resolve('opened'); };
+    ws.onclose = event => { clearTimeout(timer); resolve('refused ' + event.code); };
+})"""
+
+
+def test_no_page_or_link_request_reaches_another_students_board(
     hub: Hub, class_: list[Student], tmp_path: Path
 ) -> None:
-    """A page (the Python test page) holds a board for each of two students, through the
-    hub's proxy; each kernel's %connect browser reaches its own student's board. A forged
-    link request (another student's kernel id on one's own server, another student's server
-    URL with one's own token, no token) is refused and reaches no board."""
+    """Another student's board is out of reach: from a student's own tab (their cookies),
+    a link WebSocket for another student's kernel, on their own server or on the other's,
+    never opens; forged link requests (another student's kernel id on one's own server,
+    another student's server URL with one's own token, no token, a made-up token) are
+    refused, and so is a second page for a kernel whose page holds its board. The owner's
+    board works on."""
     alice, bob = class_[0], class_[1]
-    boards, pages = {}, {}
-    try:
-        for s in (alice, bob):
-            kernel_id, token = kernel_of(hub, s.name)
-            folder = tmp_path / s.name
-            folder.mkdir()
-            (folder / "owner.txt").write_text(f"{s.name} on the page")
-            boards[s.name] = VirtualBoard(root=folder)
-            pages[s.name] = BrowserPage(
-                f"{hub.url}/user/{s.name}/", kernel_id, boards[s.name].port, token
-            ).start()
-        cells = [s.start(VIA_PAGE) for s in (alice, bob)]
-        for s, cell in zip((alice, bob), cells, strict=True):
-            out = done(cell).inner_text()
-            assert f"via {s.name} on the page" in out, out
-        bob_kernel, bob_token = kernel_of(hub, bob.name)
-        alice_kernel, alice_token = kernel_of(hub, alice.name)
-        with VirtualBoard(root=tmp_path / "intruder") as intruder:
-            forged = [
-                (f"{hub.url}/user/{alice.name}/", bob_kernel, alice_token),
-                (f"{hub.url}/user/{bob.name}/", bob_kernel, alice_token),
-                (f"{hub.url}/user/{bob.name}/", bob_kernel, None),
-                (f"{hub.url}/user/{bob.name}/", bob_kernel, hub.admin_token[:-4] + "abcd"),
-            ]
-            for base, kernel_id, token in forged:
-                with pytest.raises(PageRefused):
-                    BrowserPage(base, kernel_id, intruder.port, token).start()
-            # a second page for a kernel that has one: refused, never two writers
+    bob_kernel, bob_token = kernel_of(hub, bob.name)
+    alice_kernel, alice_token = kernel_of(hub, alice.name)
+    assert alice_kernel != bob_kernel
+    ws = hub.url.replace("http://", "ws://")
+    for url in (
+        f"{ws}/user/{alice.name}/mpkernel/link/{bob_kernel}",
+        f"{ws}/user/{bob.name}/mpkernel/link/{bob_kernel}",
+    ):
+        said = alice.page.evaluate(TRY_LINK, url)
+        assert said.startswith("refused"), f"alice's tab: {url}: {said}"
+    with VirtualBoard(root=tmp_path / "intruder") as intruder:
+        forged = [
+            (f"{hub.url}/user/{alice.name}/", bob_kernel, alice_token),
+            (f"{hub.url}/user/{bob.name}/", bob_kernel, alice_token),
+            (f"{hub.url}/user/{bob.name}/", bob_kernel, None),
+            (f"{hub.url}/user/{bob.name}/", bob_kernel, hub.admin_token[:-4] + "abcd"),
+            # bob's own token, but bob's tab holds his board: never two writers
+            (f"{hub.url}/user/{bob.name}/", bob_kernel, bob_token),
+        ]
+        for base, kernel_id, token in forged:
             with pytest.raises(PageRefused):
-                BrowserPage(f"{hub.url}/user/{bob.name}/", bob_kernel, intruder.port,
-                            bob_token).start()  # fmt: skip
-        out = done(bob.start(STILL)).inner_text()
-        assert f"still {bob.name} on the page" in out, out
-        assert alice_kernel != bob_kernel
-    finally:
-        for s in (alice, bob):
-            with contextlib.suppress(Exception):
-                done(s.start(OFF_PAGE))  # a virtual board of the kernel's own again
-        for page in pages.values():
-            page.stop()
-        for board in boards.values():
-            board.stop()
+                BrowserPage(base, kernel_id, intruder.port, token).start()
+    out = done(bob.start(STILL)).inner_text()
+    assert f"still {bob.name}" in out, out
 
 
 def test_proxy_restart_keeps_every_students_board(hub: Hub, class_: list[Student]) -> None:
-    """The hub's proxy dies and the hub starts it again: each student's next cell reaches
-    the same board, with its variables."""
-    first, second = class_[0], class_[-1]
-    for s in (first, second):
-        done(s.start(KEEP))
+    """The hub's proxy dies and the hub starts it again. Every page's board link went through
+    it and ended with it: each student's next cell says so in one line, they connect again
+    with the panel's button, and their board still holds its variables (connecting never
+    resets)."""
+    run_at_once(class_, KEEP)
     hub.restart_proxy()
-    for s in (first, second):
-        out = done(s.start(SHOW_KEPT)).inner_text()
-        assert f"kept {s.name}" in out, out
+    for s, out in zip(class_, run_at_once(class_, SHOW_KEPT), strict=True):
+        assert out.strip().startswith("The page that held the board closed"), (s.name, out)
+        assert "\n" not in out.strip(), out
+    panels = [s.click_connect() for s in class_]
+    for s, panel in zip(class_, panels, strict=True):
+        s.wait_connected(panel)
+    for s, out in zip(class_, run_at_once(class_, SHOW_KEPT_AGAIN), strict=True):
+        assert f"still kept {s.name}" in out, out
 
 
-def test_a_tab_closed_mid_cell_leaves_the_others_untouched(
-    hub: Hub, browser: Browser, class_: list[Student]
+def test_a_tab_closed_mid_cell_is_one_line_when_they_come_back(
+    hub: Hub, class_: list[Student]
 ) -> None:
-    """One student's tab closes while a cell runs; the others' cells run on, and when the
-    student comes back their kernel still holds their own board."""
-    leaver, others = class_[0], class_[1:]
+    """One student's tab closes while a cell runs on their board; the others' cells run on.
+    When the student opens the notebook again, their first cell says in one line that the
+    board's link ended with the closed tab; they connect the board again and go on, on
+    their own board."""
+    leaver, others = class_[0], class_[1:4]
     cell = leaver.start(TICKS)
     expect(cell.locator(".jp-Cell-outputArea")).to_contain_text("tick 1")
     leaver.page.close()
-    cells = [s.start(STILL) for s in others[:3]]
-    for s, c in zip(others[:3], cells, strict=False):
+    cells = [s.start(STILL) for s in others]
+    for s, c in zip(others, cells, strict=True):
         out = done(c).inner_text()
         assert f"still {s.name}" in out, out
     leaver.page = leaver.new_page()
-    leaver.page.goto(f"{hub.url}/user/{leaver.name}/lab/tree/{TUTORIAL.name}")
+    leaver.page.goto(leaver.lab_url)
     leaver.wait_ready()
+    told = done(leaver.start(RETURNED))
+    expect(told.locator(".jp-OutputArea-output")).to_have_count(1)  # one output, one line
+    text = told.inner_text().strip()
+    assert "Not connected: the link ended in an earlier cell." in text, text
+    assert "closed" in text and "Traceback" not in text and "\n" not in text, text
+    leaver.connect_board()
     out = done(leaver.start(BACK)).inner_text()
     assert f"back on {leaver.name}" in out, out
+    outs = run_at_once(class_[:4], AFTER)
+    for s, out in zip(class_[:4], outs, strict=True):
+        assert f"after {s.name}" in out, out
 
 
 def test_hub_doc_quotes_the_config_the_test_uses() -> None:

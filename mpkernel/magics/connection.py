@@ -44,7 +44,9 @@ def connect_magic(kernel: Context, args: argparse.Namespace) -> None:
     """Connect to a board: serial port, pyserial URL, ws://HOST[:PORT] (WebREPL) or 'virtual'.
 
     With no PORT: uses MPKERNEL_PORT if set (and fails if that board does not answer),
-    else the one board found by its USB id, else the built-in virtual board (and says so).
+    else the board a page holds for this kernel (the board panel's "Connect a board on this
+    computer"), else the one board found by its USB id, else the built-in virtual board
+    (and says so).
     Connecting never resets the board.
     ws://HOST[:PORT] (port 8266 by default), once the WebREPL answers, asks for its password
     in a hidden prompt (or reads it from $MPKERNEL_WEBREPL_PASSWORD when no prompt can be

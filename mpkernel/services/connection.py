@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..board.filesystem import BoardFiles
+from ..board.links.browser_serial import page_holds_link
 from ..board.links.ports import find_boards, format_ports
 from ..board.links.ports import list_serial_ports as list_serial_ports  # for the surfaces
 from ..board.links.transport import TransportError
@@ -26,6 +27,7 @@ from ..errors import BoardError, UsageError
 from .idle_output import IdleOutput
 
 VIRTUAL = "virtual"
+BROWSER = "browser"
 
 
 def port_from_env() -> str:
@@ -34,14 +36,17 @@ def port_from_env() -> str:
 
 
 def choose_port(port: str | None = None, how: str = "%connect PORT") -> str:
-    """The board to use: `port` if given, else $MPKERNEL_PORT, else the one board found by
-    USB id, else the virtual board. Several boards found is a UsageError that says to
-    choose one with `how`."""
+    """The board to use: `port` if given, else $MPKERNEL_PORT, else the board a page holds
+    for this kernel ("browser": the user lent it with the board panel's button), else the
+    one board found by USB id, else the virtual board. Several boards found is a UsageError
+    that says to choose one with `how`."""
     if port:
         return port
     env = port_from_env()
     if env:
         return env
+    if page_holds_link():
+        return BROWSER
     boards = find_boards()
     if len(boards) > 1:
         raise UsageError(f"Several boards found, choose one with {how}:\n" + format_ports(boards))
@@ -61,7 +66,7 @@ def _may_share_repl(board: Board, target: str) -> bool:
 
 def where(port: str) -> str:
     """A port for people: "browser" is the board the page opened."""
-    return "the board on your computer (browser link)" if port == "browser" else port
+    return "the board on your computer (browser link)" if port == BROWSER else port
 
 
 def describe(board: Board, firmware: str) -> str:
@@ -119,6 +124,9 @@ class Connection:
         self.on_auto_connect = on_auto_connect
         self.auto_connect = True  # until the user connects or disconnects explicitly
         self.startup_error: str | None = None
+        #: The line the last link ended with, told by each cell until a board is connected
+        #: (a tab closed mid-cell: its cell's output reached nobody).
+        self.lost_line = ""
         self._opened_with: tuple[str, int] = ("", 115200)
         #: What the board prints between cells; its `listeners` get it (start() to read).
         self.idle = IdleOutput(self.lock, lambda: self.board)
@@ -130,6 +138,7 @@ class Connection:
 
     def _attach(self, board: Board | None, unannounced: bool = False) -> None:
         """Make `board` the connection (None: none), with a fresh record."""
+        self.lost_line = ""
         self.current = None if board is None else Connected(board, BoardFiles(board), unannounced)
 
     def _detach(self) -> Board | None:
@@ -191,13 +200,16 @@ class Connection:
     def close(self) -> None:
         """Close the current board, if any (it is left in its friendly REPL)."""
         self.auto_connect = False
+        self.lost_line = ""
         board = self._detach()
         if board is not None:
             with self.lock:
                 board.close()
 
-    def lost(self) -> None:
-        """The link broke: forget the board so that the next connect starts clean."""
+    def lost(self, line: str = "") -> None:
+        """The link broke (`line` says how): forget the board so that the next connect
+        starts clean."""
+        self.lost_line = line
         board = self._detach()
         if board is not None:
             board.close(leave=False)
@@ -224,6 +236,10 @@ class Connection:
             self.auto_connect = False
             raise BoardError(f"Connecting at start failed: {error}")
         if not self.auto_connect:
+            if self.lost_line:
+                raise UsageError(
+                    f"Not connected: the link ended in an earlier cell. {self.lost_line}"
+                )
             env = port_from_env()
             uses = f" (it uses MPKERNEL_PORT={env})" if env else ""
             raise UsageError(f"Not connected to a board: run %connect{uses} or %connect PORT.")

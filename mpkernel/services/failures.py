@@ -32,7 +32,7 @@ def failure_of(exc: BaseException, conn: Connection) -> Failure:
     if isinstance(exc, UsageError):
         return Failure("UsageError", str(exc))
     if isinstance(exc, TransportError):
-        conn.lost()
+        conn.lost(str(exc))
         return Failure("BoardError", str(exc), link_lost=True)
     if isinstance(exc, OperationError):  # the link works but the board or a step failed
         return Failure(

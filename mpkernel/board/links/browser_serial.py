@@ -57,6 +57,17 @@ OUT_OF_ORDER = (
 )
 
 
+def page_holds_link() -> bool:
+    """Whether a page holds a board for the kernel this process runs (its link's socket is
+    there: the server makes it while a page holds the link)."""
+    try:
+        from ipykernel.connect import get_connection_file
+
+        return lf.socket_path(get_connection_file()).exists()
+    except (ImportError, RuntimeError, OSError):
+        return False
+
+
 class BrowserSerialTransport(Transport):
     """A serial port opened by the page, reached through the Jupyter server's relay."""
 
