@@ -347,9 +347,8 @@ def quick_silence(monkeypatch: pytest.MonkeyPatch) -> float:
 def _board_process(board: Board) -> int:
     """The MicroPython process behind a virtual board opened here (its relay's child)."""
     relay = board.transport.virtual._proc.pid  # type: ignore[attr-defined]
-    for child in Path(f"/proc/{relay}/task/{relay}/children").read_text().split():
-        if b"micropython_unix" in Path(f"/proc/{child}/cmdline").read_bytes():
-            return int(child)
+    for child in _children(relay):  # forked from the relay: its only child
+        return child
     raise AssertionError("no board process")
 
 
