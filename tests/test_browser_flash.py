@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bridge import serial_bridge
 from playwright.sync_api import BrowserContext, expect
 from test_browser import VIEWPORT, WAIT, Notebook, Server, server, shots
 from test_browser_panel import BoardPanel
@@ -35,7 +34,6 @@ if not mock.available():
                 allow_module_level=True)  # fmt: skip
 pytestmark = pytest.mark.timeout(900)
 
-HERE = Path(__file__).resolve().parent
 FLASH_WAIT = 300_000  # ms: a 64 KB image at 460800 baud through a busy machine's page
 
 
@@ -43,19 +41,10 @@ FLASH_WAIT = 300_000  # ms: a 64 KB image at 460800 baud through a busy machine'
 def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """ws://127.0.0.1:N/esp: the simulated bootloader's port, paced at the page's baud."""
     proc, pty = mock.start(tmp_path_factory.mktemp("mockboot"))
-    relay = subprocess.Popen(
-        [sys.executable, str(HERE / "serial_bridge.py"), f"esp={pty}"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
     try:
-        assert relay.stdout is not None
-        url = relay.stdout.readline().strip()
-        assert url.startswith("ws://"), "the serial bridge did not start"
-        yield url
+        with serial_bridge([f"esp={pty}"]) as url:
+            yield url
     finally:
-        relay.kill()
-        relay.wait()
         proc.kill()
         proc.wait(5)
 

@@ -15,14 +15,13 @@ import hashlib
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
+from bridge import serial_bridge
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from test_browser import (  # the fixtures and helpers of the browser tests
     CHROMIUM,
@@ -79,17 +78,8 @@ def bridge(boards: list[VirtualBoard]) -> Iterator[str]:
         f"{name}={board.port}@{board._proc.pid}"
         for (name, *_), board in zip(PORTS, boards, strict=True)
     ]
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "serial_bridge.py"), *specs], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("ws://"), "the serial bridge did not start"
+    with serial_bridge(specs) as url:
         yield url
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +29,7 @@ from urllib.parse import urlencode
 
 import nbformat
 import pytest
+from bridge import serial_bridge
 from browser_page import BrowserPage, PageRefused
 from hub import MPKERNEL_CONFIG, Hub, missing, processes_under, running_hub
 
@@ -146,17 +145,8 @@ def bridge(boards: dict[str, VirtualBoard]) -> Iterator[str]:
     """The shim's ports: ws://127.0.0.1:N/<student> is that student's board at 115200 baud
     (an RTS pulse is its reset circuit)."""
     specs = [f"{name}={board.port}@{board._proc.pid}" for name, board in boards.items()]
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "serial_bridge.py"), *specs], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("ws://"), "the serial bridge did not start"
+    with serial_bridge(specs) as url:
         yield url
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -5,24 +5,14 @@ Ctrl-A whose banner must follow (issue 28). Against a real MicroPython on a PTY.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from test_silent_end import WireLog, run
+from conftest import WireLog
+from conftest import run_raw as run
 
 from mpkernel.board.repl.rawrepl import RAW_BANNER, RawRepl
 from mpkernel.board.repl.run_end import PROBE_ANSWER, SHORT_ANSWER, SHORT_PROBE, RunEnd
 from mpkernel.board.session import Board
 from mpkernel.board.virtual.board import VirtualBoard
-
-
-@pytest.fixture
-def repl(virtual_board: VirtualBoard) -> Iterator[RawRepl]:
-    transport = WireLog(virtual_board.port)
-    r = RawRepl(transport)
-    r.enter()
-    yield r
-    transport.close()
 
 
 def test_a_cell_that_prints_ends_on_the_short_answer(repl: RawRepl) -> None:
