@@ -16,7 +16,6 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from bridge import serial_bridge
