@@ -522,14 +522,14 @@ def main(argv: list[str] | None = None) -> int:
         if not args.root:
             shutil.rmtree(root, ignore_errors=True)
         raise
-    signal.signal(signal.SIGUSR1, relay.press_reset)
-    if args.control_fd is not None:
-        relay.kernel_control = socket.socket(fileno=args.control_fd)
-    print(relay.port, flush=True)
-    print(root.resolve(), flush=True)
-    if not args.root:  # folders that older or killed boards left behind
-        threading.Thread(target=leftovers.sweep, args=(root.resolve(),), daemon=True).start()
-    try:
+    try:  # from here a SIGTERM (the kernel gone) always ends in the tidying below
+        signal.signal(signal.SIGUSR1, relay.press_reset)
+        if args.control_fd is not None:
+            relay.kernel_control = socket.socket(fileno=args.control_fd)
+        print(relay.port, flush=True)
+        print(root.resolve(), flush=True)
+        if not args.root:  # folders that older or killed boards left behind
+            threading.Thread(target=leftovers.sweep, args=(root.resolve(),), daemon=True).start()
         relay.run()
     except (KeyboardInterrupt, SystemExit):
         pass
