@@ -528,8 +528,6 @@ def main(argv: list[str] | None = None) -> int:
             relay.kernel_control = socket.socket(fileno=args.control_fd)
         print(relay.port, flush=True)
         print(root.resolve(), flush=True)
-        if not args.root:  # folders that older or killed boards left behind
-            threading.Thread(target=leftovers.sweep, args=(root.resolve(),), daemon=True).start()
         relay.run()
     except (KeyboardInterrupt, SystemExit):
         pass
@@ -596,6 +594,7 @@ class VirtualBoard:
             theirs.close()
         self.port = ""
         self.root = Path()
+        self._sweeps = root is None  # its folder is a temp one: sweep older boards' there
         if not spare:
             self._started()
 
@@ -607,6 +606,11 @@ class VirtualBoard:
         if not self.port or not self.root.name:
             self.stop()
             raise RuntimeError("the virtual board did not start (is micropython installed?)")
+        if self._sweeps:  # here, not in the board's process: that one forks MicroPython
+            sweep = threading.Thread(
+                target=leftovers.sweep, args=(self.root, str(self.root.parent)), daemon=True
+            )
+            sweep.start()
 
     @classmethod
     def start_spare(cls) -> None:

@@ -1,9 +1,10 @@
 """Board folders left in the temp folder: a virtual board removes its own when it stops, but
 older versions did not when their kernel was killed, nor does a board killed outright
-(SIGKILL). A new board sweeps them: only this account's folders, never one that a process
-still uses (its current folder or an open file there: a running board's MicroPython works in
-it, its host process holds it open), nor one changed in the last minute (being set up), nor
-any while a board restarts its MicroPython.
+(SIGKILL). A new board sweeps them, from the process that starts it (the board's own
+process forks MicroPython, so it runs no thread): only this account's folders, never one
+that a process still uses (its current folder or an open file there: a running board's
+MicroPython works in it, its host process holds it open), nor one changed in the last
+minute (being set up), nor any while a board restarts its MicroPython.
 
 Linux only (it asks /proc who uses what); elsewhere nothing is swept.
 """
