@@ -19,6 +19,10 @@ FILL = 0x0DFF + 2
 PIECE = 256
 #: Seconds of quiet after a piece before the next one (the board answers a whole frame at once).
 QUIET = 0.05
+#: Seconds to wait, the fill written, for an answer still on its way: through a link with
+#: a round trip of its own (the page's Web Serial, WebREPL) the last pieces may not have
+#: reached the board when the quiet after them ran out.
+IN_FLIGHT = 1.5
 
 
 def end_cut_put(transport: Transport) -> bytes:
@@ -30,6 +34,8 @@ def end_cut_put(transport: Transport) -> bytes:
         said += transport.drain(quiet=QUIET, limit=1.0)
         if said:
             break
+    if not said:
+        said += transport.drain(quiet=IN_FLIGHT, limit=2 * IN_FLIGHT)
     if said:
         said += transport.drain(quiet=0.2, limit=3.0)  # the abort's traceback, then `>`
     return bytes(said)
