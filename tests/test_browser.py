@@ -202,6 +202,21 @@ def dismiss_dialogs(page: Page) -> None:
             close.click()
 
 
+def open_notebook7(page: Page, server: Server, name: str, sources: list[str]) -> Locator:
+    """Write a MicroPython notebook of `sources` to the server's folder and open it in
+    Notebook 7; its cells, once all are shown."""
+    doc = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(source) for source in sources],
+        metadata={"kernelspec": {"name": "micropython", "display_name": "MicroPython"}},
+    )
+    nbformat.write(doc, server.root / name)
+    page.goto(server.page_url(f"/notebooks/{name}"))
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    expect(cells).to_have_count(len(sources), timeout=60_000)
+    dismiss_dialogs(page)
+    return cells
+
+
 def file_editor(page: Page, name: str) -> Locator:
     """The text of the editor tab `name`: one of several open editors, by its tab's name."""
     return page.get_by_role("tabpanel", name=name, exact=True).locator(".jp-FileEditor .cm-content")
@@ -512,23 +527,9 @@ def test_tutorial_in_lab(browser, server: Server, shots: Path) -> None:
 def test_notebook7_runs_cells(browser, server: Server, shots: Path) -> None:
     pytest.importorskip("notebook", reason="Notebook 7 not installed (sh install/test-tools.sh)")
     nb_file = server.root / "nb7.ipynb"
-    doc = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell("%connect virtual"), nbformat.v4.new_code_cell("6*7")],
-        metadata={
-            "kernelspec": {
-                "name": "micropython",
-                "display_name": "MicroPython",
-                "language": "python",
-            }
-        },
-    )
-    nbformat.write(doc, nb_file)
     page = browser.new_page()
     try:
-        page.goto(server.page_url("/notebooks/nb7.ipynb"))
-        cells = page.locator(".jp-Notebook .jp-Cell")
-        expect(cells).to_have_count(2, timeout=60_000)
-        dismiss_dialogs(page)
+        cells = open_notebook7(page, server, nb_file.name, ["%connect virtual", "6*7"])
         expect(page.locator(".jp-KernelName, .jp-NotebookKernelName").first).to_contain_text(
             "MicroPython"
         )

@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from test_browser import (  # the fixtures and helpers of the browser tests
@@ -24,6 +23,7 @@ from test_browser import (  # the fixtures and helpers of the browser tests
     browser,
     dismiss_dialogs,
     file_editor,
+    open_notebook7,
     server,
     shots,
 )
@@ -438,16 +438,9 @@ def test_workspace_restored_with_a_board_file_open(lab) -> None:
 
 def test_notebook7_panel(browser, server: Server, shots: Path) -> None:
     pytest.importorskip("notebook", reason="Notebook 7 not installed (sh install/test-tools.sh)")
-    doc = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell("print('hi')")],
-        metadata={"kernelspec": {"name": "micropython", "display_name": "MicroPython"}},
-    )
-    nbformat.write(doc, server.root / "panel7.ipynb")
     page = browser.new_page()
     try:
-        page.goto(server.page_url("/notebooks/panel7.ipynb"))
-        expect(page.locator(".jp-Notebook .jp-Cell")).to_have_count(1, timeout=60_000)
-        dismiss_dialogs(page)
+        open_notebook7(page, server, "panel7.ipynb", ["print('hi')"])
         # Notebook 7 puts side panels under View > Left Sidebar
         page.locator(".lm-MenuBar-itemLabel", has_text="View").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Left Sidebar").first.hover()

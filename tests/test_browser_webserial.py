@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
 from bridge import serial_bridge
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -33,6 +32,7 @@ from test_browser import (  # the fixtures and helpers of the browser tests
     Server,
     dismiss_dialogs,
     file_editor,
+    open_notebook7,
     server,
     shots,
 )
@@ -428,17 +428,10 @@ def test_notebook7_connects_a_board_on_this_computer(
     context: BrowserContext, server: Server, shots: Path
 ) -> None:
     pytest.importorskip("notebook", reason="Notebook 7 not installed (sh install/test-tools.sh)")
-    doc = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell("import sys\nprint(sys.implementation.name, 6 * 7)")],
-        metadata={"kernelspec": {"name": "micropython", "display_name": "MicroPython"}},
-    )
-    nbformat.write(doc, server.root / "serial7.ipynb")
     page = context.new_page()
     try:
-        page.goto(server.page_url("/notebooks/serial7.ipynb"))
-        cells = page.locator(".jp-Notebook .jp-Cell")
-        expect(cells).to_have_count(1, timeout=60_000)
-        dismiss_dialogs(page)
+        source = "import sys\nprint(sys.implementation.name, 6 * 7)"
+        cells = open_notebook7(page, server, "serial7.ipynb", [source])
         expect(page.locator(IDLE)).to_have_count(1, timeout=60_000)
         # Notebook 7 puts side panels under View > Left Sidebar
         page.locator(".lm-MenuBar-itemLabel", has_text="View").first.click()
