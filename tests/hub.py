@@ -277,21 +277,34 @@ class Hub:
         except (OSError, ValueError):
             return None
 
-    def restart_proxy(self, wait: float = 60) -> None:
-        """Kill the proxy; the hub notices and starts it again with every route."""
+    def restart_proxy(self, users: list[str], wait: float = 120) -> None:
+        """Kill the proxy; the hub notices and starts it again with every route. Returns once
+        each of `users`' servers answers through it again (until its route is back, the
+        proxy sends their requests to the hub, which answers 404)."""
+        tokens = {user: self.user_token(user) for user in users}
         old = self.proxy_pid()
         assert old, "the proxy's pid file is missing"
         os.kill(old, signal.SIGKILL)
         end = time.monotonic() + wait
+        waiting = ["the new proxy", *users]
         while time.monotonic() < end:
             new = self.proxy_pid()
             if new and new != old:
-                with contextlib.suppress(OSError, ValueError):
-                    status, _ = self.api("GET", "/")
-                    if status == 200:
-                        return
+                waiting = [u for u in users if not self._answers(u, tokens[u])]
+                if not waiting:
+                    return
             time.sleep(0.3)
-        raise RuntimeError(f"the hub did not restart its proxy in {wait:.0f} s: {self.log_tail()}")
+        raise RuntimeError(
+            f"the hub did not restart its proxy with every route in {wait:.0f} s "
+            f"(still waiting for {waiting}): {self.log_tail()}"
+        )
+
+    def _answers(self, user: str, token: str) -> bool:
+        """Whether the user's own server answers through the proxy."""
+        with contextlib.suppress(OSError, ValueError):
+            status, _ = self.request("GET", f"{self.url}/user/{user}/api/status", token=token)
+            return status == 200
+        return False
 
     def stop(self) -> None:
         """Stop the hub (it stops the servers and the proxy), then anything of ours left."""
