@@ -77,6 +77,7 @@ cells = st.tuples(
 @given(cell=cells)
 @example(cell=(bytes(range(256)), False, bytes(range(256)), False))
 @example(cell=(bytes(range(128)), True, bytes(range(255, -1, -1)), True))
+@example(cell=(b"", False, b"\x11\x04\x04\x1b\x81r", True))  # held as a sys.exit()'s
 def test_every_byte_travels_exactly(kernel, cell: tuple[bytes, bool, bytes, bool]) -> None:
     km, kc = kernel
     data, as_bytes, printed, spin = cell

@@ -5,10 +5,13 @@ Ctrl-A whose banner must follow (issue 28). Against a real MicroPython on a PTY.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import WireLog
 from conftest import run_raw as run
 
+from mpkernel.board.repl import run_end
 from mpkernel.board.repl.rawrepl import RAW_BANNER, RawRepl
 from mpkernel.board.repl.run_end import PROBE_ANSWER, SHORT_ANSWER, SHORT_PROBE, RunEnd
 from mpkernel.board.session import Board
@@ -100,6 +103,41 @@ def test_a_printed_eot_is_confirmed_by_the_banner() -> None:
     shown = b"".join(out)
     assert shown == b"a\x04b\r\n\x04\x04>" + SHORT_ANSWER + b"more\r\n", shown
     assert (probes, ends.probes_pending) == ([b"\x01"], 0)
+
+
+def test_output_after_a_printed_eot_pair_shows_while_the_program_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`\x04\x04` then bytes with no reboot notice may be a sys.exit() whose atexit
+    callbacks print; once quiet for AT_EXIT_WAIT they are the program's, shown while it runs
+    on (the fuzz found a cell whose output stopped there until the stop button)."""
+    monkeypatch.setattr(run_end, "AT_EXIT_WAIT", 0.05)
+    out: list[bytes] = []
+    ends = RunEnd(out.append, None, lambda _: None, probed=True, short=True)
+    assert not ends.feed(b"a\x04\x04b<end>\r\n")
+    ends.idle()
+    ends.flush()
+    assert out == [b"a"]  # held: a soft reset's notice may follow
+    deadline = time.monotonic() + 10
+    while len(out) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+        ends.idle()
+        ends.flush()
+    assert b"".join(out) == b"a\x04\x04b<end>\r\n"
+    tb = b"Traceback (most recent call last):\r\nKeyboardInterrupt: \r\n"
+    assert not ends.feed(b"\x04" + tb + b"\x04>" + SHORT_ANSWER)  # a 0x04 passed: confirm
+    assert ends.feed(PROBE_ANSWER)
+    assert ends.error == tb
+
+
+def test_a_soft_reset_after_atexit_output_is_still_a_reset() -> None:
+    out: list[bytes] = []
+    ends = RunEnd(out.append, None, lambda _: None, probed=True, short=True)
+    assert not ends.feed(b"bye\r\n\x04\x04atexit ran\r\n")
+    ends.idle()
+    assert ends.feed(b"MPY: soft reboot\r\n")
+    ends.flush()
+    assert ends.reset and b"".join(out) == b"bye\r\n"
 
 
 def test_an_error_message_holding_eot_is_confirmed() -> None:

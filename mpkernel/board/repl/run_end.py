@@ -53,6 +53,11 @@ _ECHO_OF_CTRL_A = b"^A"  # ... and a probe that reaches it while code runs
 PROBE_RETRY = (0.5, 2.0)
 _LOOK = 64  # bytes after a 0x04 that tell whether it may start the end
 _AT_EXIT = 1024  # at most this much output from atexit callbacks before a reboot notice
+#: Seconds of quiet after which bytes held as a possible sys.exit() (`\x04\x04` and what
+#: followed it, no reboot notice yet) are the program's after all: a soft reset says so at
+#: once, while a program that printed `\x04\x04` and runs on would otherwise keep the rest
+#: of its output back until it ends.
+AT_EXIT_WAIT = 2.0
 
 
 def new_mark() -> bytes:
@@ -109,6 +114,7 @@ class RunEnd:
         self._ctrl_a_at = 0
         self.answered = 0  # their banners consumed
         self._probed_at = time.monotonic()
+        self._fed_at = time.monotonic()  # when the last bytes arrived
         self._waiting = False  # buf holds a complete end that awaits the probe's answer
         self.pty_echo = False  # the board echoes input while code runs (the virtual board)
         self._echoes = 0  # probes whose echo may still show in the output
@@ -144,7 +150,10 @@ class RunEnd:
         self.probes = max(0, self.probes - 1)
 
     def idle(self) -> None:
-        """Nothing arrived for a while: probe again if an end awaits an answer that is late."""
+        """Nothing arrived for a while: probe again if an end awaits an answer that is late;
+        pass on what was held as a possible sys.exit() that no reboot notice followed."""
+        if self.buf and time.monotonic() - self._fed_at > AT_EXIT_WAIT:
+            self._pass(self._hold_from())
         if not self._waiting or self.probes > len(PROBE_RETRY):
             return
         if time.monotonic() - self._probed_at > PROBE_RETRY[self.probes - 1]:
@@ -153,6 +162,8 @@ class RunEnd:
     def feed(self, data: bytes) -> bool:
         """Take more bytes; True when the run's end has been found."""
         self.buf += data
+        if data:
+            self._fed_at = time.monotonic()
         self._waiting = False
         if self._echoes:
             self._drop_echo()
@@ -282,7 +293,10 @@ class RunEnd:
                 return True  # `>` then the probe's answer, perhaps after a thread's output
             # sys.exit(): atexit callbacks may print before the reboot notice.
             rest = self.buf[i + 2 : i + 2 + _AT_EXIT]
-            return EOT not in rest and (len(rest) < _AT_EXIT or _reboot_follows(rest))
+            if _reboot_follows(rest):
+                return True
+            quiet = time.monotonic() - self._fed_at > AT_EXIT_WAIT
+            return EOT not in rest and len(rest) < _AT_EXIT and not quiet
         return _compatible(s, TRACEBACK) or bool(self.passed + i == 0 and _BARE_EXCEPTION.match(s))
 
     def _drop_echo(self) -> None:
