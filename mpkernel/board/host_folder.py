@@ -178,14 +178,16 @@ def _open_regular(path: Path, flags: int) -> BinaryIO:
         if st.st_nlink > 1:
             raise OSError(errno.EACCES, "a file with more than one hard link")
         os.set_blocking(fd, True)
-        if flags & os.O_APPEND:
-            return os.fdopen(fd, "ab")
-        access = flags & 3
-        if access == os.O_RDWR:
-            return os.fdopen(fd, "r+b")
-        if access == os.O_WRONLY:
-            return os.fdopen(fd, "wb")
-        return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+    # The file object owns fd from here: closing it here as well (a stop pressed as it
+    # returns) would close whatever was opened next under the same number.
+    if flags & os.O_APPEND:
+        return os.fdopen(fd, "ab")
+    access = flags & 3
+    if access == os.O_RDWR:
+        return os.fdopen(fd, "r+b")
+    if access == os.O_WRONLY:
+        return os.fdopen(fd, "wb")
+    return os.fdopen(fd, "rb")

@@ -6,9 +6,10 @@ slave path is the "serial port" that the kernel (or mpremote, or a terminal) ope
 exactly as it would open /dev/ttyUSB0. A relay between the two makes the unix port
 behave like a board on a UART:
 
-- Ctrl-C (0x03) interrupts running code even where the unix port left its terminal
-  in raw mode (raw-paste execution): the relay signals the child when it has its
-  SIGINT handler installed, which is when MicroPython is running code.
+- Ctrl-C (0x03) interrupts running code as a board's UART does: while MicroPython runs
+  code (it has its SIGINT handler installed) the relay takes the byte out of the input
+  and signals the child, once it waits in a system call where it can (the unix port
+  raises KeyboardInterrupt wherever its C code is; a board between bytecodes).
 - A soft reset (Ctrl-D at an empty prompt, `sys.exit()`) ends the unix port; the relay
   prints `MPY: soft reboot`, starts it again (running `boot.py`) in the same REPL mode,
   and the port stays the same.
@@ -65,6 +66,9 @@ FS_SIZE = 3 * 1024 * 1024
 SETUP_HEAP = 96 * 1024
 #: How long input waits at most for the board's set-up (it says "ready" when done).
 READY_TIMEOUT = 10.0
+#: Seconds a stop waits at most for running code to reach a system call (see
+#: _interrupt_when_waiting); a loop that never makes one is stopped after that.
+STOP_LATENCY = 0.05
 #: The only variables of ours that the board's processes get (no secrets, nothing else).
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH", "LD_LIBRARY_PATH")
 
@@ -171,6 +175,24 @@ def _sigint_caught(pid: int) -> bool:
     except OSError:
         pass
     return False
+
+
+def _interrupt_when_waiting(pid: int) -> None:
+    """Wait (up to STOP_LATENCY) for the process to wait in a system call (reading its
+    input, writing its output, sleeping) before it is signalled. The unix port raises
+    KeyboardInterrupt inside its signal handler, wherever its C code is (in a collection
+    it leaves the heap locked for good, in a read it loses bytes it took); a board raises
+    it between bytecodes. A waiting process takes it where a board would."""
+    deadline = time.monotonic() + STOP_LATENCY
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                state = stat.read().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            return
+        if state != "R":
+            return
+        time.sleep(0.0005)
 
 
 class Relay:
@@ -286,12 +308,15 @@ class Relay:
         if self.legacy:
             # Before 1.14 the raw REPL knew no raw-paste: Ctrl-A reprints the banner.
             data = data.replace(b"\x05A\x01", b"\x01")
-        if self.board_master >= 0:
+        stop = b"\x03" in data and self.child is not None and _sigint_caught(self.child.pid)
+        if stop:
+            # Code runs: like a board's UART, Ctrl-C is the stop, not input for the program.
+            data = data.replace(b"\x03", b"")
+        if self.board_master >= 0 and data:
             os.write(self.board_master, data)
-        if b"\x03" in data and self.child is not None:
-            isig = termios.tcgetattr(self.board_master)[3] & termios.ISIG
-            if not isig and _sigint_caught(self.child.pid):
-                self.child.send_signal(signal.SIGINT)
+        if stop and self.child is not None:
+            _interrupt_when_waiting(self.child.pid)
+            self.child.send_signal(signal.SIGINT)
 
     def setting_up(self) -> bool:
         """Whether the board is still in its firmware's start-up (before boot.py).
