@@ -613,41 +613,45 @@ class RawRepl:
             interrupt()
         recheck = False
         heard = time.monotonic()
+        # The loop runs inside the try: a stop that lands on the loop's own test or jump
+        # (thousands of times a run) is caught as well, never escaping with the board
+        # still running.
         while not ends.done:
             try:
-                if recheck:  # a stop press may have cut the last feed short: look again
-                    recheck = False
-                    ends.feed(b"")
-                    continue
-                ends.flush()
-                data = self._read(0.2)
-                if data and intercept is not None:
-                    data = intercept.filter(data, answer=not result.interrupted)
-                    if queued_probe and intercept.requests_seen:
-                        queued_probe = False
-                        ends.probe_taken()
-                if data:
-                    heard = time.monotonic()
-                    ends.feed(data)
-                    continue
-                ends.idle()
-                if silence is not None and time.monotonic() - heard > silence:
-                    self.in_raw = False
-                    raise board_stopped(silence)
-                if deadline is not None and time.monotonic() > deadline:
-                    if interrupts >= 2:
+                while not ends.done:
+                    if recheck:  # a stop press may have cut the last feed short: look again
+                        recheck = False
+                        ends.feed(b"")
+                        continue
+                    ends.flush()
+                    data = self._read(0.2)
+                    if data and intercept is not None:
+                        data = intercept.filter(data, answer=not result.interrupted)
+                        if queued_probe and intercept.requests_seen:
+                            queued_probe = False
+                            ends.probe_taken()
+                    if data:
+                        heard = time.monotonic()
+                        ends.feed(data)
+                        continue
+                    ends.idle()
+                    if silence is not None and time.monotonic() - heard > silence:
                         self.in_raw = False
-                        raise ReplError(
-                            "The board did not stop after Ctrl-C: run %reset --hard "
-                            "(or press its reset button), then %connect."
-                        )
-                    interrupt()
-                if _rebooted(ends.tail):
-                    ends.finish_unconfirmed()
-                    result.reset = True
-                    self.in_raw = False
-                    _flush_calmly(ends)
-                    return result
+                        raise board_stopped(silence)
+                    if deadline is not None and time.monotonic() > deadline:
+                        if interrupts >= 2:
+                            self.in_raw = False
+                            raise ReplError(
+                                "The board did not stop after Ctrl-C: run %reset --hard "
+                                "(or press its reset button), then %connect."
+                            )
+                        interrupt()
+                    if _rebooted(ends.tail):
+                        ends.finish_unconfirmed()
+                        result.reset = True
+                        self.in_raw = False
+                        _flush_calmly(ends)
+                        return result
             except KeyboardInterrupt:
                 interrupt()
                 recheck = True
