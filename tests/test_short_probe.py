@@ -189,3 +189,24 @@ def test_a_short_cell_goes_in_one_write_to_old_firmware_on_a_tiny_heap(
         assert board.repl.raw_paste is False
     finally:
         board.close()
+
+
+def test_a_stop_outside_the_read_loop_leaves_the_board_in_step(
+    repl: RawRepl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stop button pressed just as a run begins, before its read loop (a window of a few
+    bytecodes, met once in hundreds of stops): the board is stopped and back at its prompt
+    before the KeyboardInterrupt goes on, so the next run is in step."""
+    follow = RawRepl.follow
+    stops = [KeyboardInterrupt()]
+
+    def stop_first(self: RawRepl, *args: object, **kwargs: object) -> object:
+        if stops:
+            raise stops.pop()
+        return follow(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RawRepl, "follow", stop_first)
+    with pytest.raises(KeyboardInterrupt):
+        repl.exec("import time\nwhile True:\n    time.sleep(0.01)", lambda _: None)
+    out, result = run(repl, "print(6 * 7)")
+    assert (out, result.error) == (b"42\n", "")

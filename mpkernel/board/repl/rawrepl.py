@@ -567,7 +567,14 @@ class RawRepl:
             self.send(code)
         except KeyboardInterrupt:
             interrupted = True
-        result = self.follow(on_output, interrupt_grace, interrupted, silence)
+        try:
+            result = self.follow(on_output, interrupt_grace, interrupted, silence)
+        except KeyboardInterrupt:
+            # A stop that landed outside follow's read loop (as the run began or ended): the
+            # board may still run the code. Stop it and take the raw prompt again, so that
+            # the next run finds the board in step.
+            self.enter()
+            raise
         if self._pieces_cut and self.in_raw:  # the stop button cut a long cell's delivery
             self._drop_pieces()
         return result
