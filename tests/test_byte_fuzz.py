@@ -78,6 +78,7 @@ cells = st.tuples(
 @example(cell=(bytes(range(256)), False, bytes(range(256)), False))
 @example(cell=(bytes(range(128)), True, bytes(range(255, -1, -1)), True))
 @example(cell=(b"", False, b"\x11\x04\x04\x1b\x81r", True))  # held as a sys.exit()'s
+@example(cell=(b"", False, b"\x04\x04>", True))  # held as an end a thread printed after
 def test_every_byte_travels_exactly(kernel, cell: tuple[bytes, bool, bytes, bool]) -> None:
     km, kc = kernel
     data, as_bytes, printed, spin = cell

@@ -358,9 +358,7 @@ def test_a_student_cannot_reach_another_students_server_or_kernel(
     assert status in (302, 403, 404), (status, kernels)
     own = hub.request("GET", f"{hub.url}/user/{alice}/api/kernels", token=token)
     assert own[0] == 200, own
-    admin_view = hub.request(
-        "GET", f"{hub.url}/user/{bob}/api/kernels", token=hub.user_token(bob)
-    )
+    admin_view = hub.request("GET", f"{hub.url}/user/{bob}/api/kernels", token=hub.user_token(bob))
     assert admin_view[0] == 200, admin_view
     bob_kernels = [k["id"] for k in json.loads(admin_view[1])]
     assert bob_kernels, "bob's kernel is not running"
@@ -369,9 +367,7 @@ def test_a_student_cannot_reach_another_students_server_or_kernel(
             "GET", f"{hub.url}/user/{alice}/api/kernels/{kernel_id}", token=token
         )
         assert status == 404, f"alice's server knows bob's kernel {kernel_id}: {status}"
-        status, _ = hub.request(
-            "GET", f"{hub.url}/user/{bob}/api/kernels/{kernel_id}", token=token
-        )
+        status, _ = hub.request("GET", f"{hub.url}/user/{bob}/api/kernels/{kernel_id}", token=token)
         assert status in (302, 403, 404), status
     status, _ = hub.api("GET", f"/users/{bob}", token=token)
     assert status in (403, 404), status

@@ -130,6 +130,43 @@ def test_output_after_a_printed_eot_pair_shows_while_the_program_runs(
     assert ends.error == tb
 
 
+def test_output_after_a_printed_end_shows_once_no_answer_follows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A program printing `\x04\x04>` then more, then running on: after a real end the
+    probe's answer comes at once, so once quiet for END_ANSWER_WAIT the bytes are shown
+    (the fuzz through CI's kernel found such a cell, whose `<end>` line never showed)."""
+    monkeypatch.setattr(run_end, "END_ANSWER_WAIT", 0.05)
+    out: list[bytes] = []
+    ends = RunEnd(out.append, None, lambda _: None, probed=True, short=True)
+    assert not ends.feed(b"0 0\r\n\x04\x04><end>\r\n")
+    ends.flush()
+    assert out == [b"0 0\r\n"]  # held: a thread's output after a real end looks the same
+    deadline = time.monotonic() + 10
+    while len(out) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+        ends.idle()
+        ends.flush()
+    assert b"".join(out) == b"0 0\r\n\x04\x04><end>\r\n"
+
+
+def test_a_real_end_with_a_threads_output_still_ends_on_its_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a real end the probe's answer comes at once, a thread's line perhaps before it:
+    within END_ANSWER_WAIT that line does not make the end the program's output."""
+    monkeypatch.setattr(run_end, "END_ANSWER_WAIT", 3600.0)
+    out: list[bytes] = []
+    ends = RunEnd(out.append, None, lambda _: None, probed=True, short=True)
+    assert not ends.feed(b"1\r\n\x04\x04>tick\r\nOK")  # the answer is on its way
+    ends.idle()
+    ends.flush()
+    assert b"".join(out) == b"1\r\n"
+    assert ends.feed(b"\x04\x04>")
+    ends.flush()
+    assert (b"".join(out), ends.after) == (b"1\r\n", b">tick\r\n")
+
+
 def test_a_soft_reset_after_atexit_output_is_still_a_reset() -> None:
     out: list[bytes] = []
     ends = RunEnd(out.append, None, lambda _: None, probed=True, short=True)

@@ -154,6 +154,28 @@ def test_hard_reset_lets_boot_and_main_run_to_their_end(tmp_path: Path) -> None:
         board.close()
 
 
+def test_connect_says_a_program_was_stopped_only_when_one_ran(tmp_path: Path) -> None:
+    """The Ctrl-C that connect sends finds the prompt of a board with nothing to run (it
+    used to land in the virtual board's own start-up, whose traceback then told every
+    newcomer that a program had been running), and stops a main.py that runs for ever."""
+    for _ in range(3):
+        board = Board.open("virtual", root=tmp_path)
+        try:
+            assert board.take_notices() == []
+            assert board.exec_capture("print(6 * 7)").strip() == "42"
+        finally:
+            board.close()
+    (tmp_path / "main.py").write_text("while True:\n    pass\n")
+    board = Board.open("virtual", root=tmp_path)
+    try:
+        assert board.take_notices() == [
+            "A program was running on the board (main.py?); Ctrl-C stopped it."
+        ]
+        assert board.exec_capture("print(6 * 7)").strip() == "42"
+    finally:
+        board.close()
+
+
 def test_board_folders_left_behind_are_swept(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A new virtual board removes the temp folders that boards of older versions (or killed
     ones) left: this account's only, none in use (a process works in it), none just made,

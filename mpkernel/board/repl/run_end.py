@@ -58,6 +58,10 @@ _AT_EXIT = 1024  # at most this much output from atexit callbacks before a reboo
 #: once, while a program that printed `\x04\x04` and runs on would otherwise keep the rest
 #: of its output back until it ends.
 AT_EXIT_WAIT = 2.0
+#: Seconds of quiet after which output the program printed after `\x04\x04>` (other than
+#: the start of a probe's answer) is the program's: after a real end, the answer to the
+#: probe queued behind the code follows at once (a thread may print before it).
+END_ANSWER_WAIT = 5.0
 
 
 def new_mark() -> bytes:
@@ -152,7 +156,7 @@ class RunEnd:
     def idle(self) -> None:
         """Nothing arrived for a while: probe again if an end awaits an answer that is late;
         pass on what was held as a possible sys.exit() that no reboot notice followed."""
-        if self.buf and time.monotonic() - self._fed_at > AT_EXIT_WAIT:
+        if self.buf and time.monotonic() - self._fed_at > min(AT_EXIT_WAIT, END_ANSWER_WAIT):
             self._pass(self._hold_from())
         if not self._waiting or self.probes > len(PROBE_RETRY):
             return
@@ -290,7 +294,12 @@ class RunEnd:
         if s[0] == EOT:  # an empty traceback part: the prompt and banner, or a reboot follow
             after = s[1:]
             if _compatible(after, b">"):
-                return True  # `>` then the probe's answer, perhaps after a thread's output
+                # `>` then the probe's answer, perhaps after a thread's output; bytes that
+                # start no answer and stay unanswered are the program's.
+                printed = after[1:]
+                answer = _compatible(printed, SHORT_ANSWER) or _compatible(printed, PROBE_ANSWER)
+                quiet = time.monotonic() - self._fed_at > END_ANSWER_WAIT
+                return answer or not quiet
             # sys.exit(): atexit callbacks may print before the reboot notice.
             rest = self.buf[i + 2 : i + 2 + _AT_EXIT]
             if _reboot_follows(rest):

@@ -235,6 +235,8 @@ class Relay:
         self.ready_by = 0.0
         self.held = b""
         self.ready_asked = False
+        #: The board has nothing to run (no boot.py, no main.py): input flows at its prompt.
+        self.ready_at_prompt = b""
 
     def start_child(self, power_on: bool) -> None:
         master, slave = os.openpty()
@@ -335,7 +337,16 @@ class Relay:
             self.from_port(held)
 
     def from_board(self, data: bytes) -> None:
-        """Bytes from the board to the host."""
+        """Bytes from the board to the host (the held input follows a first prompt that a
+        board with nothing to run was waiting for)."""
+        self._from_board(data)
+        if self.ready_at_prompt:
+            self.ready_at_prompt = (self.ready_at_prompt + data)[-len(FRIENDLY_PROMPT) - 1 :]
+            if FRIENDLY_PROMPT in self.ready_at_prompt:
+                self.ready_at_prompt = b""
+                self.board_ready()
+
+    def _from_board(self, data: bytes) -> None:
         if self.swallow is not None:
             # Restarted in raw mode: show boot.py's output, not the friendly banner.
             self.swallow += data
@@ -400,6 +411,9 @@ class Relay:
             return "ok" if self.inside(args) else "error outside the board's folder"
         if cmd == "ready":  # the board's set-up is done: boot.py runs now
             self.ready_asked = True  # input flows once the answer is out (on_control)
+            return "ok"
+        if cmd == "ready-at-prompt":  # set up, nothing to run: a Ctrl-C sent now is for the
+            self.ready_at_prompt = b" "  # REPL, never for the board's own start-up code
             return "ok"
         if cmd == "webrepl-stop":
             self.stop_webrepl()

@@ -204,11 +204,15 @@ def _flat(name):
     return "/" + name
 
 
-def _run(name, g):
+def _exists(name):
     try:
         open(name).close()
+        return True
     except OSError:
-        return
+        return False
+
+
+def _run(name, g):
     try:
         exec(open(name).read(), g)
     except Exception as e:  # a failing boot.py must not stop the board
@@ -257,11 +261,16 @@ def start(g):
         # About what a plain heap of that size leaves free once MicroPython has started
         # (before the host lets input through, so that no Ctrl-C cuts it short).
         shrink_heap(heap - 1600)
+    # Looked for before input flows: a Ctrl-C sent at connect stops boot.py or main.py, or
+    # finds the prompt when there is neither, and never cuts the board's own start-up short.
+    boot = _exists("boot.py")
+    main = "main" in args and _exists("main.py")
     if CTL:
         try:
-            ask("ready")  # the host process holds input (Ctrl-C) until now
+            ask("ready" if boot or main else "ready-at-prompt")
         except Exception:
             pass
-    _run("boot.py", g)
-    if "main" in args:
+    if boot:
+        _run("boot.py", g)
+    if main:
         _run("main.py", g)
