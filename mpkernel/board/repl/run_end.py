@@ -41,6 +41,9 @@ PROBE_ANSWER = b"raw REPL; CTRL-B to exit\r\n>"
 #: A run of nothing (a blank line) queued behind a cell's code, and the raw REPL's answer.
 SHORT_PROBE = b" \x04"
 SHORT_ANSWER = b"OK\x04\x04>"
+#: What follows `\x04\x04>` at a run's real end: a probe's answer, a short one perhaps
+#: confirmed by a Ctrl-A's banner.
+_ANSWERS = (SHORT_ANSWER + PROBE_ANSWER, PROBE_ANSWER)
 TRACEBACK = b"Traceback (most recent call last):"
 REBOOT_WORDS = (b"MPY: soft reboot", b"soft reboot")
 #: An exception printed without traceback lines (compile-time MemoryError and the like).
@@ -294,10 +297,10 @@ class RunEnd:
         if s[0] == EOT:  # an empty traceback part: the prompt and banner, or a reboot follow
             after = s[1:]
             if _compatible(after, b">"):
-                # `>` then the probe's answer, perhaps after a thread's output; bytes that
-                # start no answer and stay unanswered are the program's.
+                # `>` then the probe's answer (on its way), perhaps after a thread's output;
+                # bytes that are no answer and stay unanswered are the program's.
                 printed = after[1:]
-                answer = _compatible(printed, SHORT_ANSWER) or _compatible(printed, PROBE_ANSWER)
+                answer = any(a.startswith(printed) for a in _ANSWERS)
                 quiet = time.monotonic() - self._fed_at > END_ANSWER_WAIT
                 return answer or not quiet
             # sys.exit(): atexit callbacks may print before the reboot notice.
