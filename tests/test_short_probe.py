@@ -253,3 +253,23 @@ def test_a_stop_outside_the_read_loop_leaves_the_board_in_step(
         repl.exec("import time\nwhile True:\n    time.sleep(0.01)", lambda _: None)
     out, result = run(repl, "print(6 * 7)")
     assert (out, result.error) == (b"42\n", "")
+
+
+def test_an_end_a_thread_split_is_probed_while_it_prints_and_then_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A thread printing on after a real end can land inside the short answer
+    (`OK\x04tick 1\n\x04>`), where no answer matches. While its output keeps coming (idle()
+    never runs), a Ctrl-A goes on the retry schedule, and its banner ends the run with the
+    thread's lines kept (before: the cell never ended)."""
+    monkeypatch.setattr(run_end, "PROBE_RETRY", (0.0, 0.0))
+    out: list[bytes] = []
+    sent: list[bytes] = []
+    ends = RunEnd(out.append, None, sent.append, probed=True, short=True)
+    assert not ends.feed(b"6\r\n\x04\x04>OK\x04tick 1\r\n\x04>")
+    assert not ends.feed(b"tick 2\r\n")
+    assert sent and set(sent) == {b"\x01"}  # probed while the thread printed
+    assert ends.feed(b"tick 3\r\nraw REPL; CTRL-B to exit\r\n>")
+    ends.flush()
+    assert b"".join(out) == b"6\r\n" and ends.error == b""
+    assert b"tick 1\r\ntick 2\r\ntick 3" in ends.after and b"\x04" not in ends.after

@@ -82,6 +82,14 @@ def end_statement(mark: bytes) -> bytes:
     return b"print(end='%s')" % mark
 
 
+def _without_answer(between: bytes) -> bytes:
+    """A thread's output between an end and a probe's banner, without the bytes of the short
+    answer (`OK`, 0x04, 0x04, `>`) it was printed among."""
+    out = between.replace(b"OK", b"", 1).replace(b"\x04", b"")
+    at = out.find(b">")
+    return out[:at] + out[at + 1 :] if at >= 0 else out
+
+
 def _compatible(data: bytes | bytearray, word: bytes) -> bool:
     """Whether data and word agree as far as both go (one is a prefix of the other)."""
     n = min(len(data), len(word))
@@ -161,9 +169,17 @@ class RunEnd:
         pass on what was held as a possible sys.exit() that no reboot notice followed."""
         if self.buf and time.monotonic() - self._fed_at > min(AT_EXIT_WAIT, END_ANSWER_WAIT):
             self._pass(self._hold_from())
-        if not self._waiting or self.probes > len(PROBE_RETRY):
+        if self._waiting or EOT in self.buf:
+            self._probe_again()
+
+    def _probe_again(self) -> None:
+        """Probe again if the last probe is PROBE_RETRY old and still unanswered. Also while
+        bytes flow and a possible end is held: a thread that prints on after a real end may
+        split it (`\x04\x04tick\n>`) where no answer can be matched, and the banner of a
+        Ctrl-A sent then settles it (idle() does not run while bytes flow)."""
+        if self.probes > len(PROBE_RETRY):
             return
-        if time.monotonic() - self._probed_at > PROBE_RETRY[self.probes - 1]:
+        if time.monotonic() - self._probed_at > PROBE_RETRY[max(self.probes, 1) - 1]:
             self._send_probe()
 
     def feed(self, data: bytes) -> bool:
@@ -184,6 +200,8 @@ class RunEnd:
         if self._found_end():
             return True
         self._pass(self._hold_from())
+        if EOT in self.buf:
+            self._probe_again()
         return False
 
     def _silent_end(self) -> bool:
@@ -220,6 +238,18 @@ class RunEnd:
                     rest = banner + len(PROBE_ANSWER)
                     after = b">" + (between.removesuffix(b"\r\n") if late else b"")
                     after += bytes(self.buf[rest:])
+                    return self._end(start, bytes(self.buf[start + 1 : e]), after)
+            if banner >= 0 and self.ctrl_as and sent_before and EOT in between:
+                # The board is at its prompt, but a thread printing on split the end's answer
+                # (`OK\x04tick\n\x04>`): this is the end, the split answer's bytes go.
+                start = self._start_before(e)
+                if start is not None:
+                    self.answered += 1
+                    if self.short and b"OK" in between:
+                        self.answered += 1
+                        self.short = False
+                    after = b">" + _without_answer(between).removesuffix(b"\r\n")
+                    after += bytes(self.buf[banner + len(PROBE_ANSWER) :])
                     return self._end(start, bytes(self.buf[start + 1 : e]), after)
         for e in _finds(self.buf, b"\x04\x04"):
             if _reboot_follows(self.buf[e + 2 : e + 2 + _AT_EXIT]):  # sys.exit(): a soft reset
