@@ -131,6 +131,7 @@ class RunEnd:
         self._probed_at = time.monotonic()
         self._fed_at = time.monotonic()  # when the last bytes arrived
         self._waiting = False  # buf holds a complete end that awaits the probe's answer
+        self._held_at = 0.0  # since when buf has held a possible end (0: it holds none)
         self.pty_echo = False  # the board echoes input while code runs (the virtual board)
         self._echoes = 0  # probes whose echo may still show in the output
         self._echo_from = 0  # stream offset from where an echo may show
@@ -169,7 +170,17 @@ class RunEnd:
         pass on what was held as a possible sys.exit() that no reboot notice followed."""
         if self.buf and time.monotonic() - self._fed_at > min(AT_EXIT_WAIT, END_ANSWER_WAIT):
             self._pass(self._hold_from())
-        if self._waiting or EOT in self.buf:
+        if self._waiting:
+            self._probe_again()
+        elif EOT in self.buf:
+            self._probe_held()
+
+    def _probe_held(self) -> None:
+        """Probe if a possible end has been held for PROBE_RETRY[0] while bytes kept coming
+        (an end that arrives in pieces is answered well before)."""
+        if not self._held_at:
+            self._held_at = time.monotonic()
+        elif time.monotonic() - self._held_at > PROBE_RETRY[0]:
             self._probe_again()
 
     def _probe_again(self) -> None:
@@ -201,7 +212,9 @@ class RunEnd:
             return True
         self._pass(self._hold_from())
         if EOT in self.buf:
-            self._probe_again()
+            self._probe_held()
+        else:
+            self._held_at = 0.0
         return False
 
     def _silent_end(self) -> bool:
