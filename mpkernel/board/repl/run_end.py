@@ -172,22 +172,24 @@ class RunEnd:
             self._pass(self._hold_from())
         if self._waiting:
             self._probe_again()
-        elif EOT in self.buf:
+        else:
             self._probe_held()
 
     def _probe_held(self) -> None:
-        """Probe if a possible end has been held for PROBE_RETRY[0] while bytes kept coming
-        (an end that arrives in pieces is answered well before)."""
-        if not self._held_at:
+        """Probe if a possible end has been held for PROBE_RETRY[0], whether or not bytes kept
+        coming: a thread that prints on after a real end may split it (`\x04\x04tick\n>`)
+        where no answer can be matched, and the banner of a Ctrl-A sent then settles it
+        (idle() does not run while bytes flow). An end that arrives in pieces is answered
+        well before."""
+        if EOT not in self.buf:
+            self._held_at = 0.0
+        elif not self._held_at:
             self._held_at = time.monotonic()
         elif time.monotonic() - self._held_at > PROBE_RETRY[0]:
             self._probe_again()
 
     def _probe_again(self) -> None:
-        """Probe again if the last probe is PROBE_RETRY old and still unanswered. Also while
-        bytes flow and a possible end is held: a thread that prints on after a real end may
-        split it (`\x04\x04tick\n>`) where no answer can be matched, and the banner of a
-        Ctrl-A sent then settles it (idle() does not run while bytes flow)."""
+        """Probe again if the last probe is PROBE_RETRY old and still unanswered."""
         if self.probes > len(PROBE_RETRY):
             return
         if time.monotonic() - self._probed_at > PROBE_RETRY[max(self.probes, 1) - 1]:
@@ -211,10 +213,7 @@ class RunEnd:
         if self._found_end():
             return True
         self._pass(self._hold_from())
-        if EOT in self.buf:
-            self._probe_held()
-        else:
-            self._held_at = 0.0
+        self._probe_held()
         return False
 
     def _silent_end(self) -> bool:
@@ -240,30 +239,26 @@ class RunEnd:
         for e in _finds(self.buf, b"\x04>"):
             answer = bytes(self.buf[e + 2 : e + 2 + _LOOK]).lstrip(b"\r\n")
             banner = self.buf.find(PROBE_ANSWER, e + 2)
-            # A thread may print between the end and the probe's answer: that is its output.
-            between = bytes(self.buf[e + 2 : banner]) if banner >= 0 else b""
-            late = banner >= 0 and EOT not in between and not answer.startswith(PROBE_ANSWER)
-            sent_before = banner >= 0 and self.passed + banner >= self._ctrl_a_at
-            if (answer.startswith(PROBE_ANSWER) or late) and self.ctrl_as and sent_before:
-                start = self._start_before(e)
-                if start is not None:
+            if banner < 0 or not self.ctrl_as or self.passed + banner < self._ctrl_a_at:
+                continue  # no banner, or one printed before a Ctrl-A was sent: output
+            start = self._start_before(e)
+            if start is None:
+                continue
+            # The board is at its prompt. A thread may print between the end and the banner:
+            # that is its output, even where it split the short answer (`OK\x04tick\n\x04>`),
+            # whose bytes then go.
+            between = bytes(self.buf[e + 2 : banner])
+            self.answered += 1
+            if answer.startswith(PROBE_ANSWER):
+                between = b""
+            elif EOT in between:
+                if self.short and b"OK" in between:
                     self.answered += 1
-                    rest = banner + len(PROBE_ANSWER)
-                    after = b">" + (between.removesuffix(b"\r\n") if late else b"")
-                    after += bytes(self.buf[rest:])
-                    return self._end(start, bytes(self.buf[start + 1 : e]), after)
-            if banner >= 0 and self.ctrl_as and sent_before and EOT in between:
-                # The board is at its prompt, but a thread printing on split the end's answer
-                # (`OK\x04tick\n\x04>`): this is the end, the split answer's bytes go.
-                start = self._start_before(e)
-                if start is not None:
-                    self.answered += 1
-                    if self.short and b"OK" in between:
-                        self.answered += 1
-                        self.short = False
-                    after = b">" + _without_answer(between).removesuffix(b"\r\n")
-                    after += bytes(self.buf[banner + len(PROBE_ANSWER) :])
-                    return self._end(start, bytes(self.buf[start + 1 : e]), after)
+                    self.short = False
+                between = _without_answer(between)
+            after = b">" + between.removesuffix(b"\r\n")
+            after += bytes(self.buf[banner + len(PROBE_ANSWER) :])
+            return self._end(start, bytes(self.buf[start + 1 : e]), after)
         for e in _finds(self.buf, b"\x04\x04"):
             if _reboot_follows(self.buf[e + 2 : e + 2 + _AT_EXIT]):  # sys.exit(): a soft reset
                 return self._end(e, b"", bytes(self.buf[e + 2 :]), reset=True)

@@ -235,8 +235,9 @@ class Relay:
         self.ready_by = 0.0
         self.held = b""
         self.ready_asked = False
-        #: The board has nothing to run (no boot.py, no main.py): input flows at its prompt.
-        self.ready_at_prompt = b""
+        #: The board has nothing to run (no boot.py, no main.py): input flows at its first
+        #: prompt. The last bytes it printed meanwhile (None: not waiting for a prompt).
+        self.ready_at_prompt: bytes | None = None
 
     def start_child(self, power_on: bool) -> None:
         master, slave = os.openpty()
@@ -332,6 +333,7 @@ class Relay:
 
     def board_ready(self) -> None:
         self.ready_by = 0.0
+        self.ready_at_prompt = None
         held, self.held = self.held, b""
         if held:
             self.from_port(held)
@@ -340,11 +342,12 @@ class Relay:
         """Bytes from the board to the host (the held input follows a first prompt that a
         board with nothing to run was waiting for)."""
         self._from_board(data)
-        if self.ready_at_prompt:
-            self.ready_at_prompt = (self.ready_at_prompt + data)[-len(FRIENDLY_PROMPT) - 1 :]
-            if FRIENDLY_PROMPT in self.ready_at_prompt:
-                self.ready_at_prompt = b""
+        if self.ready_at_prompt is not None:
+            seen = self.ready_at_prompt + data
+            if FRIENDLY_PROMPT in seen:
                 self.board_ready()
+            else:
+                self.ready_at_prompt = seen[-len(FRIENDLY_PROMPT) :]
 
     def _from_board(self, data: bytes) -> None:
         if self.swallow is not None:
@@ -413,7 +416,7 @@ class Relay:
             self.ready_asked = True  # input flows once the answer is out (on_control)
             return "ok"
         if cmd == "ready-at-prompt":  # set up, nothing to run: a Ctrl-C sent now is for the
-            self.ready_at_prompt = b" "  # REPL, never for the board's own start-up code
+            self.ready_at_prompt = b""  # REPL, never for the board's own start-up code
             return "ok"
         if cmd == "webrepl-stop":
             self.stop_webrepl()
