@@ -12,7 +12,10 @@ student's laptop's, not the hub's: the kernel reaches it only through the studen
 and server (the browser link). Each board answers `machine.unique_id()` with its own id and
 holds a label file the test wrote into its folder, so an output read from another
 student's board shows. N students: $MPKERNEL_HUB_STUDENTS (CI: 10); bench/bench_hub.py
-runs 30. Skipped (with the reason) without `sh install/jupyterhub.sh` or Chromium.
+runs 30. One more student's board is new (esp32-mock-bootloader's simulated ESP8266 ROM,
+behind the same bridge): they run the tutorial's chip, backup, erase, flash and restore
+cells through their page while the class runs its cells. Skipped (with the reason)
+without `sh install/jupyterhub.sh` or Chromium.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from hub import MPKERNEL_CONFIG, Hub, missing, processes_under, running_hub
 
 from mpkernel.board.links.ports import find_boards
 from mpkernel.board.virtual.board import VirtualBoard
+from mpkernel.flash import mock
+from mpkernel.flash.image import esp8266_image
 
 playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright not installed (sh install/test-tools.sh)"
@@ -63,8 +68,8 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 STEP = 240_000  # ms: one step for the whole class on a busy 2-core machine
 #: The tutorial's cells the class runs, in order (its own sources, matched exactly). Not
-#: %chipinfo: behind the page is MicroPython's unix port, with no ESP bootloader to answer
-#: (flashing through the page is tests/test_flash_link.py's, on the simulated bootloader).
+#: %chipinfo: behind their pages is MicroPython's unix port, with no ESP bootloader to answer;
+#: the flashing student (FLASHER) has a new board, the simulated ESP8266 bootloader.
 TUTORIAL_CELLS = [
     "%connect",
     "1 + 2",
@@ -140,12 +145,50 @@ def boards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Virtu
             board.stop()
 
 
+def tutorial_cell(start: str) -> str:
+    """The source of the tutorial's code cell that starts with `start`."""
+    nb = nbformat.read(TUTORIAL, as_version=4)
+    return next(c.source for c in nb.cells if c.source.startswith(start))
+
+
+#: The student whose board is new: an ESP8266 with no MicroPython yet.
+FLASHER = "f01"
+#: The tutorial's cells from the chip's identity to the new firmware, and the restore at
+#: its end (its own sources, matched exactly); firmware.bin is in the student's folder, as
+#: the tutorial asks of a real board.
+FLASH_CELLS = [
+    "%chipinfo",
+    "%backup esp8266-original.bin --force",
+    tutorial_cell("%%host\nimport hashlib, json"),  # the backup checked against its record
+    "%erase --yes",
+    "%flash firmware.bin",
+    "%restore esp8266-original.bin",
+]
+FLASH_STEP = 900_000  # ms: a 4 MB backup at 460800 baud through a page on a busy hub
+
+
 @pytest.fixture(scope="module")
-def bridge(boards: dict[str, VirtualBoard]) -> Iterator[str]:
+def new_board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The flashing student's ESP8266 in its bootloader (the simulator's PTY), on their
+    laptop."""
+    if not mock.available():
+        if os.environ.get("CI") == "true":
+            raise RuntimeError("CI: esp32-mock-bootloader not installed")
+        pytest.skip("esp32-mock-bootloader not installed (sh install/test-tools.sh)")
+    proc, pty = mock.start(tmp_path_factory.mktemp("mockboot"))
+    try:
+        yield pty
+    finally:
+        proc.kill()
+        proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def bridge(boards: dict[str, VirtualBoard], new_board: str) -> Iterator[str]:
     """The shim's ports: ws://127.0.0.1:N/<student> is that student's board at 115200 baud
-    (an RTS pulse is its reset circuit)."""
+    (an RTS pulse is its reset circuit), paced at the baud rate the page sets."""
     specs = [f"{name}={board.port}@{board._proc.pid}" for name, board in boards.items()]
-    with serial_bridge(specs) as url:
+    with serial_bridge([*specs, f"{FLASHER}={new_board}"]) as url:
         yield url
 
 
@@ -212,8 +255,28 @@ class Student:
         cells = self.page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
         expect(cells.first).to_be_visible(timeout=STEP * 2)
         idle = '.jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status="idle"]'
-        expect(self.page.locator(idle)).to_have_count(1, timeout=STEP)
+        try:  # a class logging in at once on 2 cores: 160 s here, more on a busy CI machine
+            expect(self.page.locator(idle)).to_have_count(1, timeout=STEP * 2)
+        except AssertionError as exc:
+            raise AssertionError(f"{self.name}: kernel not idle; {self.seen()}") from exc
         dismiss(self.page)
+
+    def seen(self) -> str:
+        """What this student's page shows of its kernel, and the hub's log of their server."""
+        page = self.page
+        status = page.locator(".jp-Notebook-ExecutionIndicator").evaluate_all(
+            "els => els.map(e => e.getAttribute('data-status'))"
+        )
+        shown = {
+            "url": page.url,
+            "indicator": status,
+            "kernel": page.locator(".jp-Toolbar-kernelName").all_inner_texts(),
+            "dialogs": page.locator(".jp-Dialog").all_inner_texts(),
+            "toasts": page.locator(".jp-toast-message").all_inner_texts(),
+        }
+        lines = self.hub.log_tail(400_000).splitlines()
+        log = [line for line in lines if self.name in line or "ernel" in line]
+        return f"page: {shown}; hub log: {log[-20:]}"
 
     def click_connect(self) -> BoardPanel:
         """The board panel's "Connect a board on this computer"; the student picks their
@@ -283,8 +346,8 @@ def dismiss(page: Page) -> None:
             close.click()
 
 
-def done(cell: Locator) -> Locator:
-    expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"), timeout=STEP)
+def done(cell: Locator, timeout: float = STEP) -> Locator:
+    expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"), timeout=timeout)
     return cell.locator(".jp-Cell-outputArea")
 
 
@@ -344,6 +407,55 @@ def test_class_runs_the_tutorial_at_once(hub: Hub, class_: list[Student]) -> Non
         assert found.group(4) == f"laptop-of-{student.name}", f"{student.name}: {text}"
         ids.append(found.group(1))
     assert len(set(ids)) == len(class_), f"two students share a board: {ids}"
+
+
+def test_a_new_board_is_flashed_through_the_page_while_the_class_runs(
+    hub: Hub, browser: Browser, bridge: str, class_: list[Student]
+) -> None:
+    """A student whose ESP8266 is new (no MicroPython: its bootloader answers) connects it
+    with the panel's button; the page says it keeps the port for the flash tools, and the
+    tutorial's cells read the chip, back its flash up into the student's hub folder, check
+    the backup, erase, flash the firmware from that folder (every image check, the MD5 on
+    the chip) and restore the backup, all through the student's page. The class runs a
+    cell meanwhile, on their own boards."""
+    home = hub.home(FLASHER)
+    firmware = esp8266_image(os.urandom(48 * 1024))  # the firmware they downloaded
+    (home / "firmware.bin").write_bytes(firmware)
+    student = Student(hub, browser, bridge, FLASHER)
+    try:
+        student.log_in()
+        student.wait_ready()
+        student.click_connect()
+        said: set[str] = set()  # what the page notified (a toast closes after a while)
+        deadline = time.monotonic() + STEP / 1000
+        while not any(line.startswith("The port stays open for %flash") for line in said):
+            said.update(student.page.locator(".jp-toast-message").all_inner_texts())
+            assert time.monotonic() < deadline, f"the page did not keep the port; it said {said}"
+            student.page.wait_for_timeout(300)
+        dismiss(student.page)
+        outputs: dict[str, str] = {}
+        started = time.monotonic()
+        for source in FLASH_CELLS:
+            cell = student.start(source)
+            if source.startswith("%backup"):  # the class goes on meanwhile
+                for s, out in zip(class_, run_at_once(class_, TUTORIAL_CELLS[1]), strict=True):
+                    assert out.strip().endswith("3"), (s.name, out)
+            outputs[source] = done(cell, FLASH_STEP).inner_text()
+        print(f"{FLASHER}'s new board read, backed up (4 MB), erased, flashed and restored "
+              f"through the page: {time.monotonic() - started:.0f} s")  # fmt: skip
+    finally:
+        student.close()
+    shown = "\n".join(outputs.values())
+    assert "[simulated]" not in shown and "Traceback" not in shown, shown
+    assert "ESP8266" in outputs["%chipinfo"] and "Flash id:" in outputs["%chipinfo"], outputs
+    backup = home / "esp8266-original.bin"
+    assert backup.stat().st_size == 4 * 1024 * 1024, outputs[FLASH_CELLS[1]]
+    record = json.loads((home / "esp8266-original.bin.json").read_text())
+    assert record["chip"] == "ESP8266", record
+    assert "SHA-256 matches the record: True" in outputs[FLASH_CELLS[2]], outputs
+    assert "Flash erased" in outputs["%erase --yes"], outputs
+    assert "verified (MD5 on the chip)" in outputs["%flash firmware.bin"], outputs
+    assert "verified" in outputs[FLASH_CELLS[-1]], outputs
 
 
 def test_a_student_cannot_reach_another_students_server_or_kernel(
