@@ -302,17 +302,26 @@ class Student:
     def connect_board(self) -> None:
         self.wait_connected(self.click_connect())
 
-    def cell(self, source: str) -> Locator:
+    def cell(self, source: str, nth: int = 0) -> Locator:
         exact = re.compile(f"^{re.escape(source.replace(chr(10), ''))}$")
         found = self.page.locator(".jp-NotebookPanel:visible .jp-CodeCell").filter(
             has=self.page.locator(".cm-content", has_text=exact)
         )
-        return found.first
+        return found.nth(nth)
 
-    def start(self, source: str) -> Locator:
-        """Run the cell holding `source`: it is queued or running once its prompt shows [*]
-        or a number (a Shift+Enter lost on a busy machine is pressed again)."""
-        cell = self.cell(source.format(student=self.name))
+    def type_password(self, cell: Locator, password: str) -> None:
+        """Type a password into the hidden box the cell asks it in."""
+        box = cell.locator(".jp-Stdin-input")
+        expect(box).to_be_visible()
+        expect(box).to_have_attribute("type", "password")
+        box.fill(password)
+        box.press("Enter")
+
+    def start(self, source: str, nth: int = 0) -> Locator:
+        """Run the cell holding `source` (the nth of those that do): it is queued or running
+        once its prompt shows [*] or a number (a Shift+Enter lost on a busy machine is
+        pressed again)."""
+        cell = self.cell(source.format(student=self.name), nth)
         prompt = cell.locator(".jp-InputPrompt")
         for _ in range(3):
             cell.locator(".cm-content").click()
@@ -593,6 +602,41 @@ def test_a_tab_closed_mid_cell_is_one_line_when_they_come_back(
     outs = run_at_once(class_[:4], AFTER)
     for s, out in zip(class_[:4], outs, strict=True):
         assert f"after {s.name}" in out, out
+
+
+#: The tutorial's WebREPL section, then its way back to the cable (a second bare %connect).
+WEBREPL_CELLS = [
+    tutorial_cell("%webrepl setup"),
+    tutorial_cell("%reset --hard"),
+    tutorial_cell("%webrepl connect"),
+    tutorial_cell('import sys\nprint("this cell ran over WebREPL'),
+]
+
+
+def test_webrepl_on_a_hub_on_the_boards_network(hub: Hub, class_: list[Student]) -> None:
+    """A hub on the boards' own network (here one machine) reaches a board's WebREPL: a
+    student runs the tutorial's WebREPL section through their page (the password typed in
+    the hidden box, never shown), their kernel on the hub moves to the board's WebREPL,
+    runs a cell there on their own board, and the tutorial's second %connect takes the
+    page's board again."""
+    student, password = class_[-1], "hub-lab1"
+    outputs = []
+    for source in WEBREPL_CELLS:
+        cell = student.start(source)
+        if "%webrepl setup" in source or "%webrepl connect" in source:
+            student.type_password(cell, password)
+        outputs.append(done(cell).inner_text())
+    setup, status, connect, over = outputs
+    assert "WebREPL enabled" in setup, setup
+    assert "Listens on ws://127.0.0.1:" in status, status
+    assert "via WebREPL at ws://127.0.0.1:" in connect, connect
+    assert "this cell ran over WebREPL on linux" in over, over
+    back = done(student.start("%connect", nth=1)).inner_text()
+    assert "via the board on this browser's computer" in back, back
+    owner = done(student.start(STILL)).inner_text()
+    assert f"still {student.name}" in owner, owner
+    shown = student.page.locator(".jp-NotebookPanel:visible .jp-Notebook").inner_text()
+    assert password not in shown, "the WebREPL password reached the notebook"
 
 
 def test_hub_doc_quotes_the_config_the_test_uses() -> None:

@@ -9,7 +9,9 @@ behave like a board on a UART:
 - Ctrl-C (0x03) interrupts running code as a board's UART does: while MicroPython runs
   code (it has its SIGINT handler installed) the relay takes the byte out of the input
   and signals the child, once it waits in a system call where it can (the unix port
-  raises KeyboardInterrupt wherever its C code is; a board between bytecodes).
+  raises KeyboardInterrupt wherever its C code is; a board between bytecodes), and never
+  while it waits for the relay's answer about its filesystem (an import there would take
+  the stop for a missing file).
 - A soft reset (Ctrl-D at an empty prompt, `sys.exit()`) ends the unix port; the relay
   prints `MPY: soft reboot`, starts it again (running `boot.py`) in the same REPL mode,
   and the port stays the same.
@@ -67,8 +69,10 @@ SETUP_HEAP = 96 * 1024
 #: How long input waits at most for the board's set-up (it says "ready" when done).
 READY_TIMEOUT = 10.0
 #: Seconds a stop waits at most for running code to reach a system call (see
-#: _interrupt_when_waiting); a loop that never makes one is stopped after that.
+#: _where); a loop that never makes one is stopped after that, outside the board's
+#: filesystem (CONTROL_LATENCY at most).
 STOP_LATENCY = 0.05
+CONTROL_LATENCY = 2.0
 #: The only variables of ours that the board's processes get (no secrets, nothing else).
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH", "LD_LIBRARY_PATH")
 
@@ -177,22 +181,22 @@ def _sigint_caught(pid: int) -> bool:
     return False
 
 
-def _interrupt_when_waiting(pid: int) -> None:
-    """Wait (up to STOP_LATENCY) for the process to wait in a system call (reading its
-    input, writing its output, sleeping) before it is signalled. The unix port raises
-    KeyboardInterrupt inside its signal handler, wherever its C code is (in a collection
-    it leaves the heap locked for good, in a read it loses bytes it took); a board raises
-    it between bytecodes. A waiting process takes it where a board would."""
-    deadline = time.monotonic() + STOP_LATENCY
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                state = stat.read().rpartition(")")[2].split()[0]
-        except (OSError, IndexError):
-            return
-        if state != "R":
-            return
-        time.sleep(0.0005)
+def _where(pid: int, control_fd: int) -> str:
+    """Where the process is, for a stop: "control" while it waits for the relay's answer on
+    its control channel (the board's filesystem: C code on a board, and an import there
+    takes any exception for a missing file, so a stop would be lost); "running" (the unix
+    port raises KeyboardInterrupt inside its signal handler, wherever its C code is: in a
+    collection it leaves the heap locked for good, in a read it loses bytes it took);
+    "waiting" in any other system call (reading its input, writing its output, sleeping),
+    where a stop lands as on a board, between bytecodes."""
+    try:
+        with open(f"/proc/{pid}/syscall") as call:
+            fields = call.read().split()
+    except OSError:
+        return "waiting"  # no way to tell (a kernel without it): as if it waited
+    if not fields or fields[0] == "running":
+        return "running"
+    return "control" if fields[1:2] == [hex(control_fd)] else "waiting"
 
 
 class Relay:
@@ -225,6 +229,9 @@ class Relay:
         self.port_slave = port_slave
         self.port = os.ttyname(port_slave)
         self.child: Child | None = None
+        self.child_control = -1
+        #: A stop (Ctrl-C while code runs) not yet signalled: when it goes at the latest.
+        self.stop_by: float | None = None
         self.board_master = -1
         self.raw_mode = False
         # After a restart in raw mode: hide the friendly banner, then the raw banner's repeat.
@@ -276,6 +283,7 @@ class Relay:
         if self.flat:
             argv.append("flat")
         self.child = fork_micropython(argv, slave, theirs.fileno(), self.root)
+        self.child_control = theirs.fileno()  # the number the child knows it by
         theirs.close()
         os.close(slave)
         self.board_master = master
@@ -317,9 +325,24 @@ class Relay:
             data = data.replace(b"\x03", b"")
         if self.board_master >= 0 and data:
             os.write(self.board_master, data)
-        if stop and self.child is not None:
-            _interrupt_when_waiting(self.child.pid)
-            self.child.send_signal(signal.SIGINT)
+        if stop and self.stop_by is None:
+            self.stop_by = time.monotonic() + STOP_LATENCY
+            self.deliver_stop()
+
+    def deliver_stop(self) -> None:
+        """Signal the stop once the board waits where it lands, or once STOP_LATENCY has
+        passed and it is not in its filesystem (the run loop answers the board's control
+        requests meanwhile)."""
+        child, by = self.child, self.stop_by
+        if by is None:
+            return
+        if child is None or child.poll() is not None:
+            self.stop_by = None
+            return
+        where, late = _where(child.pid, self.child_control), time.monotonic() - by
+        if where == "waiting" or (where == "running" and late > 0) or late > CONTROL_LATENCY:
+            self.stop_by = None
+            child.send_signal(signal.SIGINT)
 
     def setting_up(self) -> bool:
         """Whether the board is still in its firmware's start-up (before boot.py).
@@ -471,7 +494,7 @@ class Relay:
             waits: list[Any] = [self.port_master, self.board_master, *controls]
             if self.webrepl is not None:
                 waits += self.webrepl.sockets()
-            ready, _, _ = select.select(waits, [], [], 0.5)
+            ready, _, _ = select.select(waits, [], [], 0.5 if self.stop_by is None else 0.0005)
             for conn in controls:
                 if conn in ready and not self.on_control(conn):
                     if conn is self.kernel_control:  # the kernel closed its end: it is done
@@ -495,6 +518,7 @@ class Relay:
                     self.from_board(data)
                 else:
                     self.on_child_exit()
+            self.deliver_stop()
             if os.getppid() == 1 and not sys.platform.startswith("linux"):
                 break  # parent gone where no death signal exists
 
