@@ -232,6 +232,7 @@ class Relay:
         self.child_control = -1
         #: A stop (Ctrl-C while code runs) not yet signalled: when it goes at the latest.
         self.stop_by: float | None = None
+        self.stop_for: Child | None = None  # the board process it is for
         self.board_master = -1
         self.raw_mode = False
         # After a restart in raw mode: hide the friendly banner, then the raw banner's repeat.
@@ -326,17 +327,18 @@ class Relay:
         if self.board_master >= 0 and data:
             os.write(self.board_master, data)
         if stop and self.stop_by is None:
-            self.stop_by = time.monotonic() + STOP_LATENCY
+            self.stop_by, self.stop_for = time.monotonic() + STOP_LATENCY, self.child
             self.deliver_stop()
 
     def deliver_stop(self) -> None:
         """Signal the stop once the board waits where it lands, or once STOP_LATENCY has
         passed and it is not in its filesystem (the run loop answers the board's control
-        requests meanwhile)."""
+        requests meanwhile). A stop whose code ended meanwhile, or whose board restarted,
+        has nothing left to stop (and the signal would end the board's process)."""
         child, by = self.child, self.stop_by
         if by is None:
             return
-        if child is None or child.poll() is not None:
+        if child is None or child is not self.stop_for or not _sigint_caught(child.pid):
             self.stop_by = None
             return
         where, late = _where(child.pid, self.child_control), time.monotonic() - by
