@@ -230,9 +230,9 @@ class Relay:
         self.port = os.ttyname(port_slave)
         self.child: Child | None = None
         self.child_control = -1
-        #: A stop (Ctrl-C while code runs) not yet signalled: when it goes at the latest.
-        self.stop_by: float | None = None
-        self.stop_for: Child | None = None  # the board process it is for
+        #: A stop (Ctrl-C while code runs) not yet signalled: the board process it is for,
+        #: and when it goes at the latest.
+        self.pending_stop: tuple[Child, float] | None = None
         self.board_master = -1
         self.raw_mode = False
         # After a restart in raw mode: hide the friendly banner, then the raw banner's repeat.
@@ -326,8 +326,8 @@ class Relay:
             data = data.replace(b"\x03", b"")
         if self.board_master >= 0 and data:
             os.write(self.board_master, data)
-        if stop and self.stop_by is None:
-            self.stop_by, self.stop_for = time.monotonic() + STOP_LATENCY, self.child
+        if stop and self.pending_stop is None and self.child is not None:
+            self.pending_stop = (self.child, time.monotonic() + STOP_LATENCY)
             self.deliver_stop()
 
     def deliver_stop(self) -> None:
@@ -335,15 +335,15 @@ class Relay:
         passed and it is not in its filesystem (the run loop answers the board's control
         requests meanwhile). A stop whose code ended meanwhile, or whose board restarted,
         has nothing left to stop (and the signal would end the board's process)."""
-        child, by = self.child, self.stop_by
-        if by is None:
+        if self.pending_stop is None:
             return
-        if child is None or child is not self.stop_for or not _sigint_caught(child.pid):
-            self.stop_by = None
+        child, by = self.pending_stop
+        if child is not self.child or not _sigint_caught(child.pid):
+            self.pending_stop = None
             return
         where, late = _where(child.pid, self.child_control), time.monotonic() - by
         if where == "waiting" or (where == "running" and late > 0) or late > CONTROL_LATENCY:
-            self.stop_by = None
+            self.pending_stop = None
             child.send_signal(signal.SIGINT)
 
     def setting_up(self) -> bool:
@@ -496,7 +496,7 @@ class Relay:
             waits: list[Any] = [self.port_master, self.board_master, *controls]
             if self.webrepl is not None:
                 waits += self.webrepl.sockets()
-            ready, _, _ = select.select(waits, [], [], 0.5 if self.stop_by is None else 0.0005)
+            ready, _, _ = select.select(waits, [], [], 0.5 if self.pending_stop is None else 0.0005)
             for conn in controls:
                 if conn in ready and not self.on_control(conn):
                     if conn is self.kernel_control:  # the kernel closed its end: it is done
