@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 
 import pytest
 from bridge import serial_bridge
 from playwright.sync_api import BrowserContext, expect
 from test_browser import VIEWPORT, WAIT, Notebook, Server, server, shots
-from test_browser_panel import BoardPanel
+from test_browser_panel import BoardPanel, kept_for_flash, wait_while_said
 from test_browser_webserial import BUTTON, SHIM, chromium, open_new_notebook
 
 from mpkernel.flash import mock
@@ -69,12 +68,7 @@ def test_flash_panel_writes_a_new_board_through_the_page(
     page.evaluate("i => window.__serialShim.choose(i)", 0)
     panel.button(BUTTON).click()
     # no MicroPython on a new board: the page says so and keeps the port for flashing
-    said: set[str] = set()  # what the page notified (a toast closes after a while)
-    deadline = time.monotonic() + 120
-    while not any(line.startswith("The port stays open for %flash") for line in said):
-        said.update(page.locator(".jp-toast-message").all_inner_texts())
-        assert time.monotonic() < deadline, f"the page did not keep the port; it said {said}"
-        page.wait_for_timeout(200)
+    wait_while_said(page, kept_for_flash, 120, "the page did not keep the port")
 
     image = esp8266_image(os.urandom(60 * 1024))
     (server.root / "fw.bin").write_bytes(image)

@@ -11,7 +11,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -90,6 +90,24 @@ def close_tab(page: Page, name: str) -> None:
     page.locator(".lm-DockPanel .lm-TabBar-tabCloseIcon").and_(
         page.get_by_title(f"Close {name}", exact=True)
     ).click()
+
+
+def wait_while_said(
+    page: Page, done: Callable[[set[str]], bool], seconds: float, what: str
+) -> None:
+    """Wait until done(what the page notified so far) holds: every toast seen is kept (a
+    toast closes after a while), and a wait that runs out says them all."""
+    said: set[str] = set()
+    deadline = time.monotonic() + seconds
+    while not done(said):
+        said.update(page.locator(".jp-toast-message").all_inner_texts())
+        assert time.monotonic() < deadline, f"{what}; the page said {said}"
+        page.wait_for_timeout(200)
+
+
+def kept_for_flash(said: set[str]) -> bool:
+    """The page says it keeps a port where no MicroPython answered (a new board)."""
+    return any(line.startswith("The port stays open for %flash") for line in said)
 
 
 def board_output(nb: Notebook, code: str) -> str:

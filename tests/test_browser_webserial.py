@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from test_browser import (  # the fixtures and helpers of the browser tests
     server,
     shots,
 )
-from test_browser_panel import BoardPanel
+from test_browser_panel import BoardPanel, wait_while_said
 
 from mpkernel.board.virtual.board import VirtualBoard
 
@@ -134,12 +133,12 @@ def connect_here(page: Page, panel: BoardPanel, port: int = 0) -> None:
     panel.ready()
     panel.button(BUTTON).click()
     state = panel.node.locator(".mpk-Panel-state")
-    said: set[str] = set()  # what the page notified meanwhile (a toast closes after a while)
-    deadline = time.monotonic() + 60
-    while "browser serial link" not in state.inner_text():
-        said.update(page.locator(".jp-toast-message").all_inner_texts())
-        assert time.monotonic() < deadline, f"not connected through the page; it said {said}"
-        page.wait_for_timeout(200)
+    wait_while_said(
+        page,
+        lambda _: "browser serial link" in state.inner_text(),
+        60,
+        "not connected through the page",
+    )
     _, vid, pid = PORTS[port]
     expect(state).to_contain_text(f"USB {vid:04x}:{pid:04x}")
 

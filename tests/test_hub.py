@@ -45,7 +45,7 @@ playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright not installed (sh install/test-tools.sh)"
 )
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402
-from test_browser_panel import BoardPanel  # noqa: E402
+from test_browser_panel import BoardPanel, kept_for_flash, wait_while_said  # noqa: E402
 
 CHROMIUM = os.environ.get("MPKERNEL_CHROMIUM", "/usr/bin/chromium")
 if missing():
@@ -291,12 +291,12 @@ class Student:
     def wait_connected(self, panel: BoardPanel) -> None:
         """The panel says the kernel uses the board through this page."""
         state = panel.node.locator(".mpk-Panel-state")
-        said: set[str] = set()  # what the page notified meanwhile (a toast closes after a while)
-        deadline = time.monotonic() + STEP / 1000
-        while "browser serial link" not in state.inner_text():
-            said.update(self.page.locator(".jp-toast-message").all_inner_texts())
-            assert time.monotonic() < deadline, f"{self.name}: not connected; the page said {said}"
-            self.page.wait_for_timeout(300)
+        wait_while_said(
+            self.page,
+            lambda _: "browser serial link" in state.inner_text(),
+            STEP / 1000,
+            f"{self.name}: not connected",
+        )
         expect(state).to_contain_text(f"USB {CH340[0]:04x}:{CH340[1]:04x}")
 
     def connect_board(self) -> None:
@@ -435,12 +435,7 @@ def test_a_new_board_is_flashed_through_the_page_while_the_class_runs(
         student.log_in()
         student.wait_ready()
         student.click_connect()
-        said: set[str] = set()  # what the page notified (a toast closes after a while)
-        deadline = time.monotonic() + STEP / 1000
-        while not any(line.startswith("The port stays open for %flash") for line in said):
-            said.update(student.page.locator(".jp-toast-message").all_inner_texts())
-            assert time.monotonic() < deadline, f"the page did not keep the port; it said {said}"
-            student.page.wait_for_timeout(300)
+        wait_while_said(student.page, kept_for_flash, STEP / 1000, "the page did not keep the port")
         dismiss(student.page)
         outputs: dict[str, str] = {}
         started = time.monotonic()
