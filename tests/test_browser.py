@@ -60,11 +60,23 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1200, "height": 800}
-#: The kernel status a frontend shows once it holds a started kernel (JupyterLab, Notebook 7).
+#: The execution indicator of a notebook whose kernel is idle; it says so before the frontend
+#: holds any kernel too (its first state), so wait_for_kernel also asks the page's kernel status.
 IDLE = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
 WAIT = 30_000  # ms: how long a step may take on a busy 2-core machine
 pytestmark = [pytest.mark.timeout(300), pytest.mark.timing]
 expect.set_options(timeout=WAIT)
+
+
+def wait_for_kernel(page: Page, timeout: float = 60_000) -> None:
+    """Until the page holds its notebook's started kernel, idle: JupyterLab's status bar says
+    "MicroPython | Idle", Notebook 7's kernel status faded out. A cell run before then is
+    dropped by the frontend (its prompt stays "[ ]")."""
+    bar = page.locator(".jp-StatusBar-Widget .jp-StatusBar-TextItem")
+    lab = bar.filter(has_text=re.compile(r"^MicroPython \| Idle$"))
+    notebook7 = page.locator(".jp-NotebookKernelStatus-fade:not(.jp-NotebookKernelStatus-info)")
+    expect(lab.or_(notebook7).first).to_be_attached(timeout=timeout)
+    expect(page.locator(IDLE).first).to_be_attached(timeout=timeout)
 
 
 def free_port() -> int:
@@ -292,7 +304,7 @@ def test_launcher_card_shows_logo_and_opens_notebook(
     page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first.wait_for(state="visible")
     dismiss_dialogs(page)
     expect(page.locator(".jp-NotebookPanel:visible .jp-KernelName")).to_contain_text("MicroPython")
-    expect(page.locator(f".jp-NotebookPanel:visible {IDLE}")).to_have_count(1, timeout=60_000)
+    wait_for_kernel(page)
     cell = nb.run("%connect virtual", wait=False)
     nb.wait_done(cell, timeout=60_000)
     expect(nb.output(cell)).to_contain_text("Connected")
@@ -476,7 +488,7 @@ def test_tutorial_in_lab(browser, server: Server, shots: Path) -> None:
         cells = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
         expect(cells).to_have_count(cells_in_file, timeout=60_000)
         dismiss_dialogs(page)
-        expect(page.locator(f".jp-NotebookPanel:visible {IDLE}")).to_have_count(1, timeout=60_000)
+        wait_for_kernel(page)
 
         connect = run_tutorial_cell(page, "%connect")
         expect(Notebook.output(connect)).to_contain_text("virtual board")
@@ -533,10 +545,8 @@ def test_notebook7_runs_cells(browser, server: Server, shots: Path) -> None:
         expect(page.locator(".jp-KernelName, .jp-NotebookKernelName").first).to_contain_text(
             "MicroPython"
         )
-        # The kernel's name shows while its session is still being created; a cell run
-        # before the frontend holds the kernel is dropped (its prompt stays empty), so
-        # wait until the frontend reports the kernel idle, as a user waits for it.
-        expect(page.locator(IDLE)).to_have_count(1, timeout=60_000)
+        # The kernel's name shows while its session is still being created
+        wait_for_kernel(page)
         cells.nth(0).locator(".cm-content").click()
         page.keyboard.press("Shift+Enter")
         expect(cells.nth(0).locator(".jp-InputPrompt")).to_have_text(

@@ -26,6 +26,7 @@ from test_browser import (  # the fixtures and helpers of the browser tests
     open_notebook7,
     server,
     shots,
+    wait_for_kernel,
 )
 
 __all__ = ["browser", "server", "shots"]  # fixtures, used by name
@@ -128,8 +129,7 @@ def lab(browser, server: Server) -> Iterator[tuple[Page, Notebook, BoardPanel]]:
     card.click()
     page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first.wait_for(state="visible")
     dismiss_dialogs(page)
-    idle = '.jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status="idle"]'
-    expect(page.locator(idle)).to_have_count(1, timeout=60_000)
+    wait_for_kernel(page)
     panel = BoardPanel(page)
     panel.open()
     yield page, Notebook(page), panel
@@ -430,6 +430,14 @@ def test_workspace_restored_with_a_board_file_open(lab) -> None:
     Error ... No MicroPython kernel in focus" dialog."""
     page, nb, panel = lab
     nb.run("%%writefile restored.py\nprint('kept across a reload')")
+    # A Python notebook restored after the MicroPython one: the board followed before the
+    # reload is followed after it, whichever notebook JupyterLab restores last.
+    page.locator(".lm-TabBar-addButton:visible").first.click()
+    page.locator('.jp-LauncherCard[title^="Python 3"]').first.click()
+    expect(panel.node.locator(".mpk-Panel-reason")).to_contain_text(
+        "does not run the MicroPython kernel", timeout=60_000
+    )
+    page.locator(".lm-TabBar-tab", has_text="Untitled.ipynb").first.click()
     panel.open()
     panel.ready()
     panel.row("restored.py").dblclick()
@@ -447,6 +455,8 @@ def test_workspace_restored_with_a_board_file_open(lab) -> None:
     tab.wait_for(state="attached", timeout=60_000)
     tab.click()
     expect(editor).to_contain_text("kept across a reload", timeout=60_000)
+    panel.open()
+    expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("virtual board")
     dialogs = page.locator(".jp-Dialog")
     try:
         expect(dialogs).to_have_count(0)

@@ -24,7 +24,6 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from test_browser import (  # the fixtures and helpers of the browser tests
     CHROMIUM,
     CHROMIUM_ARGS,
-    IDLE,
     VIEWPORT,
     WAIT,
     Notebook,
@@ -34,6 +33,7 @@ from test_browser import (  # the fixtures and helpers of the browser tests
     open_notebook7,
     server,
     shots,
+    wait_for_kernel,
 )
 from test_browser_panel import BoardPanel, wait_while_said
 
@@ -116,14 +116,13 @@ def open_new_notebook(page: Page, server: Server, workspace: str = "") -> None:
     card.wait_for(state="visible", timeout=60_000)
     dismiss_dialogs(page)
     card.click()
-    wait_for_kernel(page)
+    notebook_ready(page)
 
 
-def wait_for_kernel(page: Page) -> None:
+def notebook_ready(page: Page) -> None:
     page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first.wait_for(state="visible")
     dismiss_dialogs(page)
-    idle = '.jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status="idle"]'
-    expect(page.locator(idle)).to_have_count(1, timeout=60_000)
+    wait_for_kernel(page)
 
 
 def connect_here(page: Page, panel: BoardPanel, port: int = 0) -> None:
@@ -269,7 +268,7 @@ def test_second_tab_for_the_same_kernel_is_refused(context: BrowserContext, lab)
     other = context.new_page()
     try:
         other.goto(page.url)  # the same notebook (and kernel) in a second tab
-        wait_for_kernel(other)
+        notebook_ready(other)
         panel = BoardPanel(other)
         other.evaluate("() => window.__serialShim.choose(1)")
         panel.open()
@@ -326,7 +325,7 @@ def test_reload_mid_cell(lab) -> None:
     cell = nb.run("import time\nfor i in range(600):\n    time.sleep(0.1)", wait=False)
     expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\*\]"))
     page.reload()
-    wait_for_kernel(page)  # the kernel's cell ended (the tab that held its board went away)
+    notebook_ready(page)  # the kernel's cell ended (the tab that held its board went away)
     panel.open()
     expect(panel.node.locator(".mpk-Panel-state")).to_contain_text("not connected")
     connect_here(page, panel)
@@ -431,7 +430,7 @@ def test_notebook7_connects_a_board_on_this_computer(
     try:
         source = "import sys\nprint(sys.implementation.name, 6 * 7)"
         cells = open_notebook7(page, server, "serial7.ipynb", [source])
-        expect(page.locator(IDLE)).to_have_count(1, timeout=60_000)
+        wait_for_kernel(page)
         # Notebook 7 puts side panels under View > Left Sidebar
         page.locator(".lm-MenuBar-itemLabel", has_text="View").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Left Sidebar").first.hover()

@@ -45,6 +45,7 @@ playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright not installed (sh install/test-tools.sh)"
 )
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402
+from test_browser import wait_for_kernel  # noqa: E402
 from test_browser_panel import BoardPanel, kept_for_flash, wait_while_said  # noqa: E402
 
 CHROMIUM = os.environ.get("MPKERNEL_CHROMIUM", "/usr/bin/chromium")
@@ -254,9 +255,8 @@ class Student:
         """JupyterLab shows the notebook with its kernel idle."""
         cells = self.page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
         expect(cells.first).to_be_visible(timeout=STEP * 2)
-        idle = '.jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status="idle"]'
         try:  # a class logging in at once on 2 cores: 160 s here, more on a busy CI machine
-            expect(self.page.locator(idle)).to_have_count(1, timeout=STEP * 2)
+            wait_for_kernel(self.page, timeout=STEP * 2)
         except AssertionError as exc:
             raise AssertionError(f"{self.name}: kernel not idle; {self.seen()}") from exc
         dismiss(self.page)
@@ -271,6 +271,7 @@ class Student:
             "url": page.url,
             "indicator": status,
             "kernel": page.locator(".jp-Toolbar-kernelName").all_inner_texts(),
+            "status bar": page.locator(".jp-StatusBar-TextItem").all_inner_texts(),
             "dialogs": page.locator(".jp-Dialog").all_inner_texts(),
             "toasts": page.locator(".jp-toast-message").all_inner_texts(),
         }

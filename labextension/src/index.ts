@@ -7,12 +7,13 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, ISessionContext, Notification } from '@jupyterlab/apputils';
-import { IConsoleTracker } from '@jupyterlab/console';
+import { ConsolePanel, IConsoleTracker } from '@jupyterlab/console';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IEditorTracker } from '@jupyterlab/fileeditor';
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -32,6 +33,8 @@ const COMMANDS = {
   upload: 'mpkernel:upload-to-board',
   boardUrl: 'mpkernel:board-file-url'
 };
+/** The key under which the workspace keeps the path of the notebook or console followed. */
+const FOLLOWED = 'mpkernel:followed';
 
 const plugin: JupyterFrontEndPlugin<IBoardConnection> = {
   id: 'mpkernel-labextension:plugin',
@@ -48,7 +51,8 @@ const plugin: JupyterFrontEndPlugin<IBoardConnection> = {
     ICommandPalette,
     ITranslator,
     ISettingRegistry,
-    IRouter
+    IRouter,
+    IStateDB
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -61,7 +65,8 @@ const plugin: JupyterFrontEndPlugin<IBoardConnection> = {
     palette: ICommandPalette | null,
     translator: ITranslator | null,
     settings: ISettingRegistry | null,
-    router: IRouter | null
+    router: IRouter | null,
+    state: IStateDB | null
   ): IBoardConnection => {
     const trans = (translator ?? nullTranslator).load('mpkernel');
     const icon = new LabIcon({ name: 'mpkernel:logo', svgstr: logoSvg });
@@ -95,18 +100,38 @@ const plugin: JupyterFrontEndPlugin<IBoardConnection> = {
     }
 
     // Follow the notebook or console in focus (a board file's editor keeps the last one);
-    // when the last one closes, the panel says there is none.
+    // when the last one closes, the panel says there is none. The workspace keeps which one
+    // was followed: a reload restores notebooks in no fixed order and makes the last one
+    // restored current, and a restored board file must load from the board it came from.
+    let restoring = true;
     const follow = (context: ISessionContext | null | undefined): void => {
-      board.follow(
+      const followed =
         context ??
-          notebooks?.currentWidget?.sessionContext ??
-          consoles?.currentWidget?.sessionContext ??
-          null
-      );
+        notebooks?.currentWidget?.sessionContext ??
+        consoles?.currentWidget?.sessionContext ??
+        null;
+      board.follow(followed);
+      if (state && followed && !restoring) {
+        state.save(FOLLOWED, followed.path).catch(() => undefined);
+      }
     };
     notebooks?.currentChanged.connect((_, panel) => follow(panel?.sessionContext));
     consoles?.currentChanged.connect((_, panel) => follow(panel?.sessionContext));
+    // A tab clicked is followed even when its tracker already counts it current (after a
+    // restore, the notebook followed need not be the tracker's current one).
+    app.shell.currentChanged?.connect((_, { newValue }) => {
+      const widget = newValue as NotebookPanel | ConsolePanel | null;
+      if (widget && (notebooks?.has(widget) || consoles?.has(widget))) {
+        follow(widget.sessionContext);
+      }
+    });
     follow(null);
+    void app.restored.then(async () => {
+      const path = await state?.fetch(FOLLOWED).catch(() => undefined);
+      const same = (w: NotebookPanel | ConsolePanel): boolean => w.sessionContext.path === path;
+      restoring = false;
+      follow((notebooks?.find(same) ?? consoles?.find(same))?.sessionContext);
+    });
 
     // Kept while closed (closing only detaches it), so nothing printed meanwhile is lost.
     const console = new BoardConsole(board, trans);
