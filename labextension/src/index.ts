@@ -112,7 +112,9 @@ const plugin: JupyterFrontEndPlugin<IBoardConnection> = {
         null;
       board.follow(followed);
       if (state && followed && !restoring) {
-        state.save(FOLLOWED, followed.path).catch(() => undefined);
+        state
+          .save(FOLLOWED, followed.path)
+          .catch(reason => window.console.warn(`mpkernel: not kept in the workspace: ${reason}`));
       }
     };
     notebooks?.currentChanged.connect((_, panel) => follow(panel?.sessionContext));
