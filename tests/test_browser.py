@@ -79,6 +79,23 @@ def wait_for_kernel(page: Page, timeout: float = 60_000) -> None:
     expect(page.locator(IDLE).first).to_be_attached(timeout=timeout)
 
 
+def notebook_ready(page: Page) -> None:
+    """The notebook the page opened shows its cells, with its kernel held and idle."""
+    page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first.wait_for(state="visible")
+    dismiss_dialogs(page)
+    wait_for_kernel(page)
+
+
+def open_new_notebook(page: Page, server: Server, workspace: str = "") -> None:
+    """A new MicroPython notebook from JupyterLab's launcher (in `workspace`, if given)."""
+    page.goto(server.page_url(f"/lab/workspaces/{workspace}" if workspace else "/lab"))
+    card = page.locator('.jp-LauncherCard[title="MicroPython"]').first
+    card.wait_for(state="visible", timeout=60_000)
+    dismiss_dialogs(page)
+    card.click()
+    notebook_ready(page)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -301,10 +318,8 @@ def test_launcher_card_shows_logo_and_opens_notebook(
     assert width > 0, "the MicroPython logo did not load"
     page.screenshot(path=shots / "lab-launcher.png")
     card.click()
-    page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first.wait_for(state="visible")
-    dismiss_dialogs(page)
+    notebook_ready(page)
     expect(page.locator(".jp-NotebookPanel:visible .jp-KernelName")).to_contain_text("MicroPython")
-    wait_for_kernel(page)
     cell = nb.run("%connect virtual", wait=False)
     nb.wait_done(cell, timeout=60_000)
     expect(nb.output(cell)).to_contain_text("Connected")

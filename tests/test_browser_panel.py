@@ -21,12 +21,11 @@ from test_browser import (  # the fixtures and helpers of the browser tests
     Notebook,
     Server,
     browser,
-    dismiss_dialogs,
     file_editor,
+    open_new_notebook,
     open_notebook7,
     server,
     shots,
-    wait_for_kernel,
 )
 
 __all__ = ["browser", "server", "shots"]  # fixtures, used by name
@@ -122,14 +121,7 @@ def board_output(nb: Notebook, code: str) -> str:
 def lab(browser, server: Server) -> Iterator[tuple[Page, Notebook, BoardPanel]]:
     """A new MicroPython notebook in JupyterLab, with the Board panel open."""
     page = browser.new_page()
-    page.goto(server.page_url("/lab"))
-    card = page.locator('.jp-LauncherCard[title="MicroPython"]').first
-    card.wait_for(state="visible", timeout=60_000)
-    dismiss_dialogs(page)
-    card.click()
-    page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first.wait_for(state="visible")
-    dismiss_dialogs(page)
-    wait_for_kernel(page)
+    open_new_notebook(page, server)
     panel = BoardPanel(page)
     panel.open()
     yield page, Notebook(page), panel

@@ -28,8 +28,9 @@ from test_browser import (  # the fixtures and helpers of the browser tests
     WAIT,
     Notebook,
     Server,
-    dismiss_dialogs,
     file_editor,
+    notebook_ready,
+    open_new_notebook,
     open_notebook7,
     server,
     shots,
@@ -108,21 +109,6 @@ def context(chromium: Browser, bridge: str) -> Iterator[BrowserContext]:
     context.add_init_script(script=shim_script(bridge))
     yield context
     context.close()
-
-
-def open_new_notebook(page: Page, server: Server, workspace: str = "") -> None:
-    page.goto(server.page_url(f"/lab/workspaces/{workspace}" if workspace else "/lab"))
-    card = page.locator('.jp-LauncherCard[title="MicroPython"]').first
-    card.wait_for(state="visible", timeout=60_000)
-    dismiss_dialogs(page)
-    card.click()
-    notebook_ready(page)
-
-
-def notebook_ready(page: Page) -> None:
-    page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first.wait_for(state="visible")
-    dismiss_dialogs(page)
-    wait_for_kernel(page)
 
 
 def connect_here(page: Page, panel: BoardPanel, port: int = 0) -> None:
